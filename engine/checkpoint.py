@@ -1,0 +1,239 @@
+"""MM-SS checkpoints: a directory with ``model.safetensors`` + ``model.json``. Nothing else.
+
+Writing is atomic: both files go to a temporary sibling directory, are flushed to disk,
+and the directory is renamed into place (``os.replace``); an existing checkpoint of the
+same name is moved aside first and removed only after the rename. A reader never sees a
+half-written checkpoint.
+
+Loading never unpickles: weights are read with safetensors, the card with ``json``. A
+directory holding a pickle-format file (``.pt``, ``.pth``, ``.bin``, ``.pkl``, ``.ckpt``)
+or a "model.safetensors" that is not one is refused with a ValueError naming the file.
+
+Frozen text encoder: when ``config.text_finetune_layers == 0`` the encoder's weights are not
+stored (they are the package's / the path's, unchanged). The card records the encoder's
+identity (content hash, :func:`engine.model.text.encoder_identity`) and loading rebuilds the
+encoder from ``config.text_encoder`` and refuses one whose identity differs. A fine-tuned
+encoder is stored in full (``weights_include_text_encoder: true``); its tokenizer still comes
+from ``config.text_encoder``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+import shutil
+import struct
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+import engine
+from engine.model.config import ImageSource, MMSSConfig
+from engine.model.mmss import MMSSModel
+from engine.model.text import encoder_identity
+
+__all__ = ["save_checkpoint", "load_checkpoint", "read_card", "WEIGHTS_FILE", "CARD_FILE"]
+
+WEIGHTS_FILE = "model.safetensors"
+CARD_FILE = "model.json"
+FORMAT = "reviewscope-mmss"
+FORMAT_VERSION = 1
+PICKLE_SUFFIXES = (".pt", ".pth", ".bin", ".pkl", ".pickle", ".ckpt")
+_ENCODER_PREFIX = "text_encoder."
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _fsync_file(path: Path) -> None:
+    with open(path, "rb") as fh:
+        os.fsync(fh.fileno())
+
+
+def _image_identity(config: MMSSConfig) -> str | None:
+    if config.text_only:
+        return None
+    if config.image_source is ImageSource.GRID:
+        from engine.model.vision import grid_encoder_identity
+
+        return grid_encoder_identity()
+    return "roi-2048 (precomputed Faster R-CNN features)"
+
+
+def save_checkpoint(
+    directory: str | Path,
+    model: MMSSModel,
+    config: MMSSConfig,
+    card: dict[str, Any] | None = None,
+) -> str:
+    """Write ``directory/model.safetensors`` + ``directory/model.json`` atomically.
+
+    ``card`` is free JSON: its ``metrics``, ``data_summary`` and ``code_version`` keys are
+    lifted to the top level of model.json, the rest kept under ``card``. Returns the
+    sha256 of the weights file (also recorded in model.json).
+    """
+    from safetensors.torch import save_file
+
+    directory = Path(directory)
+    if config != model.config:
+        raise ValueError("save_checkpoint: config differs from the model's config")
+    card = dict(card or {})
+    try:
+        json.dumps(card)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"save_checkpoint: card is not JSON-serialisable ({exc})") from None
+
+    include_encoder = config.text_finetune
+    if include_encoder and model.text_encoder is None:
+        raise ValueError("save_checkpoint: a fine-tuned encoder config needs the model's text encoder")
+    tensors = {
+        k: v.detach().cpu().contiguous().clone()
+        for k, v in model.state_dict().items()
+        if include_encoder or not k.startswith(_ENCODER_PREFIX)
+    }
+
+    meta = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "code_version": card.pop("code_version", None) or engine.__version__,
+        "config": config.to_dict(),
+        "text_encoder_identity": (
+            model.text_encoder.encoder_identity()
+            if model.text_encoder is not None
+            else encoder_identity(config.text_encoder, config.max_tokens)
+        ),
+        "image_encoder_identity": _image_identity(config),
+        "weights_file": WEIGHTS_FILE,
+        "weights_include_text_encoder": include_encoder,
+        "parameters": model.count_parameters(),
+        "metrics": card.pop("metrics", {}),
+        "data_summary": card.pop("data_summary", {}),
+        "card": card,
+    }
+
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.tmp-", dir=directory.parent))
+    old: Path | None = None
+    try:
+        save_file(tensors, str(tmp / WEIGHTS_FILE), metadata={"format": "pt"})
+        _fsync_file(tmp / WEIGHTS_FILE)
+        meta["weights_sha256"] = _sha256(tmp / WEIGHTS_FILE)
+        (tmp / CARD_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True), encoding="utf-8")
+        _fsync_file(tmp / CARD_FILE)
+        if directory.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{directory.name}.old-", dir=directory.parent))
+            os.replace(directory, old / "ckpt")
+        os.replace(tmp, directory)
+    except BaseException:
+        if old is not None and not directory.exists():
+            os.replace(old / "ckpt", directory)  # put the previous checkpoint back
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    finally:
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    return meta["weights_sha256"]
+
+
+def _refuse_pickles(directory: Path) -> None:
+    for p in sorted(directory.iterdir()):
+        if p.suffix.lower() in PICKLE_SUFFIXES:
+            raise ValueError(
+                f"{p}: refusing a pickle-format file; a ReviewScope checkpoint holds only "
+                f"{WEIGHTS_FILE} and {CARD_FILE}"
+            )
+
+
+def _check_safetensors_header(path: Path) -> None:
+    """A safetensors file starts with a little-endian u64 header size and a JSON '{'."""
+    with open(path, "rb") as fh:
+        head = fh.read(9)
+    size = path.stat().st_size
+    if len(head) < 9 or head[8:9] != b"{" or struct.unpack("<Q", head[:8])[0] + 8 > size:
+        raise ValueError(f"{path}: not a safetensors file (pickled or corrupt weights are refused)")
+
+
+def read_card(directory: str | Path) -> dict[str, Any]:
+    """The parsed ``model.json`` of a checkpoint (no weights read)."""
+    directory = Path(directory)
+    if directory.is_file():
+        raise ValueError(f"{directory}: a checkpoint is a directory with {WEIGHTS_FILE} and {CARD_FILE}")
+    if not directory.is_dir():
+        raise ValueError(f"{directory}: no such checkpoint directory")
+    _refuse_pickles(directory)
+    card_path = directory / CARD_FILE
+    if not card_path.is_file():
+        raise ValueError(f"{card_path}: missing")
+    try:
+        meta = json.loads(card_path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{card_path}: not valid JSON ({exc})") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ValueError(f"{card_path}: not a {FORMAT} model card")
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise ValueError(f"{card_path}: format_version {meta.get('format_version')!r} is not supported")
+    return meta
+
+
+def load_checkpoint(
+    directory: str | Path,
+    *,
+    load_text_encoder: bool = True,
+    map_location: str | torch.device = "cpu",
+    verify_encoder: bool = True,
+) -> tuple[MMSSModel, MMSSConfig, dict[str, Any]]:
+    """Load ``(model, config, card)`` from a checkpoint directory; the model is in eval mode.
+
+    ``load_text_encoder=False`` builds the model without its encoder (cached token states
+    only). ``verify_encoder`` refuses a frozen-encoder checkpoint whose encoder, rebuilt
+    from ``config.text_encoder``, has a different identity than the one it was trained with.
+    """
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    directory = Path(directory)
+    meta = read_card(directory)
+    weights = directory / meta.get("weights_file", WEIGHTS_FILE)
+    if weights.name != WEIGHTS_FILE or not weights.is_file():
+        raise ValueError(f"{directory / WEIGHTS_FILE}: missing")
+    _check_safetensors_header(weights)
+    if _sha256(weights) != meta.get("weights_sha256"):
+        raise ValueError(f"{weights}: sha256 does not match {CARD_FILE} (corrupt or replaced)")
+    config = MMSSConfig.from_dict(meta["config"])
+    include_encoder = bool(meta.get("weights_include_text_encoder"))
+
+    if verify_encoder and not include_encoder:
+        current = encoder_identity(config.text_encoder, config.max_tokens)
+        if current != meta.get("text_encoder_identity"):
+            raise ValueError(
+                f"{directory}: trained with text encoder {meta.get('text_encoder_identity')!r}, "
+                f"but {config.text_encoder!r} is now {current!r}"
+            )
+    try:
+        state = load_file(str(weights), device=str(map_location))
+    except (SafetensorError, OSError) as exc:
+        raise ValueError(f"{weights}: cannot read safetensors ({exc})") from None
+
+    model = MMSSModel(config, load_text_encoder=load_text_encoder)
+    if model.text_encoder is None:
+        state = {k: v for k, v in state.items() if not k.startswith(_ENCODER_PREFIX)}
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    allowed_missing = [] if include_encoder else [k for k in missing if k.startswith(_ENCODER_PREFIX)]
+    bad_missing = [k for k in missing if k not in allowed_missing]
+    if bad_missing or unexpected:
+        raise ValueError(
+            f"{weights}: weights do not fit the config (missing {bad_missing[:5]}, unexpected {unexpected[:5]})"
+        )
+    model.to(map_location)
+    model.eval()
+    return model, config, meta

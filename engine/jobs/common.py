@@ -1,0 +1,95 @@
+"""Helpers shared by the jobs: where models and the feature cache live, model loading."""
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from functools import lru_cache
+from pathlib import Path
+
+from .cache import FeatureCache
+
+STARTER_DIR = Path(__file__).resolve().parents[2] / "resources" / "models" / "starter"
+
+
+def data_root(db) -> Path:
+    """Folder beside the database (SQLite) or the user data folder (server databases)."""
+    return Path(db.media_dir).parent
+
+
+def models_dir(db) -> Path:
+    stem = Path(db.media_dir).name.removesuffix("-media")
+    return data_root(db) / (f"{stem}-models" if stem != "media" else "models")
+
+
+def cache_for(db) -> FeatureCache:
+    stem = Path(db.media_dir).name.removesuffix("-media")
+    return FeatureCache(data_root(db) / (f"{stem}-cache" if stem != "media" else "cache"))
+
+
+def unique_model_name(session, prefix: str) -> str:
+    from storage import repository as repo
+
+    names = {m.name for m in repo.list_model_versions(session)}
+    i = len(names) + 1
+    while f"{prefix}-v{i}" in names:
+        i += 1
+    return f"{prefix}-v{i}"
+
+
+@lru_cache(maxsize=1)
+def code_version() -> str:
+    root = Path(__file__).resolve().parents[2]
+    try:
+        out = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5)
+        if out.returncode == 0 and out.stdout.strip():
+            return out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        pass
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("reviewscope")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def load_model_version(mv, device: str = "cpu"):
+    """Load a registered model, checking its weights against the registered sha256."""
+    from engine.checkpoint import load_checkpoint
+
+    path = Path(mv.checkpoint_path)
+    weights = path / "model.safetensors"
+    if not weights.exists():
+        raise ValueError(f"model {mv.name!r}: checkpoint {weights} is missing")
+    if mv.checkpoint_sha256 and file_sha256(weights) != mv.checkpoint_sha256:
+        raise ValueError(f"model {mv.name!r}: {weights} does not match its registered sha256 (changed or partial)")
+    model, config, card = load_checkpoint(path)
+    return model.to(device), config, card
+
+
+def ensure_starter_model(db, actor: str = "reviewscope") -> bool:
+    """Register and activate the bundled starter model in a database that has no model yet."""
+    from storage import repository as repo
+
+    weights = STARTER_DIR / "model.safetensors"
+    if not weights.exists():
+        return False
+    import json
+
+    card = json.loads((STARTER_DIR / "model.json").read_text(encoding="utf-8"))
+    with db.begin() as s:
+        if repo.list_model_versions(s):
+            return False
+        repo.register_model_version(
+            s, "starter", str(STARTER_DIR), file_sha256(weights), config=card.get("config", {}),
+            metrics=card.get("metrics", {}), card={"bundled": True}, activate=True, actor=actor,
+        )
+    return True

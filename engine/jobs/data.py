@@ -1,0 +1,255 @@
+"""From the store's plain records to model inputs: texts, cached features, metadata, batches.
+
+Nothing here knows the database: jobs pass :class:`storage.records.TrainingProduct`
+lists in (read through the repository) and get :class:`ReviewExample` lists and batches out.
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
+
+import numpy as np
+import torch
+
+from engine.metadata import compute_metadata
+from engine.model.config import MMSSConfig
+from engine.model.mmss import MMSSModel, ReviewExample, collate
+
+from .cache import FeatureCache, content_key
+
+ProgressFn = Callable[[int, int], None]
+
+
+def product_text(p) -> str:
+    parts = [s.strip() for s in (p.title, p.description) if s and s.strip()]
+    return ". ".join(parts)
+
+
+def review_text(r) -> str:
+    title = (r.title or "").strip()
+    text = (r.text or "").strip()
+    return f"{title}. {text}" if title else text
+
+
+@dataclass
+class Prepared:
+    """Examples of a set of products, in product order, plus what evaluation needs."""
+
+    examples: list[ReviewExample]
+    review_pks: list[int]
+    product_ids: list[str]
+    categories: list[str]
+    labels: list[int | None]
+    texts: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.examples)
+
+
+class FeatureBuilder:
+    """Turns products into :class:`ReviewExample` lists, reading frozen-encoder outputs
+    from the :class:`FeatureCache` (and filling it on a miss).
+
+    With a trainable text encoder the examples carry raw text (tokenized in the batch).
+    """
+
+    def __init__(self, model: MMSSModel, cache: FeatureCache, *, on_progress: ProgressFn | None = None):
+        self.model = model
+        self.config: MMSSConfig = model.config
+        self.cache = cache
+        self.on_progress = on_progress
+        self._image_encoder = None
+        enc = model.text_encoder
+        self.cache_text = enc is not None and enc.frozen
+        self.text_namespace = content_key("text", enc.encoder_identity())[:16] if self.cache_text else ""
+
+    # ---------------------------------------------------------------- text
+    def text_states(self, texts: Sequence[str]) -> list[torch.Tensor]:
+        keys = [content_key(self.text_namespace, t) for t in texts]
+        enc = self.model.text_encoder
+        states = self.cache.get_many(
+            self.text_namespace, keys, lambda idx: enc.encode_text_states([texts[i] for i in idx], batch_size=32),
+            batch_size=128, on_progress=self.on_progress,
+        )
+        return [s.to(torch.float16) for s in states]  # fp16 in memory, float32 in the batch
+
+    # ---------------------------------------------------------------- images
+    def _encoder(self):
+        if self._image_encoder is None:
+            from engine.model.vision import GridImageEncoder
+
+            self._image_encoder = GridImageEncoder()
+            dev = next(self.model.parameters()).device
+            self._image_encoder.to(dev)
+        return self._image_encoder
+
+    def image_regions(self, paths: Sequence[str]) -> list[torch.Tensor]:
+        """Grid regions ``(49, 1280)`` of each image file (cached by file content)."""
+        if not paths:
+            return []
+        from PIL import Image
+
+        enc = self._encoder()
+        ns = content_key("image", enc.identity())[:16]
+        datas = [Path(p).read_bytes() for p in paths]
+        keys = [content_key(ns, d) for d in datas]
+
+        def compute(idx: list[int]) -> list[torch.Tensor]:
+            import io
+
+            imgs = []
+            for i in idx:
+                with Image.open(io.BytesIO(datas[i])) as im:
+                    imgs.append(im.convert("RGB"))
+            return enc.encode(imgs)
+
+        return [t.float() for t in self.cache.get_many(ns, keys, compute, batch_size=16)]
+
+    # ---------------------------------------------------------------- examples
+    def build(self, products: Sequence, *, labelled_only: bool = False, with_index: bool = False) -> Prepared:
+        cfg = self.config
+        rows = []  # (product, review)
+        for p in products:
+            for r in p.reviews:
+                if labelled_only and r.label is None:
+                    continue
+                rows.append((p, r))
+        r_texts = [review_text(r) for _, r in rows]
+        prods = list({p.id: p for p, _ in rows}.values())
+        p_texts = {p.id: product_text(p) for p in prods}
+        if self.cache_text:
+            uniq = list(dict.fromkeys([*p_texts.values(), *r_texts]))
+            states = dict(zip(uniq, self.text_states(uniq)))
+        use_images = not cfg.text_only
+        p_imgs: dict[int, list[torch.Tensor] | None] = {}
+        if use_images:
+            for p in prods:
+                p_imgs[p.id] = self.image_regions(p.image_paths) if p.image_paths else None
+        meta: dict[int, np.ndarray] = {}
+        if cfg.use_metadata:
+            for p in prods:
+                # Over ALL reviews of the product: every one is known at scoring time.
+                revs = list(p.reviews)
+                m = compute_metadata(
+                    [{"text": r.text, "title": r.title, "rating": r.rating, "time": r.time, "n_images": len(r.image_paths)} for r in revs],
+                    product_text=p_texts[p.id],
+                )
+                for r, row in zip(revs, m):
+                    meta[r.id] = row
+        examples = []
+        for i, ((p, r), rt) in enumerate(zip(rows, r_texts)):
+            ex = ReviewExample(product_key=p.id, label=None if r.label is None else float(r.label))
+            if self.cache_text:
+                ex.review_text_states = states[rt]
+                ex.product_text_states = states[p_texts[p.id]]
+            else:
+                ex.review_text = rt
+                ex.product_text = p_texts[p.id]
+            if use_images:
+                ex.product_images = p_imgs.get(p.id)
+                ex.review_images = self.image_regions(r.image_paths) if r.image_paths else None
+            if cfg.use_metadata:
+                ex.metadata = meta[r.id]
+            if with_index:
+                ex.index = i
+            examples.append(ex)
+        return Prepared(
+            examples=examples,
+            review_pks=[r.id for _, r in rows],
+            product_ids=[p.product_id for p, _ in rows],
+            categories=[p.category for p, _ in rows],
+            labels=[r.label for _, r in rows],
+            texts=r_texts,
+        )
+
+
+def product_batches(
+    prepared: Prepared, batch_size: int, *, shuffle: bool = False, seed: int = 0, labelled_only: bool = False
+) -> list[list[int]]:
+    """Index lists of batches made of whole products (the hinge pairs reviews of one
+    product), at most ``batch_size`` reviews each; a larger product is cut into chunks
+    (shuffled first when ``shuffle``), so every batch can form within-product pairs."""
+    groups: dict[str, list[int]] = {}
+    for i, pid in enumerate(prepared.product_ids):
+        if labelled_only and prepared.labels[i] is None:
+            continue
+        groups.setdefault(pid, []).append(i)
+    rng = random.Random(seed)
+    chunks: list[list[int]] = []
+    for idx in groups.values():
+        idx = list(idx)
+        if shuffle:
+            rng.shuffle(idx)
+        for s in range(0, len(idx), batch_size):
+            chunks.append(idx[s : s + batch_size])
+    if shuffle:
+        rng.shuffle(chunks)
+    batches: list[list[int]] = []
+    cur: list[int] = []
+    for c in chunks:
+        if cur and len(cur) + len(c) > batch_size:
+            batches.append(cur)
+            cur = []
+        cur = cur + c
+    if cur:
+        batches.append(cur)
+    return batches
+
+
+def make_batch(prepared: Prepared, idx: Sequence[int], model: MMSSModel, *, with_labels: bool = False):
+    exs = [prepared.examples[i] for i in idx]
+    if not with_labels:
+        exs = [ReviewExample(**{**e.__dict__, "label": None, "index": None}) for e in exs]
+    return collate(exs, model.config, model.text_encoder)
+
+
+@torch.no_grad()
+def predict(model: MMSSModel, prepared: Prepared, batch_size: int = 64, device: str | torch.device = "cpu",
+            on_progress: ProgressFn | None = None, amp: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Scores ``(N,)`` and sub-scores ``(N, 5)`` of every example, in order."""
+    model.eval()
+    n = len(prepared)
+    scores = np.zeros(n, dtype=np.float64)
+    subs = np.zeros((n, 5), dtype=np.float64)
+    done = 0
+    for idx in product_batches(prepared, batch_size):
+        batch = make_batch(prepared, idx, model).to(device)
+        with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=amp and str(device).startswith("cuda")):
+            out = model.predict(batch)
+        scores[idx] = out.score.float().cpu().numpy()
+        subs[idx] = out.sub_scores.float().cpu().numpy()
+        done += len(idx)
+        if on_progress:
+            on_progress(done, n)
+    return scores, subs
+
+
+def grouped(prepared: Prepared, scores: Sequence[float], *, labelled_only: bool = True, category: str | None = None):
+    """(scores, labels) dicts keyed by product id, as :func:`engine.metrics.evaluate_rankings` takes."""
+    s: dict[str, list[float]] = {}
+    y: dict[str, list[int]] = {}
+    for i, pid in enumerate(prepared.product_ids):
+        lab = prepared.labels[i]
+        if labelled_only and lab is None:
+            continue
+        if category is not None and prepared.categories[i] != category:
+            continue
+        s.setdefault(pid, []).append(float(scores[i]))
+        y.setdefault(pid, []).append(int(lab) if lab is not None else 0)
+    return s, y
+
+
+def iter_chunks(products: Sequence, max_reviews: int) -> Iterator[list]:
+    """Products in chunks of about ``max_reviews`` reviews (streaming keeps memory flat)."""
+    cur: list = []
+    n = 0
+    for p in products:
+        cur.append(p)
+        n += len(p.reviews)
+        if n >= max_reviews:
+            yield cur
+            cur, n = [], 0
+    if cur:
+        yield cur

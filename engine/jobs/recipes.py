@@ -1,0 +1,61 @@
+"""Training recipes: the defaults per device, chosen once at the edge of a job."""
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+from engine.model.config import MMSSConfig
+
+# CPU: frozen encoder (its token states come from the feature cache), heads trained with a
+# larger learning rate than the paper's, since nothing else moves. A laptop retrains in minutes.
+CPU_QUICK = dict(text_finetune_layers=0, epochs=12, lr_rest=1e-3, batch_size=32, early_stopping_patience=4,
+                 dropout=0.1, weight_decay=1e-4)
+# GPU: MMSS.md's training defaults (paper A.2): the whole text encoder fine-tuned, lr 5e-5 / 1e-4.
+GPU_FULL = dict(text_finetune_layers=-1, epochs=4, lr_text=5e-5, lr_rest=1e-4, batch_size=32, early_stopping_patience=2)
+
+RECIPES = {"cpu-quick": CPU_QUICK, "gpu-full": GPU_FULL}
+
+
+def resolve_device(device: str) -> str:
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda: no CUDA device is available (torch.cuda.is_available() is False)")
+    if device not in ("cpu", "cuda"):
+        raise ValueError(f"--device must be auto, cpu or cuda, got {device!r}")
+    return device
+
+
+def default_recipe(device: str) -> str:
+    return "gpu-full" if device == "cuda" else "cpu-quick"
+
+
+def build_config(recipe: str | None, device: str, config_file: str | None = None, overrides: dict | None = None,
+                 base: MMSSConfig | None = None) -> MMSSConfig:
+    """Recipe defaults, then a JSON config file (any MMSSConfig fields), then CLI overrides."""
+    recipe = recipe or default_recipe(device)
+    if recipe not in RECIPES:
+        raise ValueError(f"unknown recipe {recipe!r}; choose one of {sorted(RECIPES)}")
+    fields: dict = {} if base is not None else dict(RECIPES[recipe])
+    if config_file:
+        path = Path(config_file)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ValueError(f"{path}: config file not found") from None
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path}, line {exc.lineno}: invalid JSON ({exc.msg})") from None
+        if not isinstance(data, dict):
+            raise ValueError(f"{path}: expected a JSON object of MMSSConfig fields")
+        known = {f.name for f in dataclasses.fields(MMSSConfig)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"{path}: unknown field {unknown[0]!r} (MMSSConfig has {', '.join(sorted(known))})")
+        fields.update(data)
+    fields.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    if base is not None:
+        return dataclasses.replace(base, **fields)
+    return MMSSConfig(**fields)

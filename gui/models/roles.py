@@ -1,0 +1,8 @@
+"""Custom item-data roles shared by the models and delegates."""
+from PySide6.QtCore import Qt
+
+RecordRole = Qt.ItemDataRole.UserRole + 1  # the plain dataclass behind a row
+KeyRole = Qt.ItemDataRole.UserRole + 2  # primary key of the row's record
+SortRole = Qt.ItemDataRole.UserRole + 3  # a raw value to sort on (numbers stay numbers)
+ValueRole = Qt.ItemDataRole.UserRole + 4  # a float drawn as a bar
+RangeRole = Qt.ItemDataRole.UserRole + 5  # (low, high) that the bar's value is drawn against

@@ -1,0 +1,178 @@
+"""Read jobs of the GUI: plain functions of a Session, run by :class:`gui.store.Store` in workers.
+
+No Qt and no SQL here: each function calls ``storage.repository`` and returns plain data.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+from sqlalchemy.orm import Session
+
+from storage import repository as repo
+from storage.records import AuditRecord, ModelVersionRecord, ProductSummary, ReviewDetail, ReviewRow
+
+from .state.rankings import Disagreement, DisagreementMode, RankInfo, RankInput, find_disagreements, rank_product
+from .state.review_table import ReviewQuery
+
+PAGE_SIZE = 500
+
+
+# ---------------------------------------------------------------- status
+
+
+@dataclass(frozen=True)
+class StatusSnapshot:
+    active_model: Optional[ModelVersionRecord]
+    summary: dict[str, Any]
+
+
+def load_status(session: Session) -> StatusSnapshot:
+    return StatusSnapshot(repo.get_active_model(session), repo.catalogue_summary(session))
+
+
+# ---------------------------------------------------------------- products
+
+
+@dataclass(frozen=True)
+class ProductsSnapshot:
+    products: list[ProductSummary]
+    categories: list[str]
+
+
+def load_products(session: Session, model_version_id: Optional[int]) -> ProductsSnapshot:
+    return ProductsSnapshot(repo.list_products(session, model_version_id=model_version_id), repo.list_categories(session))
+
+
+def load_product(session: Session, product_pk: int, product_id: str, model_version_id: Optional[int]) -> Optional[ProductSummary]:
+    """One product's fresh counts (after a flag changed)."""
+    for p in repo.list_products(session, search=product_id, model_version_id=model_version_id):
+        if p.id == product_pk:
+            return p
+    return None
+
+
+def product_metrics(session: Session, model_version_id: Optional[int]) -> dict[str, dict[str, float]]:
+    """product_id -> {"AP", "NDCG@3", "NDCG@5"} (x100) of the model against the vote labels,
+    over each product's scored, labelled reviews (unlabelled reviews are dropped, MMSS.md)."""
+    if model_version_id is None:
+        return {}
+    from engine.metrics import per_product_metrics  # pure Python; imported lazily, never torch
+
+    scores: dict[str, list[float]] = {}
+    labels: dict[str, list[int]] = {}
+    for pid, rows in repo.scores_by_product(session, model_version_id).items():
+        kept = [(s, lab) for _pk, s, lab in rows if lab is not None]
+        if kept:
+            scores[pid] = [s for s, _ in kept]
+            labels[pid] = [lab for _, lab in kept]
+    return per_product_metrics(scores, labels, threshold=1) if scores else {}
+
+
+# ---------------------------------------------------------------- reviews
+
+
+@dataclass(frozen=True)
+class ReviewPage:
+    """A page of the review table, with what the first page also carries."""
+
+    query: ReviewQuery
+    offset: int
+    rows: list[ReviewRow]
+    total: int
+    ranks: dict[int, RankInfo] = field(default_factory=dict)
+    subscore_range: Optional[tuple[float, float]] = None
+    among: Optional[tuple[int, ...]] = None  # restrict to these reviews (only disagreements)
+
+
+def _rank_items(session: Session, product_pk: int, model_version_id: Optional[int]) -> list[RankInput]:
+    return [RankInput(*r) for r in repo.product_rank_inputs(session, product_pk, model_version_id)]
+
+
+def _page(session: Session, query: ReviewQuery, offset: int, limit: int, among) -> list[ReviewRow]:
+    if among is not None:
+        return repo.page_reviews_among(
+            session, among, query.model_version_id, offset, limit, query.order_by, query.descending, query.flt
+        )
+    return repo.page_reviews(
+        session, query.product_pk, query.model_version_id, offset, limit, query.order_by, query.descending, query.flt
+    )
+
+
+def open_reviews(session: Session, query: ReviewQuery, limit: int = PAGE_SIZE) -> ReviewPage:
+    """First page of a product's reviews, their total, and every review's ranks."""
+    if query.product_pk is None:
+        return ReviewPage(query, 0, [], 0)
+    ranks = rank_product(_rank_items(session, query.product_pk, query.model_version_id))
+    among = None
+    if query.flt.only_disagreements:
+        among = tuple(pk for pk, info in ranks.items() if info.is_disagreement)
+        total = repo.count_reviews_among(session, among, query.flt)
+    else:
+        total = repo.count_reviews(session, query.product_pk, query.flt)
+    rows = _page(session, query, 0, limit, among)
+    return ReviewPage(
+        query, 0, rows, total, ranks, repo.subscore_range(session, query.product_pk, query.model_version_id), among
+    )
+
+
+def more_reviews(session: Session, query: ReviewQuery, offset: int, among, limit: int = PAGE_SIZE) -> ReviewPage:
+    return ReviewPage(query, offset, _page(session, query, offset, limit, among), -1)
+
+
+def all_reviews(session: Session, query: ReviewQuery) -> tuple[list[ReviewRow], dict[int, RankInfo]]:
+    """Every row of the current view (for export), with ranks."""
+    first = open_reviews(session, query, limit=None)  # type: ignore[arg-type]
+    return first.rows, first.ranks
+
+
+def review_rows(session: Session, review_pks, model_version_id: Optional[int]) -> list[ReviewRow]:
+    return repo.review_rows_by_pks(session, list(review_pks), model_version_id)
+
+
+# ---------------------------------------------------------------- detail
+
+
+@dataclass(frozen=True)
+class DetailBundle:
+    detail: ReviewDetail
+    rank: Optional[RankInfo]
+
+
+def load_detail(session: Session, review_pk: int, model_version_id: Optional[int], media_dir: Path) -> DetailBundle:
+    detail = repo.get_review_detail(session, review_pk, model_version_id, media_dir)
+    ranks = rank_product(_rank_items(session, detail.row.product_pk, model_version_id))
+    return DetailBundle(detail, ranks.get(review_pk))
+
+
+# ---------------------------------------------------------------- disagreements
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    disagreement: Disagreement
+    row: ReviewRow
+    product_title: str
+
+    @property
+    def review_pk(self) -> int:
+        return self.disagreement.review_pk
+
+
+def load_disagreements(
+    session: Session, model_version_id: Optional[int], mode: DisagreementMode, limit: int = 500
+) -> list[QueueItem]:
+    if model_version_id is None:
+        return []
+    found = find_disagreements(repo.scores_by_product(session, model_version_id), mode, limit)
+    rows = {r.id: r for r in repo.review_rows_by_pks(session, [d.review_pk for d in found], model_version_id)}
+    titles = {p.product_id: (p.title or p.product_id) for p in repo.list_products(session)}
+    return [QueueItem(d, rows[d.review_pk], titles.get(d.product_key, d.product_key)) for d in found if d.review_pk in rows]
+
+
+# ---------------------------------------------------------------- audit
+
+
+def load_audit(session: Session, limit: int = 500) -> list[AuditRecord]:
+    return repo.list_audit_events(session, limit=limit)

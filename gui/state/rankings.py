@@ -1,0 +1,160 @@
+"""Where a review stands among its product's reviews: under the model, under the votes.
+
+Pure functions over plain tuples; the GUI computes these in workers and shows them.
+A review's *implied label* is the vote label found at the model's position when the
+product's labelled reviews are sorted by label: if the model puts a review labelled 1 at
+the place of the 4s, the model implies 4, it is "too high" by 3 labels.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Iterable, Mapping, NamedTuple, Optional, Sequence
+
+MODEL_TOO_HIGH = "model too high"
+MODEL_TOO_LOW = "model too low"
+AGREES_KIND = "other"
+
+
+class RankInput(NamedTuple):
+    """One review as the ranking needs it (in review-id order within a product)."""
+
+    review_pk: int
+    score: Optional[float]
+    label: Optional[int]
+    votes: int = 0
+
+
+@dataclass(frozen=True)
+class RankInfo:
+    """A review's position in its product.
+
+    Attributes
+    ----------
+    model_rank : int or None
+        1-based rank by score (descending, ties in review order) among scored reviews.
+    n_scored : int
+        Scored reviews of the product.
+    vote_rank : int
+        1-based rank by helpful votes (descending, ties in review order) among all reviews.
+    n_reviews : int
+        Reviews of the product.
+    implied_label : int or None
+        The vote label at the model's position among scored, labelled reviews.
+    label_gap : int or None
+        ``implied_label - label``: > 0 the model ranks the review too high, < 0 too low.
+    rank_gap : int or None
+        Positions between the model's place and the places the review's label occupies,
+        signed like ``label_gap``; 0 when the model puts it among its label's equals.
+    """
+
+    model_rank: Optional[int]
+    n_scored: int
+    vote_rank: int
+    n_reviews: int
+    implied_label: Optional[int] = None
+    label_gap: Optional[int] = None
+    rank_gap: Optional[int] = None
+
+    @property
+    def is_disagreement(self) -> bool:
+        return bool(self.label_gap)
+
+
+def _by_score(items: Sequence[RankInput]) -> list[RankInput]:
+    # Python's sort is stable: ties keep review order, as engine.metrics ranks them.
+    return sorted((r for r in items if r.score is not None), key=lambda r: -float(r.score))
+
+
+def _tie_range(sorted_labels: Sequence[int], label: int) -> tuple[int, int]:
+    first = next(i for i, v in enumerate(sorted_labels) if v == label)
+    last = len(sorted_labels) - 1 - next(i for i, v in enumerate(reversed(sorted_labels)) if v == label)
+    return first, last
+
+
+def _gap(position: int, first: int, last: int) -> int:
+    if position < first:
+        return first - position
+    if position > last:
+        return -(position - last)
+    return 0
+
+
+def rank_product(items: Sequence[RankInput]) -> dict[int, RankInfo]:
+    """:class:`RankInfo` of every review of one product (``items`` in review-id order)."""
+    scored = _by_score(items)
+    model_rank = {r.review_pk: i + 1 for i, r in enumerate(scored)}
+    by_votes = sorted(items, key=lambda r: -(r.votes or 0))
+    vote_rank = {r.review_pk: i + 1 for i, r in enumerate(by_votes)}
+    judged = [r for r in scored if r.label is not None]
+    labels_desc = sorted((r.label for r in judged), reverse=True)
+    out: dict[int, RankInfo] = {}
+    judged_pos = {r.review_pk: i for i, r in enumerate(judged)}
+    for r in items:
+        implied = label_gap = rank_gap = None
+        pos = judged_pos.get(r.review_pk)
+        if pos is not None:
+            implied = labels_desc[pos]
+            label_gap = implied - r.label
+            rank_gap = _gap(pos, *_tie_range(labels_desc, r.label))
+        out[r.review_pk] = RankInfo(
+            model_rank.get(r.review_pk), len(scored), vote_rank[r.review_pk], len(items), implied, label_gap, rank_gap
+        )
+    return out
+
+
+def correction_kind(items: Sequence[RankInput], review_pk: int, corrected_label: int) -> str:
+    """Flag kind for a moderator who says ``review_pk`` deserves ``corrected_label``.
+
+    "model too high" when the model ranks the review above where that label belongs,
+    "model too low" when below, "other" when the model already agrees or has no score.
+    """
+    patched = [r._replace(label=corrected_label) if r.review_pk == review_pk else r for r in items]
+    info = rank_product(patched).get(review_pk)
+    if info is None or info.label_gap is None or info.label_gap == 0:
+        return AGREES_KIND
+    return MODEL_TOO_HIGH if info.label_gap > 0 else MODEL_TOO_LOW
+
+
+class DisagreementMode(Enum):
+    """How the disagreement queue orders reviews."""
+
+    RANK_GAP = "rank gap"
+    SCORE_VS_LABEL = "score vs label"
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    product_key: str
+    review_pk: int
+    score: float
+    label: int
+    info: RankInfo
+
+    @property
+    def direction(self) -> str:
+        return MODEL_TOO_HIGH if (self.info.label_gap or 0) > 0 else MODEL_TOO_LOW
+
+
+def find_disagreements(
+    by_product: Mapping[str, Iterable[tuple]], mode: DisagreementMode = DisagreementMode.RANK_GAP, limit: int = 500
+) -> list[Disagreement]:
+    """The ``limit`` reviews where model and votes disagree most, across products.
+
+    ``by_product`` maps a product key to ``(review_pk, score, label)`` tuples, as
+    ``storage.repository.scores_by_product`` returns them.
+    """
+    found: list[Disagreement] = []
+    for key, rows in by_product.items():
+        items = [RankInput(pk, score, label) for pk, score, label in rows]
+        infos = rank_product(items)
+        for r in items:
+            info = infos[r.review_pk]
+            if info.label_gap:
+                found.append(Disagreement(key, r.review_pk, float(r.score), int(r.label), info))
+    if mode is DisagreementMode.RANK_GAP:
+        key_fn = lambda d: (-abs(d.info.rank_gap or 0), -abs(d.info.label_gap or 0), d.review_pk)  # noqa: E731
+    else:
+        key_fn = lambda d: (-abs(d.info.label_gap or 0), -abs(d.info.rank_gap or 0), d.review_pk)  # noqa: E731
+    found.sort(key=key_fn)
+    return found[:limit]

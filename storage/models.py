@@ -1,0 +1,223 @@
+"""SQLAlchemy 2.0 typed ORM models of the ReviewScope store.
+
+ORM objects never leave a session scope: repository functions convert them to the
+plain dataclasses of :mod:`storage.records`.  The schema only changes through Alembic
+revisions in ``storage/migrations``; ``tests/storage/test_migrations.py`` checks the
+head revision against this module.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Optional
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Deterministic constraint names keep Alembic diffs clean (and SQLite batch moves possible).
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+SUBSCORE_COLUMNS = ("s_pt_rt", "s_pv_rv", "s_pt_rv", "s_pv_rt", "s_rt_rv")
+"""Prediction columns of the five interaction sub-scores, in MMSS.md order:
+p_t r_t, p_v r_v, p_t r_v, p_v r_t, r_t r_v."""
+
+SPLITS = ("train", "dev", "test")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Product(Base):
+    __tablename__ = "products"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[str] = mapped_column(String(200), unique=True)
+    title: Mapped[str] = mapped_column(Text, default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    category: Mapped[str] = mapped_column(String(300), default="", index=True)
+    split: Mapped[str] = mapped_column(String(8), default="train", index=True)
+    image_urls: Mapped[list[Any]] = mapped_column(default=list)
+    extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    reviews: Mapped[list["Review"]] = relationship(back_populates="product", passive_deletes=True)
+
+    def __repr__(self) -> str:
+        return f"<Product {self.product_id!r} {self.title[:30]!r}>"
+
+
+class Review(Base):
+    __tablename__ = "reviews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[str] = mapped_column(String(200), unique=True)
+    product_pk: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(Text, default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    rating: Mapped[Optional[float]] = mapped_column(Float, nullable=True)
+    helpful_votes: Mapped[int] = mapped_column(Integer, default=0)
+    total_votes: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)
+    time: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)
+    # Label from votes (MMSS.md) or given by the catalogue; NULL = unlabelled (0 votes).
+    label: Mapped[Optional[int]] = mapped_column(Integer, nullable=True, index=True)
+    image_urls: Mapped[list[Any]] = mapped_column(default=list)
+    extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    product: Mapped[Product] = relationship(back_populates="reviews")
+
+    def __repr__(self) -> str:
+        return f"<Review {self.review_id!r} of product #{self.product_pk}>"
+
+
+class Image(Base):
+    """An image file, content-addressed: stored as ``media/<sha[:2]>/<sha>.<ext>``."""
+
+    __tablename__ = "images"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    relpath: Mapped[str] = mapped_column(String(200))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    format: Mapped[str] = mapped_column(String(16))
+    n_bytes: Mapped[int] = mapped_column(Integer)
+
+    def __repr__(self) -> str:
+        return f"<Image {self.sha256[:12]} {self.width}x{self.height}>"
+
+
+class ImageLink(Base):
+    """Which product or review shows an image, in which position."""
+
+    __tablename__ = "image_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"), index=True)
+    product_pk: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("products.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    review_pk: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("reviews.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ModelVersion(Base):
+    __tablename__ = "model_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    parent_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="SET NULL"), nullable=True
+    )
+    checkpoint_path: Mapped[str] = mapped_column(Text)
+    checkpoint_sha256: Mapped[str] = mapped_column(String(64))
+    config: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    card: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<ModelVersion {self.name!r}{' active' if self.active else ''}>"
+
+
+class Prediction(Base):
+    __tablename__ = "predictions"
+    __table_args__ = (UniqueConstraint("model_version_id", "review_pk", name="uq_predictions_model_review"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model_version_id: Mapped[int] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="CASCADE"), index=True
+    )
+    review_pk: Mapped[int] = mapped_column(ForeignKey("reviews.id", ondelete="CASCADE"), index=True)
+    score: Mapped[float] = mapped_column(Float)
+    s_pt_rt: Mapped[Optional[float]] = mapped_column(Float, nullable=True)
+    s_pv_rv: Mapped[Optional[float]] = mapped_column(Float, nullable=True)
+    s_pt_rv: Mapped[Optional[float]] = mapped_column(Float, nullable=True)
+    s_pv_rt: Mapped[Optional[float]] = mapped_column(Float, nullable=True)
+    s_rt_rv: Mapped[Optional[float]] = mapped_column(Float, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Flag(Base):
+    """A moderator's disagreement with the model about one review.
+
+    ``undone`` marks a flag taken back (undo keeps the row for the audit trail);
+    ``version`` is an optimistic-concurrency counter: a conflicting edit of the same
+    flag from another moderator raises :class:`storage.errors.ConflictError`.
+    """
+
+    __tablename__ = "flags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_pk: Mapped[int] = mapped_column(ForeignKey("reviews.id", ondelete="CASCADE"), index=True)
+    model_version_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="SET NULL"), nullable=True
+    )
+    kind: Mapped[str] = mapped_column(String(64))
+    corrected_label: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+    author: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    undone: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    resolution: Mapped[Optional[str]] = mapped_column(String(200), nullable=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class TrainingRun(Base):
+    __tablename__ = "training_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    status: Mapped[str] = mapped_column(String(32), default="running")
+    config: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    log: Mapped[str] = mapped_column(Text, default="")
+    metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    parent_model_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="SET NULL"), nullable=True
+    )
+    model_version_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="SET NULL"), nullable=True
+    )
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    finished_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime, nullable=True)
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(200), default="")
+    action: Mapped[str] = mapped_column(String(64))
+    target_kind: Mapped[str] = mapped_column(String(64), default="")
+    target_id: Mapped[str] = mapped_column(String(200), default="")
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+Index("ix_reviews_product_label", Review.product_pk, Review.label)

@@ -1,0 +1,184 @@
+"""Plain dataclasses that cross the storage boundary (never ORM objects)."""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+SUBSCORE_NAMES = ("p_t r_t", "p_v r_v", "p_t r_v", "p_v r_t", "r_t r_v")
+"""The five interaction sub-scores of MMSS.md, in order."""
+
+FLAG_KINDS = (
+    "model too high",
+    "model too low",
+    "sub-score wrong",
+    "spam",
+    "off-topic",
+    "promotional",
+    "private information",
+    "profanity",
+    "other",
+)
+"""Default flag kinds: model disagreement first, then marketplace content rules."""
+
+
+def label_from_votes(votes: int) -> Optional[int]:
+    """MMSS.md label rule: 0 votes -> unlabelled (None); v >= 1 -> min(floor(log2 v), 4)."""
+    if votes is None or votes <= 0:
+        return None
+    return min(int(math.floor(math.log2(votes))), 4)
+
+
+@dataclass(frozen=True)
+class ProductSummary:
+    id: int
+    product_id: str
+    title: str
+    category: str
+    split: str
+    n_reviews: int
+    n_labeled: int
+    n_flagged: int
+    n_scored: int
+
+
+@dataclass(frozen=True)
+class ReviewRow:
+    """One row of the review table: the review, its prediction under a model, its flag state."""
+
+    id: int
+    review_id: str
+    product_pk: int
+    title: str
+    text: str
+    rating: Optional[float]
+    helpful_votes: int
+    label: Optional[int]
+    time: Optional[int]
+    n_images: int
+    score: Optional[float] = None
+    sub_scores: tuple[Optional[float], ...] = (None,) * 5
+    flag_kind: Optional[str] = None
+    flag_id: Optional[int] = None
+    corrected_label: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class ImageRecord:
+    id: int
+    sha256: str
+    path: str  # absolute path of the stored file
+    width: int
+    height: int
+    format: str
+
+
+@dataclass(frozen=True)
+class FlagRecord:
+    id: int
+    review_pk: int
+    model_version_id: Optional[int]
+    kind: str
+    corrected_label: Optional[int]
+    note: str
+    author: str
+    created_at: dt.datetime
+    undone: bool
+    resolution: Optional[str]
+    version: int
+
+
+@dataclass(frozen=True)
+class ReviewDetail:
+    row: ReviewRow
+    product_id: str
+    product_title: str
+    product_description: str
+    product_images: tuple[ImageRecord, ...]
+    review_images: tuple[ImageRecord, ...]
+    flags: tuple[FlagRecord, ...]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ModelVersionRecord:
+    id: int
+    name: str
+    parent_id: Optional[int]
+    checkpoint_path: str
+    checkpoint_sha256: str
+    config: dict[str, Any]
+    metrics: dict[str, Any]
+    card: dict[str, Any]
+    active: bool
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    id: int
+    at: dt.datetime
+    actor: str
+    action: str
+    target_kind: str
+    target_id: str
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class TrainingRunRecord:
+    id: int
+    status: str
+    config: dict[str, Any]
+    metrics: dict[str, Any]
+    parent_model_id: Optional[int]
+    model_version_id: Optional[int]
+    started_at: dt.datetime
+    finished_at: Optional[dt.datetime]
+    log: str = ""
+
+
+@dataclass(frozen=True)
+class TrainingReview:
+    """A review as the engine sees it: content, effective label, images."""
+
+    id: int
+    review_id: str
+    title: str
+    text: str
+    rating: Optional[float]
+    time: Optional[int]
+    label: Optional[int]  # effective: a moderator's corrected label overrides the vote label
+    vote_label: Optional[int]
+    image_paths: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TrainingProduct:
+    id: int
+    product_id: str
+    title: str
+    description: str
+    category: str
+    split: str
+    image_paths: tuple[str, ...]
+    reviews: tuple[TrainingReview, ...]
+
+
+@dataclass(frozen=True)
+class PredictionIn:
+    review_pk: int
+    score: float
+    sub_scores: tuple[Optional[float], ...]
+
+
+@dataclass(frozen=True)
+class ReviewFilter:
+    """Filters of the review table; all optional."""
+
+    text: str = ""
+    only_flagged: bool = False
+    only_disagreements: bool = False
+    has_images: bool = False
+    only_labeled: bool = False
