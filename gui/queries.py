@@ -100,11 +100,22 @@ def _page(session: Session, query: ReviewQuery, offset: int, limit: int, among) 
     )
 
 
-def open_reviews(session: Session, query: ReviewQuery, limit: int = PAGE_SIZE) -> ReviewPage:
-    """First page of a product's reviews, their total, and every review's ranks."""
+def open_reviews(
+    session: Session, query: ReviewQuery, limit: Optional[int] = PAGE_SIZE,
+    known: Optional[tuple[dict[int, RankInfo], Optional[tuple[float, float]]]] = None,
+) -> ReviewPage:
+    """First page of a product's reviews, their total, and every review's ranks.
+
+    ``known``: the ranks and sub-score range computed for the same product and model
+    before (they do not change with the sort or the filter), to skip recomputing them.
+    """
     if query.product_pk is None:
         return ReviewPage(query, 0, [], 0)
-    ranks = rank_product(_rank_items(session, query.product_pk, query.model_version_id))
+    if known is None:
+        ranks = rank_product(_rank_items(session, query.product_pk, query.model_version_id))
+        sub_range = repo.subscore_range(session, query.product_pk, query.model_version_id)
+    else:
+        ranks, sub_range = known
     among = None
     if query.flt.only_disagreements:
         among = tuple(pk for pk, info in ranks.items() if info.is_disagreement)
@@ -112,9 +123,7 @@ def open_reviews(session: Session, query: ReviewQuery, limit: int = PAGE_SIZE) -
     else:
         total = repo.count_reviews(session, query.product_pk, query.flt)
     rows = _page(session, query, 0, limit, among)
-    return ReviewPage(
-        query, 0, rows, total, ranks, repo.subscore_range(session, query.product_pk, query.model_version_id), among
-    )
+    return ReviewPage(query, 0, rows, total, ranks, sub_range, among)
 
 
 def more_reviews(session: Session, query: ReviewQuery, offset: int, among, limit: int = PAGE_SIZE) -> ReviewPage:
@@ -123,7 +132,7 @@ def more_reviews(session: Session, query: ReviewQuery, offset: int, among, limit
 
 def all_reviews(session: Session, query: ReviewQuery) -> tuple[list[ReviewRow], dict[int, RankInfo]]:
     """Every row of the current view (for export), with ranks."""
-    first = open_reviews(session, query, limit=None)  # type: ignore[arg-type]
+    first = open_reviews(session, query, limit=None)
     return first.rows, first.ranks
 
 

@@ -1,7 +1,9 @@
 """The GUI's only way to the database: every call runs in a worker, results come back by signal.
 
-Reads go to a small pool; writes (flags, undo, imports) to a one-thread pool so they
-happen in the order the user made them. Callbacks run on the GUI thread. Results of
+Reads go to a small pool; slow analytics (metrics, the disagreement queue, the audit log)
+to a one-thread background pool, so they never hold up what the user is waiting for;
+writes (flags, undo, imports) to a one-thread pool so they happen in the order the user
+made them. Callbacks run on the GUI thread. Results of
 jobs started before the database was switched are dropped.
 """
 from __future__ import annotations
@@ -13,6 +15,7 @@ from PySide6.QtCore import QObject, Signal
 
 from storage.db import Database, open_database
 
+from . import qt_compat  # noqa: F401  (before any call into Qt: see the module)
 from .workers import Worker, make_pool
 
 log = logging.getLogger(__name__)
@@ -41,6 +44,7 @@ class Store(QObject):
         super().__init__(parent)
         self.db: Database | None = None
         self._reads = make_pool(read_threads)
+        self._background = make_pool(1)
         self._writes = make_pool(1)
         self._live: set[Worker] = set()
         self._generation = 0
@@ -76,9 +80,11 @@ class Store(QObject):
         on_error: Callback = None,
         on_progress: Callback = None,
         write: bool = False,
+        background: bool = False,
         **kwargs,
     ) -> Worker | None:
-        """Run ``fn(session, *args, **kwargs)`` in one transaction in a worker.
+        """Run ``fn(session, *args, **kwargs)`` in one transaction in a worker
+        (``write``: in order with other writes; ``background``: behind interactive reads).
 
         Returns the worker, or None when no database is open.
         """
@@ -89,7 +95,7 @@ class Store(QObject):
         def job():
             return db.run(lambda session: fn(session, *args, **kwargs))
 
-        pool = self._writes if write else self._reads
+        pool = self._writes if write else (self._background if background else self._reads)
         return self._start(Worker(job), pool, on_result, on_error, on_progress)
 
     def run(
@@ -152,8 +158,8 @@ class Store(QObject):
         return bool(self._live)
 
     def _drain(self, msecs: int = 30_000) -> None:
-        self._reads.waitForDone(msecs)
-        self._writes.waitForDone(msecs)
+        for pool in (self._reads, self._background, self._writes):
+            pool.waitForDone(msecs)
 
     def close(self) -> None:
         """Cancel what can be cancelled, wait for running jobs, close the database."""

@@ -15,6 +15,8 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
+from . import qt_compat  # noqa: F401  (before any call into Qt: see the module)
+
 
 class Cancelled(Exception):
     """Raised inside a job when its worker was cancelled."""

@@ -1,7 +1,20 @@
 """Opening a ReviewScope database: engine, sessions, migrations, media folder.
 
 One :class:`Database` is created at program start; each user action runs in one
-``with db.begin() as session:`` block (commit on success, rollback on error).
+``with db.begin() as session:`` block (commit on success, rollback on error), or through
+``db.run(fn)``, which also retries a bounded number of times when another writer holds the
+database (SQLite "database is locked", PostgreSQL serialization failures and deadlocks).
+
+Environmental failures (disk full, read-only file or folder, database busy for too long,
+a file that is not a database, a server that cannot be reached) come out of
+:func:`open_database`, :meth:`Database.begin` and :meth:`Database.run` as
+:class:`~storage.errors.StorageError` subclasses with a one-line message meant for the user;
+the transaction is rolled back and nothing is half-written.
+
+Backends: SQLite (the default; WAL, foreign keys, busy timeout, ``synchronous=FULL`` so an
+acknowledged action survives a power cut too) and PostgreSQL for team mode
+(``postgresql+psycopg://user:password@host/db``; ``postgres://`` and ``postgresql://`` mean
+the same). Any other SQLAlchemy URL is passed through.
 """
 from __future__ import annotations
 
@@ -14,9 +27,9 @@ from pathlib import Path
 from typing import Callable, Iterator, TypeVar
 
 import platformdirs
-from sqlalchemy import create_engine, event, inspect
+from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from .errors import SchemaTooNewError, StorageError
@@ -24,7 +37,21 @@ from .errors import SchemaTooNewError, StorageError
 APP_NAME = "ReviewScope"
 BUSY_TIMEOUT_MS = 15_000
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+# Any constant works: every ReviewScope process migrating a PostgreSQL database takes it.
+PG_MIGRATION_LOCK = 0x5265_7653  # "ReVS"
+PG_CONNECT_TIMEOUT_S = 10
 T = TypeVar("T")
+
+# PostgreSQL SQLSTATEs after which the whole transaction may simply be run again.
+_PG_RETRYABLE = {"40001": "serialization failure", "40P01": "deadlock", "55P03": "lock not available"}
+
+
+class DatabaseBusyError(StorageError):
+    """Another program kept the database locked longer than we wait (retries exhausted)."""
+
+
+class DatabaseUnavailableError(StorageError):
+    """The database cannot be read or written: disk full, read-only, damaged, unreachable."""
 
 
 def user_data_dir() -> Path:
@@ -37,19 +64,110 @@ def default_db_url() -> str:
 
 
 def normalize_url(url_or_path: str) -> str:
-    """Accept a SQLAlchemy URL or a plain file path (taken as SQLite)."""
+    """Accept a SQLAlchemy URL or a plain file path (taken as SQLite).
+
+    ``postgres://`` and ``postgresql://`` become ``postgresql+psycopg://`` (psycopg 3, the
+    driver of the ``postgres`` extra)."""
     if "://" in url_or_path:
+        for prefix in ("postgres://", "postgresql://"):
+            if url_or_path.startswith(prefix):
+                return "postgresql+psycopg://" + url_or_path[len(prefix):]
         return url_or_path
     return f"sqlite:///{Path(url_or_path).expanduser().resolve()}"
 
 
+def safe_url(url: str) -> str:
+    """The URL with any password replaced by ***, for messages and logs."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not even a URL: show it as given (it has no password we could parse)
+        return url
+
+
+def sqlite_file(url: str) -> str | None:
+    """The file of a SQLite URL (also ``sqlite:///file:PATH?mode=ro&uri=true``), None for
+    in-memory databases and other backends."""
+    sa_url = make_url(url)
+    if sa_url.get_backend_name() != "sqlite":
+        return None
+    db_file = sa_url.database
+    if not db_file or db_file == ":memory:" or sa_url.query.get("mode") == "memory":
+        return None
+    if str(sa_url.query.get("uri", "")).lower() in ("true", "1") and db_file.startswith("file:"):
+        db_file = db_file[len("file:"):]
+        if db_file.startswith("//"):  # file://host/path: only the local form is supported
+            db_file = "/" + db_file.lstrip("/")
+    return db_file
+
+
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.close()
+    try:
+        cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        mode = cur.execute("PRAGMA journal_mode").fetchone()[0]
+        if str(mode).lower() != "wal":
+            cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        # FULL: in WAL mode a commit is on disk before the caller hears "saved", so an
+        # acknowledged flag survives a power cut as well as a killed process.
+        cur.execute("PRAGMA synchronous=FULL")
+    finally:
+        cur.close()
+
+
+# ------------------------------------------------------------------ errors for the user
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    orig = getattr(exc, "orig", None)
+    return getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """Would running the same transaction again likely succeed? (lock / busy / serialization)"""
+    if not isinstance(exc, DBAPIError):
+        return False
+    if _sqlstate(exc) in _PG_RETRYABLE:
+        return True
+    msg = str(getattr(exc, "orig", exc)).lower()
+    return "database is locked" in msg or "database table is locked" in msg or "database is busy" in msg
+
+
+def explain(exc: BaseException, where: str) -> StorageError | None:
+    """A user-facing StorageError for an environmental database failure, None for others
+    (a programming error must keep its own type and traceback)."""
+    if not isinstance(exc, DBAPIError):
+        return None
+    orig = getattr(exc, "orig", exc)
+    msg = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    low = msg.lower()
+    state = _sqlstate(exc) or ""
+    if is_retryable(exc):
+        return DatabaseBusyError(
+            f"{where} is busy: another program kept it locked for too long ({msg}); nothing was saved, try again"
+        )
+    if "disk is full" in low or "no space left" in low or state == "53100":
+        return DatabaseUnavailableError(f"no space left on the disk holding {where}; free some space and try again "
+                                        "(the last change was not saved, nothing is damaged)")
+    if "readonly" in low or "read-only" in low or state == "25006":
+        return DatabaseUnavailableError(f"{where} is read-only (the file or its folder cannot be written); "
+                                        "the last change was not saved")
+    if "unable to open database file" in low:
+        return DatabaseUnavailableError(f"cannot open {where}: the file or its folder is missing, not readable, "
+                                        "or the folder is read-only")
+    if "not a database" in low or "malformed" in low:
+        return DatabaseUnavailableError(f"{where} is not a ReviewScope database or is damaged ({msg})")
+    if "disk i/o error" in low:
+        return DatabaseUnavailableError(f"disk I/O error on {where}; check the disk ({msg})")
+    if isinstance(exc, OperationalError) and (exc.connection_invalidated or state.startswith("08")
+                                              or "connection" in low or "could not" in low or "timeout" in low):
+        return DatabaseUnavailableError(f"cannot reach {where}: {msg}")
+    if state.startswith("28"):  # invalid authorization
+        return DatabaseUnavailableError(f"{where}: the server refused the login ({msg})")
+    return None
+
+
+# ------------------------------------------------------------------ migrations
 
 
 def _alembic_config(connection=None):
@@ -74,6 +192,12 @@ def _known_revisions() -> set[str]:
     return {s.revision for s in ScriptDirectory.from_config(_alembic_config()).walk_revisions()}
 
 
+def _revision_of(conn) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    return MigrationContext.configure(conn).get_current_revision()
+
+
 @dataclass
 class Database:
     """An open store: engine, session factory and the folder for content-addressed media."""
@@ -85,21 +209,33 @@ class Database:
 
     @contextlib.contextmanager
     def begin(self) -> Iterator[Session]:
-        """One transaction: commits on success, rolls back on any error."""
-        with self.sessions.begin() as session:
-            yield session
+        """One transaction: commits on success, rolls back on any error. Disk full, read-only,
+        busy and unreachable databases raise a StorageError with a message for the user."""
+        try:
+            with self.sessions.begin() as session:
+                yield session
+        except DBAPIError as exc:
+            err = explain(exc, self.display_path)
+            if err is None:
+                raise
+            raise err from exc
 
     def run(self, fn: Callable[[Session], T], retries: int = 8) -> T:
-        """Run ``fn(session)`` in one transaction, retrying a bounded number of times
-        when SQLite reports the database locked (busy timeout already waited)."""
+        """Run ``fn(session)`` in one transaction, retrying a bounded number of times (with
+        jittered backoff, about 10 s in all on top of SQLite's busy timeout) when another
+        writer holds the database. Exhausted retries raise :class:`DatabaseBusyError`."""
         for attempt in range(retries + 1):
             try:
-                with self.begin() as session:
+                with self.sessions.begin() as session:
                     return fn(session)
-            except OperationalError as exc:
-                if "locked" not in str(exc).lower() or attempt == retries:
+            except DBAPIError as exc:
+                if is_retryable(exc) and attempt < retries:
+                    time.sleep(min(2.0, 0.05 * 2**attempt) * (0.5 + random.random()))
+                    continue
+                err = explain(exc, self.display_path)
+                if err is None:
                     raise
-                time.sleep(min(2.0, 0.05 * 2**attempt) * (0.5 + random.random()))
+                raise err from exc
         raise AssertionError("unreachable")
 
     @property
@@ -107,9 +243,13 @@ class Database:
         return self.engine.url.get_backend_name() == "sqlite"
 
     @property
+    def is_postgresql(self) -> bool:
+        return self.engine.url.get_backend_name() == "postgresql"
+
+    @property
     def display_path(self) -> str:
         if self.is_sqlite:
-            return self.engine.url.database or ":memory:"
+            return sqlite_file(self.url) or ":memory:"
         return self.engine.url.render_as_string(hide_password=True)
 
     def dispose(self) -> None:
@@ -117,55 +257,107 @@ class Database:
 
 
 def current_revision(engine: Engine) -> str | None:
-    from alembic.runtime.migration import MigrationContext
-
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        return _revision_of(conn)
 
 
-def upgrade(engine: Engine) -> None:
-    """Bring the schema to head; refuse a database written by a newer ReviewScope."""
-    from alembic import command
-
-    rev = current_revision(engine)
+def _check_revision(conn, rev: str | None) -> None:
     if rev is not None and rev not in _known_revisions():
         raise SchemaTooNewError(
             f"database schema revision {rev!r} is newer than this ReviewScope knows "
             f"(head {head_revision()!r}); upgrade ReviewScope to open it"
         )
-    with engine.begin() as conn:
-        if rev is None and inspect(conn).has_table("products"):
-            raise StorageError("database has ReviewScope-like tables but no schema revision; refusing to touch it")
-        command.upgrade(_alembic_config(conn), "head")
+    if rev is None and inspect(conn).has_table("products"):
+        raise StorageError("database has ReviewScope-like tables but no schema revision; refusing to touch it")
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the schema to head in ONE transaction; refuse a database written by a newer
+    ReviewScope. Several processes opening one new database at once are serialized (SQLite:
+    BEGIN IMMEDIATE; PostgreSQL: an advisory lock) and the revision is checked again under
+    the lock, so only one of them migrates. A database already at head is only read (it may
+    be read-only). A killed migration leaves the database as it was before it."""
+    from alembic import command
+
+    head = head_revision()
+    with engine.connect() as conn:
+        rev = _revision_of(conn)
+        _check_revision(conn, rev)
+        conn.rollback()
+        if rev == head:
+            return
+    sqlite = engine.url.get_backend_name() == "sqlite"
+    with engine.connect() as conn:
+        if sqlite:
+            # pysqlite does not open a transaction before DDL (each CREATE commits on its
+            # own): run the driver in autocommit and open the transaction ourselves.
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+        with conn.begin():
+            if sqlite:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            elif engine.url.get_backend_name() == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_MIGRATION_LOCK})
+            try:
+                rev = _revision_of(conn)
+                _check_revision(conn, rev)
+                if rev != head:
+                    command.upgrade(_alembic_config(conn), "head")
+            except BaseException:
+                if sqlite:
+                    conn.exec_driver_sql("ROLLBACK")
+                raise
+            if sqlite:
+                conn.exec_driver_sql("COMMIT")
 
 
 def open_database(url: str | None = None, *, migrate: bool = True, media_dir: Path | None = None) -> Database:
     """Open (and create/upgrade) the database at ``url`` (default: the user data folder)."""
     url = normalize_url(url) if url else default_db_url()
-    sa_url = make_url(url)
+    shown = safe_url(url)
+    try:
+        sa_url = make_url(url)
+    except Exception as exc:
+        raise StorageError(f"not a database URL or path: {shown} ({exc})") from None
+    backend = sa_url.get_backend_name()
     kwargs: dict = {}
-    if sa_url.get_backend_name() == "sqlite":
-        db_file = sa_url.database
-        if db_file and db_file != ":memory:":
+    if backend == "sqlite":
+        db_file = sqlite_file(url)
+        if db_file:
+            shown = db_file
             folder = Path(db_file).parent
-            try:
-                folder.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise StorageError(f"cannot create database folder {folder}: {exc.strerror}") from exc
+            if sa_url.query.get("mode") != "ro":
+                try:
+                    folder.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise StorageError(f"cannot create database folder {folder}: {exc.strerror}") from exc
             if media_dir is None:
                 media_dir = folder / (Path(db_file).stem + "-media")
         kwargs["connect_args"] = {"timeout": BUSY_TIMEOUT_MS / 1000}
-    engine = create_engine(url, **kwargs)
-    if sa_url.get_backend_name() == "sqlite":
+    elif backend == "postgresql":
+        # Team mode: connections may sit idle for hours in the app; check them on checkout.
+        # READ COMMITTED + the flags' version column: a conflicting edit fails, nothing is lost.
+        kwargs.update(pool_pre_ping=True, pool_recycle=1800, isolation_level="READ COMMITTED")
+        if sa_url.get_driver_name() == "psycopg":
+            kwargs["connect_args"] = {"connect_timeout": PG_CONNECT_TIMEOUT_S, "application_name": "reviewscope"}
+    try:
+        engine = create_engine(url, **kwargs)
+    except (NoSuchModuleError, ModuleNotFoundError, ImportError) as exc:
+        hint = " (install it: pip install 'psycopg[binary]', the postgres extra)" if backend == "postgresql" else ""
+        raise StorageError(f"cannot open {shown}: no database driver for it: {exc}{hint}") from None
+    if backend == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     if media_dir is None:
         media_dir = user_data_dir() / "media"
     try:
         if migrate:
             upgrade(engine)
-    except OperationalError as exc:
+        else:
+            with engine.connect():
+                pass
+    except DBAPIError as exc:
         engine.dispose()
-        raise StorageError(f"cannot open database {url}: {exc.orig}") from exc
+        err = explain(exc, shown)
+        raise (err or StorageError(f"cannot open database {shown}: {getattr(exc, 'orig', exc)}")) from exc
     except Exception:
         engine.dispose()
         raise

@@ -51,8 +51,10 @@ from .records import (
 def record_audit(
     session: Session, actor: str, action: str, target_kind: str = "", target_id: Any = "", details: dict | None = None
 ) -> None:
+    # Column widths are enforced by PostgreSQL (SQLite ignores them): clip, never fail an action on it.
     session.add(
-        AuditEvent(actor=actor or "", action=action, target_kind=target_kind, target_id=str(target_id), details=details or {})
+        AuditEvent(actor=(actor or "")[:200], action=action[:64], target_kind=(target_kind or "")[:64],
+                   target_id=str(target_id)[:200], details=details or {})
     )
 
 
@@ -309,7 +311,7 @@ def add_flag(
     if session.get(Review, review_pk) is None:
         raise NotFoundError(f"no review #{review_pk}")
     f = Flag(
-        review_pk=review_pk, kind=kind, corrected_label=corrected_label, note=note or "", author=author or "",
+        review_pk=review_pk, kind=kind, corrected_label=corrected_label, note=note or "", author=(author or "")[:200],
         model_version_id=model_version_id,
     )
     session.add(f)
@@ -645,11 +647,22 @@ def _run_record(t: TrainingRun) -> TrainingRunRecord:
     )
 
 
+def _this_host() -> str:
+    import socket
+
+    return socket.gethostname()
+
+
 def start_training_run(session: Session, config: dict, parent_model_id: int | None = None, actor: str = "engine") -> TrainingRunRecord:
+    """A TrainingRun in status 'running'; its audit event records the host and process that
+    owns it, so :func:`mark_stale_runs` can tell a live run from one whose trainer died."""
+    import os
+
     t = TrainingRun(status="running", config=config, parent_model_id=parent_model_id)
     session.add(t)
     session.flush()
-    record_audit(session, actor, "train.start", "training_run", t.id, {"parent_model_id": parent_model_id})
+    record_audit(session, actor, "train.start", "training_run", t.id,
+                 {"parent_model_id": parent_model_id, "host": _this_host(), "pid": os.getpid()})
     return _run_record(t)
 
 
@@ -673,13 +686,75 @@ def list_training_runs(session: Session) -> list[TrainingRunRecord]:
     return [_run_record(t) for t in session.scalars(select(TrainingRun).order_by(TrainingRun.id))]
 
 
-def mark_stale_runs(session: Session, older_than: dt.timedelta = dt.timedelta(0)) -> int:
-    """Runs left 'running' by a killed trainer become 'interrupted' (called at startup of a new run)."""
-    cutoff = utcnow() - older_than
-    res = session.execute(
-        update(TrainingRun).where(TrainingRun.status == "running", TrainingRun.started_at <= cutoff).values(status="interrupted", finished_at=utcnow())
-    )
-    return res.rowcount or 0
+def _pid_alive(pid: int) -> bool:
+    import os
+
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    except OSError:
+        return True  # cannot tell (e.g. Windows quirks): assume alive, never mark a live run
+    return True
+
+
+def mark_stale_runs(
+    session: Session, older_than: dt.timedelta = dt.timedelta(0), *, spare_live: bool = False,
+    foreign_after: dt.timedelta = dt.timedelta(hours=24),
+) -> int:
+    """Runs left 'running' by a killed trainer become 'interrupted'; returns how many.
+
+    Without ``spare_live`` every run started at least ``older_than`` ago is marked. With
+    ``spare_live`` (what a new training run calls at its start) a run whose owning process,
+    recorded by :func:`start_training_run`, is on this host is marked only when that process
+    is gone; a run owned by another machine (team mode) or of unknown owner only once it is
+    older than ``foreign_after``, as we cannot see whether its trainer still lives.
+    """
+    now = utcnow()
+    cutoff = now - older_than
+    running = session.execute(
+        select(TrainingRun.id, TrainingRun.started_at)
+        .where(TrainingRun.status == "running", TrainingRun.started_at <= cutoff)
+        .order_by(TrainingRun.id)
+    ).all()
+    if not running:
+        return 0
+    stale: list[int] = []
+    if not spare_live:
+        stale = [rid for rid, _ in running]
+    else:
+        owners: dict[str, dict] = {}
+        for target_id, details in session.execute(
+            select(AuditEvent.target_id, AuditEvent.details).where(
+                AuditEvent.action == "train.start", AuditEvent.target_kind == "training_run",
+                AuditEvent.target_id.in_([str(rid) for rid, _ in running]),
+            )
+        ):
+            owners[target_id] = dict(details or {})
+        host = _this_host()
+        for rid, started in running:
+            owner = owners.get(str(rid), {})
+            if owner.get("host") == host and isinstance(owner.get("pid"), int):
+                if not _pid_alive(owner["pid"]):
+                    stale.append(rid)
+            elif started is not None and started <= now - foreign_after:
+                stale.append(rid)
+    n = 0
+    for i in range(0, len(stale), 900):
+        res = session.execute(
+            update(TrainingRun)
+            .where(TrainingRun.id.in_(stale[i : i + 900]), TrainingRun.status == "running")
+            .values(status="interrupted", finished_at=now, log=func.coalesce(TrainingRun.log, "")
+                    + "marked interrupted: its trainer stopped without finishing (killed or crashed)\n")
+        )
+        n += res.rowcount or 0
+    for rid in stale:
+        record_audit(session, "engine", "train.interrupted", "training_run", rid, {"reason": "stale"})
+    return n
 
 
 __all__ = [n for n in dir() if not n.startswith("_")] + ["FLAG_KINDS"]

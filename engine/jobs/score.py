@@ -12,7 +12,7 @@ from typing import Callable
 
 from storage.records import PredictionIn
 
-from .common import cache_for, load_model_version
+from .common import cache_for, ensure_starter_model, load_model_version
 from .data import FeatureBuilder, iter_chunks, predict
 from .recipes import resolve_device
 
@@ -34,6 +34,8 @@ def run_score(db, model: str | None = None, *, only_missing: bool = True, device
     from storage import repository as repo
 
     device = resolve_device(device)
+    if model is None:
+        ensure_starter_model(db)  # first run: the bundled starter model scores the catalogue
     with db.begin() as s:
         mv = repo.get_model_version(s, model) if model else repo.get_active_model(s)
         if mv is None:

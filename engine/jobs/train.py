@@ -253,6 +253,7 @@ def run_train(db, opts: TrainOptions, on_event: EventFn = lambda *a, **k: None,
     run = None
     if rank == 0:
         with db.begin() as s:
+            repo.mark_stale_runs(s, spare_live=True)  # runs left 'running' by a killed trainer
             run = repo.start_training_run(s, config.to_dict(), parent_model_id=parent.id if parent else None)
     on_event("start", run_id=run.id if run else None, device=_device_name(device), config=config.to_dict(),
              train_products=len(train_p), dev_products=len(dev_p), parent=parent.name if parent else None)

@@ -377,6 +377,15 @@ class MMSSModel(nn.Module):
         d = config.hidden
         if text_encoder is None and load_text_encoder:
             text_encoder = TextEncoder.from_config(config)
+        if text_encoder is not None and (
+            text_encoder.max_tokens != config.max_tokens
+            or text_encoder.finetune_layers != config.text_finetune_layers
+        ):
+            raise ValueError(
+                "text_encoder was built with max_tokens / finetune_layers other than the config's "
+                f"({text_encoder.max_tokens}, {text_encoder.finetune_layers}) != "
+                f"({config.max_tokens}, {config.text_finetune_layers})"
+            )
         self.text_encoder = text_encoder
         H = text_encoder.hidden_size if text_encoder is not None else encoder_hidden_size(config.text_encoder)
         self.text_hidden_size = H

@@ -52,6 +52,9 @@ IMAGE_SIZE = 224
 # (x / 255) that is Normalize(127/255, 128/255) per channel.
 LITE_MEAN = (127.0 / 255.0,) * 3
 LITE_STD = (128.0 / 255.0,) * 3
+# Part of the feature-cache key: bump when the extracted features change for the same
+# weights (v2: the network keeps its ReLU6 activations; v1 wrongly swapped in Swish).
+GRID_FEATURES_VERSION = 2
 
 
 def _default_weights_path() -> Path:
@@ -61,13 +64,13 @@ def _default_weights_path() -> Path:
 
 
 def grid_encoder_identity(weights_path: str | Path | None = None) -> str:
-    """``efficientnet-lite0@<sha256 of the weights, 16 hex>/grid224``: cache key of grid features."""
+    """``efficientnet-lite0@<sha256 of the weights, 16 hex>/grid224-v2``: cache key of grid features."""
     path = Path(weights_path) if weights_path else _default_weights_path()
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
-    return f"efficientnet-lite0@{h.hexdigest()[:16]}/grid{IMAGE_SIZE}"
+    return f"efficientnet-lite0@{h.hexdigest()[:16]}/grid{IMAGE_SIZE}-v{GRID_FEATURES_VERSION}"
 
 
 class GridImageEncoder(nn.Module):
@@ -99,7 +102,6 @@ class GridImageEncoder(nn.Module):
                 f"{self.weights_path}: not EfficientNet-Lite0 weights "
                 f"(missing {missing[:3]}, unexpected {unexpected[:3]})"
             )
-        self.net.set_swish(memory_efficient=False)
         for p in self.net.parameters():
             p.requires_grad_(False)
         self.net.eval()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 from typing import Optional
 
 NOT_SCORED = "not scored"
@@ -37,3 +38,14 @@ def fmt_flag(kind: Optional[str], corrected_label: Optional[int]) -> str:
     if not kind:
         return ""
     return f"\u2691 {kind}" + ("" if corrected_label is None else f" \u2192 {corrected_label}")
+
+
+def plain_tooltip(text: str) -> str:
+    """A tooltip that shows ``text`` literally.
+
+    Qt renders a tooltip as rich text when it merely looks like HTML, so user content
+    ("<b>html</b>") is escaped inside an explicit rich-text wrapper: the characters
+    show as typed and nothing in them is interpreted.
+    """
+    escaped = html.escape(text, quote=False).replace("\n", "<br>")
+    return f"<qt>{escaped}</qt>"

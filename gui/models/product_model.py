@@ -8,15 +8,15 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from storage.records import ProductSummary
 
 from ..state.product_list import ProductListState
-from .formatting import NOT_SCORED, fmt_float
+from .formatting import NOT_SCORED, fmt_float, plain_tooltip
 from .roles import KeyRole, RecordRole, SortRole
 
 Index = QModelIndex | QPersistentModelIndex
-_COLUMNS = ("Product", "Reviews", "Flagged", "Scored", "MAP", "NDCG@3")
+_COLUMNS = ("Product", "Reviews", "\u2691", "Scored", "MAP", "N@3")
 _TIPS = (
     "Product title (or id when it has none)",
-    "Reviews of the product (labelled by votes in brackets)",
-    "Reviews with an active flag",
+    "Reviews of the product",
+    "Flagged: reviews with an active flag",
     "Reviews scored by the active model",
     "Mean average precision of the active model against the vote labels (x100)",
     "NDCG@3 of the active model against the vote labels (x100)",
@@ -64,8 +64,12 @@ class ProductTableModel(QAbstractTableModel):
         if role == KeyRole:
             return p.id
         if role == Qt.ItemDataRole.ToolTipRole:
+            if col == REVIEWS:
+                return f"{p.n_reviews} reviews, {p.n_labeled} labelled by votes, {p.n_scored} scored, {p.n_flagged} flagged"
+            if col == SCORED and not p.n_scored:
+                return NOT_SCORED + " by the active model"
             if col == PRODUCT:
-                return f"{p.title or '(no title)'}\n{p.product_id} \u00b7 {p.category or 'no category'} \u00b7 {p.split}"
+                return plain_tooltip(f"{p.title or '(no title)'}\n{p.product_id} \u00b7 {p.category or 'no category'} \u00b7 {p.split}")
             if col in (MAP, NDCG3) and p.product_id not in self._metrics:
                 return "No scored, labelled review under the active model"
         if role == Qt.ItemDataRole.TextAlignmentRole and col != PRODUCT:
@@ -80,11 +84,11 @@ class ProductTableModel(QAbstractTableModel):
         if col == PRODUCT:
             return p.title or p.product_id
         if col == REVIEWS:
-            return f"{p.n_reviews} ({p.n_labeled})"
+            return str(p.n_reviews)
         if col == FLAGGED:
-            return f"\u2691 {p.n_flagged}" if p.n_flagged else ""
+            return str(p.n_flagged) if p.n_flagged else ""
         if col == SCORED:
-            return str(p.n_scored) if p.n_scored else NOT_SCORED
+            return str(p.n_scored) if p.n_scored else "\u2013"
         value = self._metric(p, "AP" if col == MAP else "NDCG@3")
         return "\u2013" if value is None else fmt_float(value, 1)
 
@@ -103,8 +107,10 @@ class ProductTableModel(QAbstractTableModel):
     # ------------------------------------------------------------ updates
 
     def set_products(self, products: Sequence[ProductSummary]) -> None:
+        """Replace the products; they are kept in title order, the list's default order,
+        so the proxy need not sort thousands of rows through Python calls."""
         self.beginResetModel()
-        self._products = list(products)
+        self._products = sorted(products, key=lambda p: ((p.title or p.product_id).casefold(), p.id))
         self._row_of = {p.id: i for i, p in enumerate(self._products)}
         self.endResetModel()
 

@@ -25,10 +25,17 @@ class DisagreementQueueState(EventedState):
     index = evented(-1, "Current item, -1 for none.", coerce=int)
 
     def set_items(self, items: Sequence) -> None:
+        """Replace the queue, staying on the same review when it is still queued.
+
+        Emits ``items`` only (listeners read the new ``index`` then): a reload is not
+        the user moving through the queue.
+        """
         current = self.current
-        self.items = tuple(items)
-        pks = [d.review_pk for d in self.items]
-        self.index = pks.index(current.review_pk) if current and current.review_pk in pks else (0 if pks else -1)
+        items = tuple(items)
+        pks = [d.review_pk for d in items]
+        with self.events.index.blocker():
+            self.index = pks.index(current.review_pk) if current and current.review_pk in pks else (0 if pks else -1)
+        self.items = items
 
     @property
     def current(self):

@@ -66,10 +66,13 @@ def _by_score(items: Sequence[RankInput]) -> list[RankInput]:
     return sorted((r for r in items if r.score is not None), key=lambda r: -float(r.score))
 
 
-def _tie_range(sorted_labels: Sequence[int], label: int) -> tuple[int, int]:
-    first = next(i for i, v in enumerate(sorted_labels) if v == label)
-    last = len(sorted_labels) - 1 - next(i for i, v in enumerate(reversed(sorted_labels)) if v == label)
-    return first, last
+def _tie_ranges(sorted_labels: Sequence[int]) -> dict[int, tuple[int, int]]:
+    """label -> (first, last) position of that label in ``sorted_labels`` (sorted)."""
+    ranges: dict[int, tuple[int, int]] = {}
+    for i, v in enumerate(sorted_labels):
+        first = ranges[v][0] if v in ranges else i
+        ranges[v] = (first, i)
+    return ranges
 
 
 def _gap(position: int, first: int, last: int) -> int:
@@ -88,6 +91,7 @@ def rank_product(items: Sequence[RankInput]) -> dict[int, RankInfo]:
     vote_rank = {r.review_pk: i + 1 for i, r in enumerate(by_votes)}
     judged = [r for r in scored if r.label is not None]
     labels_desc = sorted((r.label for r in judged), reverse=True)
+    ties = _tie_ranges(labels_desc)
     out: dict[int, RankInfo] = {}
     judged_pos = {r.review_pk: i for i, r in enumerate(judged)}
     for r in items:
@@ -96,7 +100,7 @@ def rank_product(items: Sequence[RankInput]) -> dict[int, RankInfo]:
         if pos is not None:
             implied = labels_desc[pos]
             label_gap = implied - r.label
-            rank_gap = _gap(pos, *_tie_range(labels_desc, r.label))
+            rank_gap = _gap(pos, *ties[r.label])
         out[r.review_pk] = RankInfo(
             model_rank.get(r.review_pk), len(scored), vote_rank[r.review_pk], len(items), implied, label_gap, rank_gap
         )

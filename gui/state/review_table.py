@@ -21,11 +21,13 @@ class ReviewQuery:
     flt: ReviewFilter
 
 
-def _sort_key(key: str) -> str:
-    col = REVIEW_COLUMNS[COLUMN_INDEX[key]]
-    if col.order_by is None:
+def _sort(value: tuple[str, bool]) -> tuple[str, bool]:
+    key, ascending = value
+    if key not in COLUMN_INDEX:
+        raise ValueError(f"no review column {key!r}")
+    if REVIEW_COLUMNS[COLUMN_INDEX[key]].order_by is None:
         raise ValueError(f"column {key!r} cannot be sorted")
-    return key
+    return key, bool(ascending)
 
 
 class ReviewTableState(EventedState):
@@ -33,22 +35,28 @@ class ReviewTableState(EventedState):
 
     Attributes
     ----------
-    sort_column : str
-        Key of the column sorted on (see :mod:`gui.state.columns`).
-    ascending : bool
-        Sort direction as the user sees it (rank ascending = best first).
+    sort : tuple of (str, bool)
+        Key of the column sorted on (see :mod:`gui.state.columns`) and whether the
+        direction as the user sees it is ascending (rank ascending = best first).
     filter : ReviewFilter
         Text search and the only-flagged / only-disagreements / has-images switches.
     hidden_columns : frozenset of str
         Keys of hidden columns.
     """
 
-    sort_column = evented("rank", "Key of the column the table is sorted on.", coerce=_sort_key)
-    ascending = evented(True, "Sort direction as shown in the header.", coerce=bool)
+    sort = evented(("rank", True), "(column key, ascending) the table is sorted on.", coerce=_sort)
     filter = evented(ReviewFilter(), "Current ReviewFilter.")
     hidden_columns = evented(
         frozenset(c.key for c in REVIEW_COLUMNS if not c.visible), "Keys of hidden columns.", coerce=frozenset
     )
+
+    @property
+    def sort_column(self) -> str:
+        return self.sort[0]
+
+    @property
+    def ascending(self) -> bool:
+        return self.sort[1]
 
     def query(self, product_pk: Optional[int], model_version_id: Optional[int]) -> ReviewQuery:
         col: ReviewColumn = REVIEW_COLUMNS[COLUMN_INDEX[self.sort_column]]

@@ -10,7 +10,8 @@ import torch
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-torch.set_num_threads(min(2, os.cpu_count() or 1))
+# Tiny tensors: one thread is fastest, and avoids OpenMP spin-waiting when the CPU is shared.
+torch.set_num_threads(1)
 
 WORDS = (
     "the a this it is was great good bad terrible product works broke after day days week "

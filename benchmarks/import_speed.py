@@ -1,0 +1,140 @@
+"""Import speed: ``storage.importers.import_path`` next to a raw sqlite3 executemany of the
+same rows, in the same run, on fresh SQLite files with the same schema and pragmas.
+
+    .venv/bin/python benchmarks/import_speed.py [CATALOGUE_FOLDER] [--repeat N]
+
+Prints reviews/s for:
+- ReviewScope import: read + validate every row (types, ranges, duplicates, labels, split)
+  and write products and reviews in one transaction with bulk statements;
+- raw sqlite3, parse + insert: json.loads of each line, label and split, executemany into
+  the same tables, one commit (no validation);
+- raw sqlite3, insert only: executemany of rows already built in memory.
+and the ratios (ReviewScope speed / raw speed). Best of N runs each. It asserts nothing.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import gc
+import json
+import sqlite3
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from storage import open_database  # noqa: E402
+from storage.importers import import_path  # noqa: E402
+from storage.importers.common import hash_split  # noqa: E402
+from storage.records import label_from_votes  # noqa: E402
+
+DEFAULT = ROOT.parent / "shared" / "data"
+
+
+def fresh_db_file(tmp: Path, name: str) -> Path:
+    path = tmp / f"{name}.db"
+    open_database(str(path), media_dir=tmp / f"{name}-media").dispose()  # schema through the migrations
+    return path
+
+
+def connect_raw(path: Path) -> sqlite3.Connection:
+    con = sqlite3.connect(path, isolation_level=None)
+    for pragma in ("journal_mode=WAL", "foreign_keys=ON", "busy_timeout=15000", "synchronous=NORMAL"):
+        con.execute(f"PRAGMA {pragma}")
+    return con
+
+
+def build_rows(folder: Path):
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None).isoformat(sep=" ")
+    products = []
+    with open(folder / "products.jsonl", encoding="utf-8") as f:
+        for line in f:
+            o = json.loads(line)
+            extra = {k: v for k, v in o.items() if k not in {"product_id", "title", "description", "category", "image_files",
+                                                             "image_urls", "split"}}
+            products.append((o["product_id"], o.get("title", ""), o.get("description", ""), o.get("category", ""),
+                             o.get("split") or hash_split(o["product_id"]), json.dumps(o.get("image_urls", [])),
+                             json.dumps(extra), now))
+    reviews = []
+    with open(folder / "reviews.jsonl", encoding="utf-8") as f:
+        for line in f:
+            o = json.loads(line)
+            extra = {k: v for k, v in o.items() if k not in {"review_id", "product_id", "title", "text", "rating",
+                                                             "helpful_votes", "total_votes", "time", "image_files",
+                                                             "image_urls", "label"}}
+            reviews.append((o["review_id"], o["product_id"], o.get("title", ""), o["text"], o.get("rating"),
+                            o["helpful_votes"], o.get("total_votes"), o.get("time"),
+                            o["label"] if o.get("label") is not None else label_from_votes(o["helpful_votes"]),
+                            json.dumps(o.get("image_urls", [])), json.dumps(extra)))
+    return products, reviews
+
+
+def raw_insert(con: sqlite3.Connection, products, reviews) -> None:
+    con.execute("BEGIN")
+    con.executemany(
+        "INSERT INTO products (product_id, title, description, category, split, image_urls, extra, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", products,
+    )
+    pk = dict(con.execute("SELECT product_id, id FROM products"))
+    con.executemany(
+        "INSERT INTO reviews (review_id, product_pk, title, text, rating, helpful_votes, total_votes, time, label, "
+        "image_urls, extra) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(r[0], pk[r[1]], *r[2:]) for r in reviews],
+    )
+    con.execute("COMMIT")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("folder", nargs="?", default=str(DEFAULT))
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args(argv)
+    folder = Path(args.folder)
+    ours, raw_parse, raw_only = [], [], []
+    n_reviews = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        for i in range(args.repeat):
+            # ReviewScope importer (timing excludes opening/migrating the database)
+            db = open_database(str(fresh_db_file(tmp, f"ours{i}")), media_dir=tmp / f"ours{i}-media")
+            gc.collect()
+            t = time.perf_counter()
+            report = import_path(db, folder)
+            ours.append(time.perf_counter() - t)
+            n_reviews = report.reviews_added
+            db.dispose()
+
+            # raw sqlite3: parse the same files and executemany the same rows
+            gc.collect()
+            con = connect_raw(fresh_db_file(tmp, f"raw{i}"))
+            t = time.perf_counter()
+            products, reviews = build_rows(folder)
+            raw_insert(con, products, reviews)
+            raw_parse.append(time.perf_counter() - t)
+            con.close()
+
+            # raw sqlite3: executemany only (rows already built)
+            con = connect_raw(fresh_db_file(tmp, f"rawonly{i}"))
+            t = time.perf_counter()
+            raw_insert(con, products, reviews)
+            raw_only.append(time.perf_counter() - t)
+            con.close()
+            del products, reviews
+            gc.collect()  # each timed run starts with the same live heap
+
+    best = {name: min(v) for name, v in (("ours", ours), ("raw_parse", raw_parse), ("raw_only", raw_only))}
+    rate = {k: n_reviews / v for k, v in best.items()}
+    print(f"catalogue: {folder} ({n_reviews:,} reviews), best of {args.repeat}")
+    print(f"ReviewScope import_path (validate + bulk write): {best['ours']:.3f} s  {rate['ours']:>10,.0f} reviews/s")
+    print(f"raw sqlite3 parse + executemany:                 {best['raw_parse']:.3f} s  {rate['raw_parse']:>10,.0f} reviews/s")
+    print(f"raw sqlite3 executemany only:                    {best['raw_only']:.3f} s  {rate['raw_only']:>10,.0f} reviews/s")
+    print(f"ratio ReviewScope / raw parse+executemany: {rate['ours'] / rate['raw_parse']:.2f}x")
+    print(f"ratio ReviewScope / raw executemany only:  {rate['ours'] / rate['raw_only']:.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,287 @@
+"""The review table: lazily loaded pages of one product's reviews, sorted and filtered in SQL.
+
+Rows arrive in pages of :data:`gui.queries.PAGE_SIZE` through ``fetchMore``; a product
+with 10,000 reviews shows its first page at once. Sorting and filtering happen in the
+query, because a proxy model could only sort the rows already loaded.
+"""
+from __future__ import annotations
+
+from typing import Any, Optional, Sequence
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QColor
+
+from storage.records import ReviewRow
+
+from .. import queries
+from ..state.app_state import AppState
+from ..state.columns import COLUMN_INDEX, REVIEW_COLUMNS, ColumnKind, subscore_index
+from ..state.rankings import RankInfo
+from ..state.review_table import ReviewQuery, ReviewTableState
+from ..store import Store
+from .formatting import NOT_SCORED, fmt_date, fmt_flag, fmt_float, one_line, plain_tooltip
+from .roles import KeyRole, RangeRole, RecordRole, SortRole, ValueRole
+
+Index = QModelIndex | QPersistentModelIndex
+_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+
+
+class ReviewTableModel(QAbstractTableModel):
+    """Reviews of ``app_state.current_product_pk`` as ``table_state`` sorts and filters them.
+
+    Signals
+    -------
+    loaded(int, int)
+        Rows loaded so far and rows in the view, after each page.
+    loading(bool)
+        A query is running.
+    """
+
+    loaded = Signal(int, int)
+    loading = Signal(bool)
+
+    def __init__(self, store: Store, app_state: AppState, table_state: ReviewTableState, parent=None) -> None:
+        super().__init__(parent)
+        self._store = store
+        self._app = app_state
+        self._table = table_state
+        self._rows: list[ReviewRow] = []
+        self._row_of: dict[int, int] = {}
+        self._total = 0
+        self._ranks: dict[int, RankInfo] = {}
+        self._range: Optional[tuple[float, float]] = None
+        self._among: Optional[tuple[int, ...]] = None
+        self._query: Optional[ReviewQuery] = None
+        self._known_key: Optional[tuple] = None  # (product, model) that _ranks/_range belong to
+        self._known: Optional[tuple] = None
+        self._generation = 0
+        self._pending = False
+        table_state.events.sort.connect(self._on_query_changed)
+        table_state.events.filter.connect(self._on_query_changed)
+        app_state.events.current_product_pk.connect(self._on_query_changed)
+        app_state.events.active_model.connect(self._on_query_changed)
+
+    # ------------------------------------------------------------ loading
+
+    def _on_query_changed(self, _value=None) -> None:
+        self.reload()
+
+    def reload(self, fresh: bool = False) -> None:
+        """Drop the rows and ask for the first page of the current query.
+
+        Ranks and the sub-score range are kept across sort and filter changes of the same
+        product and model; ``fresh`` recomputes them (after an import or a rescoring).
+        """
+        self._generation += 1
+        gen = self._generation
+        self.beginResetModel()
+        self._rows, self._row_of, self._total = [], {}, 0
+        self._ranks, self._range, self._among = {}, None, None
+        self._pending = False
+        self.endResetModel()
+        self._query = self._table.query(self._app.current_product_pk, self._app.model_version_id)
+        if self._query.product_pk is None or self._store.db is None:
+            self.loaded.emit(0, 0)
+            return
+        key = (self._query.product_pk, self._query.model_version_id)
+        known = self._known if (not fresh and key == self._known_key) else None
+        self._pending = True
+        self.loading.emit(True)
+        self._store.call(
+            queries.open_reviews, self._query, known=known,
+            on_result=lambda page: self._on_first_page(gen, page), on_error=lambda exc: self._on_failed(gen, exc),
+        )
+
+    def _on_first_page(self, gen: int, page: queries.ReviewPage) -> None:
+        if gen != self._generation:
+            return
+        self._pending = False
+        self._total, self._ranks, self._range, self._among = page.total, page.ranks, page.subscore_range, page.among
+        self._known_key = (page.query.product_pk, page.query.model_version_id)
+        self._known = (page.ranks, page.subscore_range)
+        self._append(page.rows)
+        self.loading.emit(False)
+        self.loaded.emit(len(self._rows), self._total)
+
+    def _on_more(self, gen: int, page: queries.ReviewPage) -> None:
+        if gen != self._generation:
+            return
+        self._pending = False
+        if page.offset == len(self._rows):
+            if not page.rows:  # the table shrank under us (e.g. a flag undone while "only flagged")
+                self._total = len(self._rows)
+            self._append(page.rows)
+        self.loading.emit(False)
+        self.loaded.emit(len(self._rows), self._total)
+
+    def _on_failed(self, gen: int, exc: Exception) -> None:
+        if gen != self._generation:
+            return
+        self._pending = False
+        self.loading.emit(False)
+        self._store.failed.emit("Could not load reviews", str(exc))
+
+    def _append(self, rows: Sequence[ReviewRow]) -> None:
+        if not rows:
+            return
+        first = len(self._rows)
+        self.beginInsertRows(QModelIndex(), first, first + len(rows) - 1)
+        for i, r in enumerate(rows, start=first):
+            self._row_of[r.id] = i
+        self._rows.extend(rows)
+        self.endInsertRows()
+
+    def canFetchMore(self, parent: Index = QModelIndex()) -> bool:
+        return not parent.isValid() and not self._pending and len(self._rows) < self._total
+
+    def fetchMore(self, parent: Index = QModelIndex()) -> None:
+        if not self.canFetchMore(parent) or self._query is None:
+            return
+        self._pending = True
+        gen = self._generation
+        self.loading.emit(True)
+        self._store.call(
+            queries.more_reviews, self._query, len(self._rows), self._among,
+            on_result=lambda page: self._on_more(gen, page), on_error=lambda exc: self._on_failed(gen, exc),
+        )
+
+    @property
+    def is_loading(self) -> bool:
+        return self._pending
+
+    @property
+    def total(self) -> int:
+        return self._total
+
+    @property
+    def query(self) -> Optional[ReviewQuery]:
+        return self._query
+
+    # ------------------------------------------------------------ rows
+
+    def review(self, row: int) -> Optional[ReviewRow]:
+        return self._rows[row] if 0 <= row < len(self._rows) else None
+
+    def row_of(self, review_pk: int) -> Optional[int]:
+        return self._row_of.get(review_pk)
+
+    def rank(self, review_pk: int) -> Optional[RankInfo]:
+        return self._ranks.get(review_pk)
+
+    def update_rows(self, rows: Sequence[ReviewRow]) -> None:
+        """Replace loaded rows by fresh copies (after a flag changed)."""
+        for r in rows:
+            i = self._row_of.get(r.id)
+            if i is not None:
+                self._rows[i] = r
+                self.dataChanged.emit(self.index(i, 0), self.index(i, len(REVIEW_COLUMNS) - 1))
+
+    # ------------------------------------------------------------ Qt API
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(REVIEW_COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(REVIEW_COLUMNS):
+            return None
+        col = REVIEW_COLUMNS[section]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return col.header
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return col.tooltip + ("" if col.order_by else " (not sortable)")
+        return None
+
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or index.row() >= len(self._rows) or index.column() >= len(REVIEW_COLUMNS):
+            return None
+        r = self._rows[index.row()]
+        col = REVIEW_COLUMNS[index.column()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._display(r, col)
+        if role == RecordRole:
+            return r
+        if role == KeyRole:
+            return r.id
+        if role == ValueRole and col.kind is ColumnKind.SUBSCORE:
+            return r.sub_scores[subscore_index(col)]
+        if role == RangeRole:
+            return self._range
+        if role == SortRole:
+            return self._sort_value(r, col)
+        if role == Qt.ItemDataRole.TextAlignmentRole and col.kind in (ColumnKind.NUMBER, ColumnKind.SUBSCORE):
+            return _RIGHT
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._tooltip(r, col)
+        if role == Qt.ItemDataRole.ForegroundRole and col.key == "score" and r.score is None:
+            return QColor(128, 128, 128)
+        return None
+
+    def _display(self, r: ReviewRow, col) -> Any:
+        key = col.key
+        if key == "rank":
+            info = self._ranks.get(r.id)
+            return "" if info is None or info.model_rank is None else str(info.model_rank)
+        if key == "review":
+            return one_line(r.title or r.text)
+        if key == "score":
+            return NOT_SCORED if r.score is None else fmt_float(r.score)
+        if key == "label":
+            return "" if r.label is None else str(r.label)
+        if key == "votes":
+            return str(r.helpful_votes)
+        if key == "rating":
+            return "" if r.rating is None else f"{r.rating:g}"
+        if col.kind is ColumnKind.SUBSCORE:
+            return fmt_float(r.sub_scores[subscore_index(col)])
+        if key == "flag":
+            return fmt_flag(r.flag_kind, r.corrected_label)
+        if key == "date":
+            return fmt_date(r.time)
+        if key == "images":
+            return str(r.n_images) if r.n_images else ""
+        if key == "review_id":
+            return r.review_id
+        return None
+
+    def _sort_value(self, r: ReviewRow, col) -> Any:
+        if col.kind is ColumnKind.SUBSCORE:
+            return r.sub_scores[subscore_index(col)]
+        return {"score": r.score, "label": r.label, "votes": r.helpful_votes, "rating": r.rating, "date": r.time}.get(
+            col.key, self._display(r, col)
+        )
+
+    def _tooltip(self, r: ReviewRow, col) -> Optional[str]:
+        if col.key == "review":
+            return plain_tooltip(((r.title + "\n\n") if r.title else "") + one_line(r.text, 600))
+        if col.key == "rank":
+            info = self._ranks.get(r.id)
+            if info is None or info.model_rank is None:
+                return "Not scored by the active model"
+            tip = f"Rank {info.model_rank} of {info.n_scored} under the model, {info.vote_rank} of {info.n_reviews} under the votes"
+            if info.label_gap:
+                tip += f"\nThe model places it among label-{info.implied_label} reviews (vote label {r.label})"
+            return tip
+        if col.kind is ColumnKind.SUBSCORE:
+            value = r.sub_scores[subscore_index(col)]
+            return f"{col.header}: {'not scored' if value is None else f'{value:.4f}'}"
+        if col.key == "flag" and r.flag_kind:
+            return plain_tooltip(fmt_flag(r.flag_kind, r.corrected_label))
+        return None
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Sort in the query: set the table state, which reloads."""
+        if not 0 <= column < len(REVIEW_COLUMNS) or REVIEW_COLUMNS[column].order_by is None:
+            return
+        self._table.sort = (REVIEW_COLUMNS[column].key, order == Qt.SortOrder.AscendingOrder)
+
+
+def column_of(key: str) -> int:
+    return COLUMN_INDEX[key]

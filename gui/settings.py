@@ -1,0 +1,97 @@
+"""Persistent preferences in QSettings: user name, theme, recent files, layouts."""
+from __future__ import annotations
+
+import getpass
+import json
+from pathlib import Path
+from typing import Optional
+
+from PySide6.QtCore import QByteArray, QSettings
+
+from . import qt_compat  # noqa: F401  (before any call into Qt: see the module)
+
+MAX_RECENT = 10
+
+
+def default_user_name() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name (some containers): still let the user work
+        return "moderator"
+
+
+class Settings:
+    """Typed accessors over a ``QSettings`` (tests pass an INI file in a tmp folder)."""
+
+    def __init__(self, qsettings: Optional[QSettings] = None) -> None:
+        self._s = qsettings if qsettings is not None else QSettings("ReviewScope", "ReviewScope")
+
+    @classmethod
+    def at(cls, path: str | Path) -> "Settings":
+        return cls(QSettings(str(path), QSettings.Format.IniFormat))
+
+    def _str(self, key: str, default: str = "") -> str:
+        value = self._s.value(key, default)
+        return default if value is None else str(value)
+
+    @property
+    def user_name(self) -> str:
+        return self._str("user/name") or default_user_name()
+
+    @user_name.setter
+    def user_name(self, value: str) -> None:
+        self._s.setValue("user/name", value.strip())
+
+    @property
+    def theme(self) -> str:
+        value = self._str("view/theme", "light")
+        return value if value in ("light", "dark") else "light"
+
+    @theme.setter
+    def theme(self, value: str) -> None:
+        self._s.setValue("view/theme", value)
+
+    def _json_list(self, key: str) -> Optional[list[str]]:
+        # Lists are stored as JSON text: QSettings loses empty lists in INI files.
+        raw = self._s.value(key)
+        if raw is None:
+            return None
+        try:
+            value = json.loads(str(raw))
+        except ValueError:
+            return None
+        return [str(v) for v in value] if isinstance(value, list) else None
+
+    def recent_databases(self) -> list[str]:
+        return self._json_list("recent/databases") or []
+
+    def add_recent_database(self, url: str) -> list[str]:
+        recent = ([url] + [u for u in self.recent_databases() if u != url])[:MAX_RECENT]
+        self._s.setValue("recent/databases", json.dumps(recent))
+        return recent
+
+    def clear_recent_databases(self) -> None:
+        self._s.setValue("recent/databases", "[]")
+
+    def last_folder(self) -> str:
+        return self._str("recent/folder", str(Path.home()))
+
+    def set_last_folder(self, folder: str | Path) -> None:
+        self._s.setValue("recent/folder", str(folder))
+
+    def blob(self, key: str) -> Optional[QByteArray]:
+        value = self._s.value(key)
+        return value if isinstance(value, QByteArray) and not value.isEmpty() else None
+
+    def set_blob(self, key: str, value: QByteArray) -> None:
+        self._s.setValue(key, value)
+
+    def hidden_columns(self) -> Optional[frozenset[str]]:
+        value = self._json_list("reviews/hidden_columns")
+        return None if value is None else frozenset(value)
+
+    def set_hidden_columns(self, keys) -> None:
+        self._s.setValue("reviews/hidden_columns", json.dumps(sorted(keys)))
+
+    def sync(self) -> None:
+        self._s.sync()

@@ -1,0 +1,404 @@
+"""The main window: product list | review table | review detail, docks below.
+
+It composes the controls and wires their signals; each control keeps its own logic.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional, Sequence
+
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication, QDockWidget, QInputDialog, QMainWindow, QSplitter, QToolBar, QWidget,
+)
+
+from storage.db import Database
+
+from .. import queries
+from ..actions import SHORTCUTS_HELP, QtActions
+from ..dialogs import show_error, show_info
+from ..files import QtFileActions, is_database_file
+from ..importing import QtImporter, report_text, sample_catalogue
+from ..models.product_model import ProductTableModel
+from ..models.review_table_model import ReviewTableModel
+from ..settings import Settings
+from ..state import AppState, DisagreementQueueState, ProductListState, ReviewTableState
+from ..store import Store
+from ..theme import apply_theme, icon
+from ..triage import QtTriageController
+from .qt_audit_log import QtAuditLog
+from .qt_disagreement_queue import QtDisagreementQueue
+from .qt_flag_dialog import QtFlagDialog
+from .qt_product_list import QtProductList
+from .qt_recent_menu import QtRecentMenu
+from .qt_review_detail import QtReviewDetail
+from .qt_review_table import QtReviewTable
+from .qt_status_bar import QtStatusBar
+from .qt_training_placeholder import QtTrainingPlaceholder
+
+
+class QtMainWindow(QMainWindow):
+    """ReviewScope's window.
+
+    Parameters
+    ----------
+    settings : Settings
+        Preferences (user name, theme, recent files, layouts).
+    import_sample_when_empty : bool
+        On opening an empty database, import the bundled sample catalogue.
+    """
+
+    def __init__(self, settings: Settings, import_sample_when_empty: bool = True, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("ReviewScope")
+        self.setWindowIcon(icon("app"))
+        self.setAcceptDrops(True)
+        self.settings = settings
+        self.import_sample_when_empty = import_sample_when_empty
+        self._pending_imports: list[str] = []
+        self._background_due = False  # metrics, queue and audit wait for the first page
+        self._flag_dialog: Optional[QtFlagDialog] = None
+
+        self.store = Store(self)
+        self.app_state = AppState(user_name=settings.user_name, theme=settings.theme)
+        self.table_state = ReviewTableState()
+        hidden = settings.hidden_columns()
+        if hidden is not None:
+            self.table_state.hidden_columns = hidden
+        self.product_state = ProductListState()
+        self.queue_state = DisagreementQueueState()
+        self.triage = QtTriageController(self.store, self.app_state, self)
+        self.importer = QtImporter(self.store, self, actor=lambda: self.app_state.user_name)
+        self.files = QtFileActions(self)
+
+        self.product_model = ProductTableModel(self)
+        self.review_model = ReviewTableModel(self.store, self.app_state, self.table_state, self)
+        self.product_list = QtProductList(self.product_model, self.product_state, self.app_state, self)
+        self.review_table = QtReviewTable(self.review_model, self.app_state, self.table_state, self)
+        self.detail = QtReviewDetail(self.store, self.app_state, self)
+        self.queue = QtDisagreementQueue(self.store, self.app_state, self.queue_state, self)
+        self.audit_log = QtAuditLog(self.store, self)
+        self.status = QtStatusBar(self.app_state, self)
+        self.setStatusBar(self.status)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        for w in (self.product_list, self.review_table, self.detail):
+            self.splitter.addWidget(w)
+        self.splitter.setStretchFactor(0, 2)
+        self.splitter.setStretchFactor(1, 6)
+        self.splitter.setStretchFactor(2, 3)
+        self.splitter.setSizes([380, 860, 360])
+        self.setCentralWidget(self.splitter)
+        self.queue_dock = self._dock("Disagreement queue", "queue", self.queue)
+        self.training_dock = self._dock("Training", "training", QtTrainingPlaceholder(self))
+        self.audit_dock = self._dock("Audit log", "audit", self.audit_log)
+        self.tabifyDockWidget(self.queue_dock, self.training_dock)
+        self.tabifyDockWidget(self.training_dock, self.audit_dock)
+        self.queue_dock.raise_()
+        self.resizeDocks([self.queue_dock], [190], Qt.Orientation.Vertical)
+
+        self.actions_ = QtActions(self)
+        self._build_menus()
+        self._connect()
+        self._restore_layout()
+        apply_theme(QApplication.instance(), self.app_state.theme)
+        self.detail.chart.set_dark(self.app_state.theme == "dark")
+
+    # ---------------------------------------------------------------- construction
+
+    def _dock(self, title: str, name: str, widget: QWidget) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"{name}Dock")
+        dock.setWidget(widget)
+        dock.setAllowedAreas(Qt.DockWidgetArea.AllDockWidgetAreas)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
+        return dock
+
+    def _build_menus(self) -> None:
+        a = self.actions_
+        undo = self.triage.undo_stack.createUndoAction(self, "&Undo")
+        undo.setShortcut(QKeySequence.StandardKey.Undo)
+        undo.setIcon(icon("undo"))
+        redo = self.triage.undo_stack.createRedoAction(self, "&Redo")
+        redo.setShortcut(QKeySequence.StandardKey.Redo)
+        redo.setIcon(icon("redo"))
+        self.undo_action, self.redo_action = undo, redo
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addAction(a.open_db)
+        self.recent_menu = QtRecentMenu(self.settings, self)
+        file_menu.addMenu(self.recent_menu)
+        file_menu.addSeparator()
+        for action in (a.import_folder, a.import_file):
+            file_menu.addAction(action)
+        file_menu.addSeparator()
+        for action in (a.export_view, a.export_flags):
+            file_menu.addAction(action)
+        file_menu.addSeparator()
+        file_menu.addAction(a.quit)
+        edit = bar.addMenu("&Edit")
+        for action in (undo, redo):
+            edit.addAction(action)
+        edit.addSeparator()
+        edit.addAction(a.flag)
+        labels = edit.addMenu("Set corrected &label")
+        for action in a.labels:
+            labels.addAction(action)
+        edit.addSeparator()
+        edit.addAction(a.user_name)
+        view = bar.addMenu("&View")
+        view.addAction(a.dark_theme)
+        view.addAction(a.refresh)
+        view.addSeparator()
+        view.addMenu(self.review_table.column_menu(self))
+        view.addSeparator()
+        for dock in (self.queue_dock, self.training_dock, self.audit_dock):
+            view.addAction(dock.toggleViewAction())
+        model_menu = bar.addMenu("&Model")
+        self.model_info = model_menu.addAction("No active model")
+        self.model_info.setEnabled(False)
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction(a.shortcuts)
+        help_menu.addAction(a.about)
+        tools = QToolBar("Main", self)
+        tools.setObjectName("mainToolBar")
+        tools.setMovable(False)
+        for action in (a.open_db, a.import_folder, a.export_view, None, undo, redo, a.flag, None, a.refresh, a.dark_theme):
+            tools.addSeparator() if action is None else tools.addAction(action)
+        self.addToolBar(tools)
+        for view_widget in (self.review_table.view, self.queue.view):
+            view_widget.addActions(a.triage)
+
+    def _connect(self) -> None:
+        a = self.actions_
+        a.open_db.triggered.connect(self.files.open_database)
+        a.import_folder.triggered.connect(self.files.import_folder)
+        a.import_file.triggered.connect(self.files.import_file)
+        a.export_view.triggered.connect(lambda: self.files.export(view=True))
+        a.export_flags.triggered.connect(lambda: self.files.export(view=False))
+        self.recent_menu.open_requested.connect(self.open_database)
+        a.quit.triggered.connect(self.close)
+        a.flag.triggered.connect(self.open_flag_dialog)
+        a.undo_key.triggered.connect(self.triage.undo)
+        for n, action in enumerate(a.labels):
+            action.triggered.connect(lambda _c=False, label=n: self.triage.set_label(label))
+        a.user_name.triggered.connect(self._on_user_name)
+        a.dark_theme.setChecked(self.app_state.theme == "dark")
+        a.dark_theme.toggled.connect(lambda dark: setattr(self.app_state, "theme", "dark" if dark else "light"))
+        a.refresh.triggered.connect(lambda: self.reload_all())
+        a.shortcuts.triggered.connect(lambda: show_info(self, "Keyboard shortcuts", SHORTCUTS_HELP))
+        a.about.triggered.connect(lambda: show_info(
+            self, "About ReviewScope", "ReviewScope: review moderation with the MM-SS helpfulness model."))
+        self.store.opened.connect(self._on_database_opened)
+        self.store.failed.connect(lambda title, message: show_error(self, title, message))
+        self.store.activity.connect(lambda n: setattr(self.app_state, "busy", "working\u2026" if n else ""))
+        self.app_state.events.theme.connect(self._on_theme_changed)
+        self.app_state.events.current_product_pk.connect(self._on_product_changed)
+        self.app_state.events.active_model.connect(self._on_active_model_changed)
+        self.table_state.events.hidden_columns.connect(self.settings.set_hidden_columns)
+        self.triage.flag_changed.connect(self._on_flag_changed)
+        self.importer.imported.connect(self._on_imported)
+        self.importer.idle.connect(lambda: self.reload_all())
+        self.review_model.loaded.connect(self._on_first_page)
+        self.review_table.open_requested.connect(self.open_detail)
+        self.queue.open_requested.connect(self.open_detail)
+        self.queue.item_selected.connect(self._on_queue_item_selected)
+        self.detail.text.addAction(self._escape_action())
+
+    def _escape_action(self) -> QAction:
+        back = QAction("Back to the review table", self.detail.text)
+        back.setShortcut(QKeySequence(Qt.Key.Key_Escape))
+        back.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        back.triggered.connect(lambda: self.review_table.view.setFocus(Qt.FocusReason.ShortcutFocusReason))
+        return back
+
+    # ---------------------------------------------------------------- database
+
+    def open_database(self, url: Optional[str], import_paths: Sequence[str] = ()) -> None:
+        """Open ``url`` (None: the default database) in a worker, then import ``import_paths``."""
+        self._pending_imports = [str(p) for p in import_paths]
+        self.app_state.busy = "opening database\u2026"
+        self.store.open(url, on_error=lambda exc: show_error(self, "Cannot open database", str(exc)))
+
+    def _on_database_opened(self, db: Database) -> None:
+        self.app_state.database_path = db.display_path
+        self.setWindowTitle(f"ReviewScope \u2014 {Path(db.display_path).name}")
+        self.recent_menu.remember(db.url)
+        self.app_state.current_review_pk = None
+        self.app_state.current_product_pk = None
+        self.store.call(queries.load_status, on_result=self._on_first_status)
+
+    def _on_first_status(self, status: queries.StatusSnapshot) -> None:
+        paths, self._pending_imports = self._pending_imports, []
+        if not paths and self.import_sample_when_empty and not status.summary.get("products"):
+            sample = sample_catalogue()
+            paths = [str(sample)] if sample else []
+        if paths:
+            self.importer.import_paths(paths)  # reloads everything when the queue is done
+        else:
+            self._on_status(status)
+
+    def reload_all(self) -> None:
+        """Reload status, products, reviews, queue and audit log from the store."""
+        if self.store.db is not None:
+            self.store.call(queries.load_status, on_result=self._on_status)
+
+    def _on_status(self, status: queries.StatusSnapshot) -> None:
+        model = status.active_model
+        self.model_info.setText(f"Active model: {model.name}" if model else "No active model (reviews are not scored)")
+        before = self.app_state.active_model
+        self.app_state.set_active_model(model)  # a new model reloads the table and the detail itself
+        if before == model:
+            self.review_model.reload(fresh=True)
+            self.detail.reload()
+        self._load_products()
+
+    def _load_products(self) -> None:
+        self._background_due = True
+        self.store.call(queries.load_products, self.app_state.model_version_id, on_result=self._on_products)
+
+    def _on_first_page(self, _loaded: int = 0, _total: int = 0) -> None:
+        """Start the slow analytics once the user sees reviews: they share the GIL."""
+        if not self._background_due:
+            return
+        self._background_due = False
+        self.store.call(queries.product_metrics, self.app_state.model_version_id, background=True,
+                        on_result=self.product_model.set_metrics,
+                        on_error=lambda exc: self.status.showMessage(f"metrics unavailable: {exc}", 8000))
+        self.queue.reload()
+        self.audit_log.reload()
+
+    def _on_products(self, snapshot: queries.ProductsSnapshot) -> None:
+        current = self.app_state.current_product_pk
+        self.product_model.set_products(snapshot.products)
+        self.product_list.set_categories(snapshot.categories)
+        if current is not None and self.product_model.row_of(current) is not None:
+            self.product_list.select_product(current)
+        else:
+            self.product_list.select_first()
+        if self.app_state.current_product_pk is None or not self.review_model.is_loading:
+            self._on_first_page()  # no reviews to wait for
+
+    def _on_active_model_changed(self, _model) -> None:
+        self.detail.reload()
+
+    def _on_product_changed(self, pk: Optional[int]) -> None:
+        product = self.product_model.product(pk) if pk is not None else None
+        self.review_table.set_product_title((product.title or product.product_id) if product else "")
+
+    # ---------------------------------------------------------------- import / export
+
+    def import_paths(self, paths: Sequence[str]) -> None:
+        self.importer.import_paths(paths)
+
+    def _on_imported(self, path: str, report) -> None:
+        self.status.showMessage(f"Imported {Path(path).name}: {report_text(report)}", 15_000)
+
+    def export_to(self, path: str, view: bool) -> None:
+        self.files.export_to(path, view)
+
+    # ---------------------------------------------------------------- drag and drop
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasUrls() and all(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = [QUrl(u).toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        dbs = [p for p in paths if is_database_file(p)]
+        catalogues = [p for p in paths if p not in dbs]
+        event.acceptProposedAction()
+        if dbs:
+            self.open_database(dbs[0], catalogues)
+        elif catalogues:
+            self.import_paths(catalogues)
+
+    # ---------------------------------------------------------------- triage
+
+    def open_flag_dialog(self) -> None:
+        pk = self.app_state.current_review_pk
+        if pk is None:
+            return
+        bundle = self.detail.bundle
+        row = bundle.detail.row if bundle is not None and bundle.detail.row.id == pk else None
+        title = (row.title or row.text[:80]) if row else f"review #{pk}"
+        dialog = QtFlagDialog(title, parent=self)
+        self._flag_dialog = dialog
+        dialog.accepted.connect(lambda: self.triage.add_flag(dialog.draft(), pk))
+        dialog.finished.connect(lambda _r: setattr(self, "_flag_dialog", None))
+        dialog.open()
+
+    def open_detail(self, review_pk: int) -> None:
+        self.app_state.current_review_pk = review_pk
+        sizes = self.splitter.sizes()
+        if sizes[2] < 120:
+            self.splitter.setSizes([sizes[0], max(200, sizes[1] - 400), 400])
+        self.detail.focus_text()
+
+    def _on_queue_item_selected(self, item) -> None:
+        if item is None:
+            return
+        self.app_state.current_product_pk = item.row.product_pk
+        self.app_state.current_review_pk = item.review_pk
+
+    def _on_flag_changed(self, review_pk: int) -> None:
+        mv = self.app_state.model_version_id
+        self.store.call(queries.review_rows, [review_pk], mv, on_result=self._on_rows_refreshed)
+        if self.app_state.current_review_pk == review_pk:
+            self.detail.reload(review_pk)
+        self.audit_log.reload()
+
+    def _on_rows_refreshed(self, rows) -> None:
+        self.review_model.update_rows(rows)
+        for row in rows:
+            self.queue.table_model.replace_row(row)
+            product = self.product_model.product(row.product_pk)
+            if product is not None:
+                self.store.call(queries.load_product, product.id, product.product_id, self.app_state.model_version_id,
+                                on_result=lambda p: p and self.product_model.update_product(p))
+
+    # ---------------------------------------------------------------- preferences
+
+    def _on_user_name(self) -> None:
+        name, ok = QInputDialog.getText(self, "User name", "Name written into flags and the audit log:",
+                                        text=self.app_state.user_name)
+        if ok and name.strip():
+            self.app_state.user_name = name
+            self.settings.user_name = name
+
+    def _on_theme_changed(self, theme: str) -> None:
+        self.settings.theme = theme
+        apply_theme(QApplication.instance(), theme)
+        if self.actions_.dark_theme.isChecked() != (theme == "dark"):
+            self.actions_.dark_theme.setChecked(theme == "dark")
+
+    def _restore_layout(self) -> None:
+        geometry = self.settings.blob("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1560, 940)
+        state = self.settings.blob("window/state")
+        if state is not None:
+            self.restoreState(state)
+        splitter = self.settings.blob("window/splitter")
+        if splitter is not None:
+            self.splitter.restoreState(splitter)
+        header = self.settings.blob("reviews/header")
+        if header is not None:
+            self.review_table.view.horizontalHeader().restoreState(header)
+        self.review_table.sync_from_state()
+
+    def save_layout(self) -> None:
+        self.settings.set_blob("window/geometry", self.saveGeometry())
+        self.settings.set_blob("window/state", self.saveState())
+        self.settings.set_blob("window/splitter", self.splitter.saveState())
+        self.settings.set_blob("reviews/header", self.review_table.view.horizontalHeader().saveState())
+        self.settings.set_hidden_columns(self.table_state.hidden_columns)
+        self.settings.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.save_layout()
+        self.store.close()
+        super().closeEvent(event)

@@ -1,0 +1,152 @@
+"""The review detail pane: full text (always plain), images, sub-score chart, ranks, flags."""
+from __future__ import annotations
+
+from typing import Optional
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFrame, QLabel, QPlainTextEdit, QScrollArea, QVBoxLayout, QWidget
+
+from .. import queries
+from ..models.formatting import NOT_SCORED, fmt_date, fmt_float, fmt_stars
+from ..state.app_state import AppState
+from ..store import Store
+from .qt_flag_history import QtFlagHistory
+from .qt_image_viewer import QtImageViewer
+from .qt_subscore_chart import QtSubScoreChart
+from .qt_thumbnail_strip import QtThumbnailStrip, read_image, read_thumbnails
+
+
+def _plain_label(parent: QWidget, object_name: str = "", wrap: bool = True) -> QLabel:
+    # Review and product text is user content: never let QLabel guess it is rich text.
+    label = QLabel(parent)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setWordWrap(wrap)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    if object_name:
+        label.setObjectName(object_name)
+    return label
+
+
+def rank_text(bundle: queries.DetailBundle) -> str:
+    r, info = bundle.detail.row, bundle.rank
+    if info is None:
+        return ""
+    if info.model_rank is None:
+        under_model = f"Rank under the model: {NOT_SCORED}"
+    else:
+        under_model = f"Rank {info.model_rank} of {info.n_scored} under the model"
+    text = f"{under_model} \u00b7 {info.vote_rank} of {info.n_reviews} under the votes"
+    if info.label_gap:
+        way = "too high" if info.label_gap > 0 else "too low"
+        text += f"\nThe model places it among label-{info.implied_label} reviews; its vote label is {r.label} ({way})"
+    return text
+
+
+class QtReviewDetail(QScrollArea):
+    """Follows ``app_state.current_review_pk``; loads everything in a worker."""
+
+    def __init__(self, store: Store, app_state: AppState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._store = store
+        self._app = app_state
+        self._generation = 0
+        self.bundle: Optional[queries.DetailBundle] = None
+        self._viewers: list[QtImageViewer] = []
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        body = QWidget(self)
+        self.setWidget(body)
+
+        self.pane_title = QLabel("Review detail", body, objectName="paneTitle")
+        self.product = _plain_label(body, "muted")
+        self.title = _plain_label(body, "reviewTitle")
+        self.meta = _plain_label(body, "muted")
+        self.text = QPlainTextEdit(body)
+        self.text.setObjectName("reviewText")
+        self.text.setReadOnly(True)
+        self.text.setMinimumHeight(90)
+        self.text.setTabChangesFocus(True)
+        self.ranks = _plain_label(body)
+        loader = lambda paths, done: store.run(read_thumbnails, paths, on_result=done, write=False)  # noqa: E731
+        self.product_images = QtThumbnailStrip("Product", loader, body)
+        self.review_images = QtThumbnailStrip("Review", loader, body)
+        self.chart = QtSubScoreChart(body)
+        self.history_title = QLabel("Flag history", body, objectName="paneTitle")
+        self.history = QtFlagHistory(body)
+        self.placeholder = QLabel("Select a review to see it here.", body, objectName="muted")
+
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(6, 4, 6, 4)
+        for w in (self.pane_title, self.placeholder, self.product, self.title, self.meta):
+            layout.addWidget(w)
+        layout.addWidget(self.text, 1)
+        for w in (self.ranks, self.product_images, self.review_images, self.chart, self.history_title):
+            layout.addWidget(w)
+        layout.addWidget(self.history, 1)
+        for strip in (self.product_images, self.review_images):
+            strip.enlarge_requested.connect(self._on_enlarge_requested)
+        app_state.events.current_review_pk.connect(self._on_review_changed)
+        app_state.events.theme.connect(lambda theme: self.chart.set_dark(theme == "dark"))
+        self._show_content(False)
+
+    def _show_content(self, shown: bool) -> None:
+        for w in (self.product, self.title, self.meta, self.text, self.ranks, self.chart, self.history_title, self.history):
+            w.setVisible(shown)
+        self.placeholder.setVisible(not shown)
+        if not shown:
+            self.product_images.setVisible(False)
+            self.review_images.setVisible(False)
+
+    def _on_review_changed(self, pk: Optional[int]) -> None:
+        self.reload(pk)
+
+    def reload(self, pk: Optional[int] = None) -> None:
+        """Load review ``pk`` (default: the one shown) in a worker."""
+        pk = self._app.current_review_pk if pk is None else pk
+        self._generation += 1
+        gen = self._generation
+        if pk is None or self._store.db is None:
+            self.bundle = None
+            self._show_content(False)
+            return
+        self._store.call(
+            queries.load_detail, pk, self._app.model_version_id, self._store.db.media_dir,
+            on_result=lambda bundle: self._on_loaded(gen, bundle),
+        )
+
+    def _on_loaded(self, gen: int, bundle: queries.DetailBundle) -> None:
+        if gen != self._generation:
+            return
+        self.bundle = bundle
+        d, r = bundle.detail, bundle.detail.row
+        self.product.setText(f"{d.product_title or '(no title)'} \u00b7 {d.product_id}")
+        self.title.setText(r.title or "(no title)")
+        parts = [fmt_stars(r.rating), fmt_date(r.time), f"{r.helpful_votes} helpful votes",
+                 f"label {r.label}" if r.label is not None else "unlabelled",
+                 f"score {fmt_float(r.score, 3)}" if r.score is not None else NOT_SCORED]
+        self.meta.setText(" \u00b7 ".join(p for p in parts if p))
+        self.text.setPlainText(r.text)
+        self.ranks.setText(rank_text(bundle))
+        self.product_images.set_images(d.product_images)
+        self.review_images.set_images(d.review_images)
+        self.chart.set_scores(r.score, r.sub_scores)
+        self.history.flag_model.set_flags(d.flags)
+        self.history_title.setText(f"Flag history ({len(d.flags)})" if d.flags else "Flag history (none)")
+        self._show_content(True)
+
+    def focus_text(self) -> None:
+        self.text.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def _on_enlarge_requested(self, path: str) -> None:
+        viewer = QtImageViewer(path.rsplit("/", 1)[-1], self)
+        viewer.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        viewer.destroyed.connect(lambda *_: self._viewers.remove(viewer) if viewer in self._viewers else None)
+        self._viewers.append(viewer)
+        alive = lambda: viewer in self._viewers  # noqa: E731  (closed before the image arrived?)
+        self._store.run(read_image, path, on_result=lambda img: alive() and viewer.set_image(img),
+                        on_error=lambda exc: alive() and viewer.set_error(str(exc)), write=False)
+        viewer.show()
+
+    @property
+    def viewers(self) -> list[QtImageViewer]:
+        return list(self._viewers)

@@ -1,0 +1,214 @@
+"""The review table of the selected product: header with counts, filter bar, lazy table."""
+from __future__ import annotations
+
+from typing import Optional
+
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, QSignalBlocker, Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QMenu, QTableView, QVBoxLayout, QWidget
+
+from ..models.review_table_model import ReviewTableModel
+from ..models.roles import KeyRole
+from ..state.app_state import AppState
+from ..state.columns import COLUMN_INDEX, REVIEW_COLUMNS, ColumnKind
+from ..state.review_table import ReviewTableState
+from .qt_review_filter_bar import QtReviewFilterBar
+from .qt_subscore_delegate import QtSubScoreBarDelegate
+
+_ASCENDING_FIRST = {"rank", "review", "review_id"}
+_WIDTHS = {"rank": 54, "review": 164, "score": 62, "label": 44, "votes": 48, "rating": 30, "flag": 132, "date": 84}
+SUBSCORE_WIDTH = 62
+
+
+class QtReviewTable(QWidget):
+    """Shows :class:`ReviewTableModel`; the selection drives ``app_state.current_review_pk``.
+
+    Signals
+    -------
+    open_requested(int)
+        Enter or double click on a review (its primary key).
+    """
+
+    open_requested = Signal(int)
+
+    def __init__(self, model: ReviewTableModel, app_state: AppState, table_state: ReviewTableState,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._model = model
+        self._app = app_state
+        self._state = table_state
+        self.title = QLabel("Reviews", self, objectName="paneTitle")
+        self.title.setTextFormat(Qt.TextFormat.PlainText)
+        self.counts = QLabel("", self, objectName="muted")
+        self.filter_bar = QtReviewFilterBar(table_state, self)
+        self.view = QTableView(self)
+        self.view.setObjectName("reviewTable")
+        self.view.setModel(model)
+        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.view.setAlternatingRowColors(True)
+        self.view.setWordWrap(False)
+        self.view.setShowGrid(False)
+        self.view.verticalHeader().hide()
+        self.view.verticalHeader().setDefaultSectionSize(24)
+        self._delegate = QtSubScoreBarDelegate(self.view)
+        header = self.view.horizontalHeader()
+        header.setSectionsClickable(True)
+        header.setSortIndicatorShown(True)
+        header.setSectionsMovable(True)
+        header.setHighlightSections(False)
+        header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        header.customContextMenuRequested.connect(self._on_header_menu)
+        header.sectionClicked.connect(self._on_header_clicked)
+        for i, col in enumerate(REVIEW_COLUMNS):
+            if col.kind is ColumnKind.SUBSCORE:
+                self.view.setItemDelegateForColumn(i, self._delegate)
+                header.resizeSection(i, SUBSCORE_WIDTH)
+            elif col.key in _WIDTHS:
+                header.resizeSection(i, _WIDTHS[col.key])
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(COLUMN_INDEX["review"], QHeaderView.ResizeMode.Interactive)
+
+        top = QHBoxLayout()
+        top.addWidget(self.title)
+        top.addStretch(1)
+        top.addWidget(self.counts)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(top)
+        layout.addWidget(self.filter_bar)
+        layout.addWidget(self.view, 1)
+
+        self.view.selectionModel().currentRowChanged.connect(self._on_current_row_changed)
+        self.view.activated.connect(self._on_activated)
+        model.loaded.connect(self._on_loaded)
+        model.loading.connect(self._on_loading)
+        model.modelReset.connect(self._on_model_reset)
+        table_state.events.sort.connect(self._on_sort_changed)
+        table_state.events.hidden_columns.connect(self._on_hidden_columns_changed)
+        app_state.events.current_review_pk.connect(self._on_current_review_changed)
+        self._on_sort_changed(table_state.sort)
+        self._on_hidden_columns_changed(table_state.hidden_columns)
+        self._add_navigation_actions()
+
+    # ------------------------------------------------------------ navigation
+
+    def _add_navigation_actions(self) -> None:
+        for key, delta, text in (("J", 1, "Next review"), ("K", -1, "Previous review")):
+            action = QAction(text, self.view)
+            action.setShortcut(QKeySequence(key))
+            action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+            action.triggered.connect(lambda _c=False, d=delta: self.step(d))
+            self.view.addAction(action)
+
+    def step(self, delta: int) -> None:
+        """Select the review ``delta`` rows away (J/K), loading the next page near the end."""
+        rows = self._model.rowCount()
+        if rows == 0:
+            return
+        current = self.view.currentIndex().row()
+        target = max(0, min(rows - 1, (current if current >= 0 else -1) + delta))
+        self.select_row(target)
+        if target >= rows - 5 and self._model.canFetchMore():
+            self._model.fetchMore()
+
+    def select_row(self, row: int) -> None:
+        index = self._model.index(row, COLUMN_INDEX["review"])
+        if not index.isValid():
+            return
+        self.view.selectionModel().setCurrentIndex(
+            index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+        )
+        self.view.scrollTo(index)
+
+    def current_review_pk(self) -> Optional[int]:
+        index = self.view.currentIndex()
+        return index.data(KeyRole) if index.isValid() else None
+
+    def _on_current_row_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if current.isValid():
+            self._app.current_review_pk = current.data(KeyRole)
+
+    def _on_activated(self, index: QModelIndex) -> None:
+        if index.isValid():
+            self.open_requested.emit(index.data(KeyRole))
+
+    def _on_current_review_changed(self, pk: Optional[int]) -> None:
+        if pk is None or pk == self.current_review_pk():
+            return
+        row = self._model.row_of(pk)
+        if row is not None:
+            self.select_row(row)
+        else:
+            self.view.selectionModel().clearSelection()
+
+    def _on_model_reset(self) -> None:
+        self.counts.setText("loading\u2026" if self._model.is_loading else "")
+
+    def _on_loading(self, busy: bool) -> None:
+        if busy and self._model.rowCount() == 0:
+            self.counts.setText("loading\u2026")
+
+    def _on_loaded(self, loaded: int, total: int) -> None:
+        self.counts.setText(f"{total} reviews" if loaded >= total else f"{total} reviews \u00b7 {loaded} loaded")
+        pk = self._app.current_review_pk
+        row = self._model.row_of(pk) if pk is not None else None
+        if row is not None:
+            if self.view.currentIndex().row() != row:
+                self.select_row(row)
+        elif loaded and not self.view.currentIndex().isValid() and (pk is None or self._model.rank(pk) is None):
+            # Start at the top, unless the review shown is this product's but not loaded yet
+            # (picked in the disagreement queue): then keep it.
+            self.select_row(0)
+
+    def set_product_title(self, text: str) -> None:
+        self.title.setText(f"Reviews of \u201c{text}\u201d" if text else "Reviews")
+
+    # ------------------------------------------------------------ sorting and columns
+
+    def _on_header_clicked(self, section: int) -> None:
+        col = REVIEW_COLUMNS[section]
+        if col.order_by is None:
+            self._on_sort_changed(self._state.sort)  # keep the indicator on the sorted column
+            return
+        if col.key == self._state.sort_column:
+            self._state.sort = (col.key, not self._state.ascending)
+        else:
+            self._state.sort = (col.key, col.key in _ASCENDING_FIRST)
+
+    def _on_sort_changed(self, sort: tuple[str, bool]) -> None:
+        key, ascending = sort
+        order = Qt.SortOrder.AscendingOrder if ascending else Qt.SortOrder.DescendingOrder
+        self.view.horizontalHeader().setSortIndicator(COLUMN_INDEX[key], order)
+
+    def _on_header_menu(self, pos: QPoint) -> None:
+        self.column_menu().exec(self.view.horizontalHeader().mapToGlobal(pos))
+
+    def column_menu(self, parent: QWidget | None = None) -> QMenu:
+        """Check boxes to show or hide each column (also used by View > Columns)."""
+        menu = QMenu("Columns", parent or self)
+        actions = {}
+        for col in REVIEW_COLUMNS:
+            action = menu.addAction(col.header if col.key != "rating" else "\u2605 Rating")
+            action.setCheckable(True)
+            action.setEnabled(col.key != "review")
+            action.toggled.connect(lambda checked, k=col.key: self._state.set_column_hidden(k, not checked))
+            actions[col.key] = action
+
+        def sync() -> None:  # a long-lived menu must show the current state when opened
+            for key, action in actions.items():
+                with QSignalBlocker(action):
+                    action.setChecked(key not in self._state.hidden_columns)
+
+        sync()
+        menu.aboutToShow.connect(sync)
+        return menu
+
+    def sync_from_state(self) -> None:
+        """Apply the state's hidden columns and sort to the header (after restoring a layout)."""
+        self._on_hidden_columns_changed(self._state.hidden_columns)
+        self._on_sort_changed(self._state.sort)
+
+    def _on_hidden_columns_changed(self, hidden) -> None:
+        for i, col in enumerate(REVIEW_COLUMNS):
+            self.view.setColumnHidden(i, col.key in hidden)

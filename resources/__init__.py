@@ -1,0 +1,19 @@
+"""Bundled resources: themes, icons, the starter model and the sample catalogue.
+
+``SAMPLE_DIR`` is the bundled sample catalogue (a ReviewScope JSONL folder: products.jsonl,
+reviews.jsonl, images/, NOTICE.md with sources, terms and citations); regenerate it with
+``benchmarks/make_sample.py``.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+RESOURCES_DIR = Path(__file__).resolve().parent
+SAMPLE_DIR = RESOURCES_DIR / "sample"
+
+__all__ = ["RESOURCES_DIR", "SAMPLE_DIR", "sample_path"]
+
+
+def sample_path() -> Path:
+    """The sample catalogue folder (what ``storage.importers.import_path`` takes)."""
+    return SAMPLE_DIR

@@ -1,0 +1,166 @@
+"""Export flags or review rows to CSV or JSONL, chosen by the file extension.
+
+Files are written to a temporary file beside the target and renamed, so a failed export
+never leaves half a file. CSV cells that a spreadsheet would run as a formula (text
+starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return) get a leading ``'``
+unless ``spreadsheet_safe=False``; JSONL is written as is (UTF-8, one object a line).
+"""
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Optional, Sequence, Union
+
+from sqlalchemy.orm import Session
+
+from . import repository as repo
+from .errors import StorageError
+from .models import SUBSCORE_COLUMNS
+from .records import ReviewFilter, ReviewRow
+
+EXPORT_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+Row = Union[Mapping[str, Any], Any]
+
+
+def export_format(path: Union[str, Path]) -> str:
+    """``"csv"`` or ``"jsonl"`` from the extension; StorageError otherwise."""
+    fmt = EXPORT_FORMATS.get(Path(path).suffix.lower())
+    if fmt is None:
+        raise StorageError(f"cannot export to {Path(path).name!r}: use a .csv or .jsonl file name")
+    return fmt
+
+
+def _as_dict(row: Row) -> dict[str, Any]:
+    if isinstance(row, ReviewRow):
+        return review_row_dict(row)
+    if dataclasses.is_dataclass(row) and not isinstance(row, type):
+        return dataclasses.asdict(row)
+    if isinstance(row, Mapping):
+        return dict(row)
+    raise TypeError(f"cannot export a {type(row).__name__}; give mappings or dataclasses")
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, (dt.datetime, dt.date)):
+        return v.isoformat()
+    if isinstance(v, tuple):
+        return list(v)
+    return v
+
+
+def _cell(v: Any, safe: bool) -> Any:
+    if v is None:
+        return ""
+    if isinstance(v, (dt.datetime, dt.date)):
+        return v.isoformat()
+    if isinstance(v, (list, tuple, dict)):
+        return json.dumps(_jsonable(list(v) if isinstance(v, tuple) else v), ensure_ascii=False, default=str)
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if safe and isinstance(v, str) and v.startswith(_FORMULA_START):
+        return "'" + v
+    return v
+
+
+def review_row_dict(row: ReviewRow) -> dict[str, Any]:
+    """A review-table row as a flat dict (sub-scores as one column each)."""
+    d = dataclasses.asdict(row)
+    subs = d.pop("sub_scores")
+    for name, v in zip(SUBSCORE_COLUMNS, subs):
+        d[name] = v
+    return d
+
+
+def export_rows(
+    rows: Iterable[Row], path: Union[str, Path], *, fields: Optional[Sequence[str]] = None, spreadsheet_safe: bool = True
+) -> int:
+    """Write ``rows`` (mappings or dataclasses) to ``path`` (.csv or .jsonl). Returns the row count.
+
+    CSV columns are ``fields`` or the keys of the first row (then any new keys in order of
+    appearance); a header is written even with no rows when ``fields`` is given.
+    """
+    path = Path(path)
+    fmt = export_format(path)
+    dicts = [_as_dict(r) for r in rows]
+    if fields is None:
+        seen: dict[str, None] = {}
+        for d in dicts:
+            for k in d:
+                seen.setdefault(k, None)
+        fields = list(seen)
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".part")
+    except OSError as exc:
+        raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            if fmt == "csv":
+                w = csv.writer(f, lineterminator="\n")
+                if fields:
+                    w.writerow(fields)
+                for d in dicts:
+                    w.writerow([_cell(d.get(k), spreadsheet_safe) for k in fields])
+            else:
+                for d in dicts:
+                    obj = {k: _jsonable(d.get(k)) for k in fields} if fields else {}
+                    f.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
+        os.replace(tmp, path)
+    except OSError as exc:
+        _unlink(tmp)
+        raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    except BaseException:
+        _unlink(tmp)
+        raise
+    return len(dicts)
+
+
+def _unlink(p: str) -> None:
+    try:
+        os.unlink(p)
+    except OSError:
+        pass
+
+
+FLAG_FIELDS = (
+    "flag_id", "review_id", "product_id", "kind", "corrected_label", "note", "author", "created_at",
+    "model_version_id", "resolution",
+)
+REVIEW_FIELDS = (
+    "id", "review_id", "product_pk", "title", "text", "rating", "helpful_votes", "label", "time", "n_images",
+    "score", *SUBSCORE_COLUMNS, "flag_kind", "flag_id", "corrected_label",
+)
+
+
+def export_flags(session: Session, path: Union[str, Path], **kwargs) -> int:
+    """All active flags with their review and product ids (see ``repository.export_flags_rows``)."""
+    return export_rows(repo.export_flags_rows(session), path, fields=FLAG_FIELDS, **kwargs)
+
+
+def export_reviews(
+    session: Session,
+    path: Union[str, Path],
+    *,
+    product_pk: Optional[int] = None,
+    model_version_id: Optional[int] = None,
+    order_by: str = "score",
+    descending: bool = True,
+    flt: Optional[ReviewFilter] = None,
+    **kwargs,
+) -> int:
+    """Review-table rows (one product or all) with the model's scores and flag state."""
+    rows = repo.page_reviews(
+        session, product_pk, model_version_id, offset=0, limit=None, order_by=order_by, descending=descending, flt=flt
+    )
+    return export_rows(rows, path, fields=REVIEW_FIELDS, **kwargs)
+
+
+__all__ = ["export_rows", "export_flags", "export_reviews", "export_format", "review_row_dict", "EXPORT_FORMATS"]

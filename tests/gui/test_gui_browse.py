@@ -1,0 +1,166 @@
+"""Open a store, pick products, sort, filter, hide columns, switch theme: real widgets."""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+
+from gui.models.product_model import MAP, SCORED
+from gui.state.columns import COLUMN_INDEX
+
+
+def _wait_loaded(qtbot, window):
+    qtbot.waitUntil(lambda: not window.review_model.is_loading and not window.store.busy, timeout=10_000)
+
+
+def test_opening_a_store_shows_products_counts_metrics_and_status(make_window, catalogue, qtbot):
+    w = make_window(catalogue.url)
+    products = w.product_list.proxy
+    assert [products.index(r, 0).data() for r in range(products.rowCount())] == ["Kettle", "Memory of Trees", "Shoe"]
+    assert w.app_state.current_product_pk == catalogue.product_pks["P-KETTLE"]
+    assert w.review_table.title.text() == "Reviews of \u201cKettle\u201d"
+    assert w.review_table.counts.text() == "1200 reviews \u00b7 500 loaded"
+    qtbot.waitUntil(lambda: products.index(0, MAP).data() not in ("\u2013", None), timeout=10_000)
+    assert 0.0 <= float(products.index(0, MAP).data()) <= 100.0
+    assert products.index(2, SCORED).data() == "\u2013"
+    assert products.index(2, SCORED).data(Qt.ItemDataRole.ToolTipRole).startswith("not scored")
+    assert w.status.model_label.text() == "model: v1 (active)"
+    assert w.status.device_label.text() == "cuda:0 (test card)"
+    assert str(catalogue.path) in w.status.db_label.text()
+
+
+def test_lazy_table_fetches_the_next_page_when_scrolled(make_window, catalogue, qtbot):
+    w = make_window(catalogue.url)
+    view = w.review_table.view
+    with qtbot.waitSignal(w.review_model.loaded, timeout=10_000):
+        view.scrollToBottom()
+    qtbot.waitUntil(lambda: w.review_model.rowCount() >= 1000, timeout=10_000)
+
+
+def test_sorting_by_a_subscore_from_the_header(make_window, catalogue, qtbot, click_header):
+    w = make_window(catalogue.url)
+    col = COLUMN_INDEX["sub2"]
+    with qtbot.waitSignal(w.review_model.loaded, timeout=10_000):
+        click_header(w.review_table.view, col)
+    assert w.table_state.sort == ("sub2", False)
+    values = [w.review_model.review(r).sub_scores[2] for r in range(w.review_model.rowCount())]
+    assert values == sorted(values, reverse=True)
+    assert w.review_table.view.horizontalHeader().sortIndicatorSection() == col
+    with qtbot.waitSignal(w.review_model.loaded, timeout=10_000):
+        click_header(w.review_table.view, col)  # second click: ascending
+    values = [w.review_model.review(r).sub_scores[2] for r in range(w.review_model.rowCount())]
+    assert values == sorted(values)
+    flag_col = COLUMN_INDEX["flag"]
+    click_header(w.review_table.view, flag_col)  # not sortable: nothing changes
+    assert w.table_state.sort == ("sub2", True)
+    assert w.review_table.view.horizontalHeader().sortIndicatorSection() == col
+
+
+def test_text_search_and_switch_filters(make_window, catalogue, qtbot):
+    w = make_window(catalogue.url)
+    bar = w.review_table.filter_bar
+    with qtbot.waitSignal(w.review_model.loaded, timeout=10_000):
+        qtbot.keyClicks(bar.search, "boils")
+    assert w.review_model.total == 120
+    assert all("boils" in w.review_model.review(r).text for r in range(w.review_model.rowCount()))
+    with qtbot.waitSignal(w.review_model.loaded, timeout=10_000):
+        bar.switches["only_flagged"].click()
+    assert w.review_model.rowCount() == 0 and w.review_table.counts.text() == "0 reviews"
+    with qtbot.waitSignal(w.review_model.loaded, timeout=10_000):
+        bar.switches["only_flagged"].click()
+    with qtbot.waitSignal(w.review_model.loaded, timeout=10_000):
+        bar.search.clear()
+    with qtbot.waitSignal(w.review_model.loaded, timeout=10_000):
+        bar.switches["only_disagreements"].click()
+    model = w.review_model
+    assert 0 < model.total < 1200
+    assert all(model.rank(model.review(r).id).is_disagreement for r in range(model.rowCount()))
+
+
+def test_has_images_filter_on_another_product(make_window, catalogue, qtbot):
+    w = make_window(catalogue.url)
+    with qtbot.waitSignal(w.review_model.loaded, timeout=10_000):
+        w.product_list.select_product(catalogue.product_pks["P-TREES"])
+    assert w.review_model.total == 6
+    with qtbot.waitSignal(w.review_model.loaded, timeout=10_000):
+        w.review_table.filter_bar.switches["has_images"].click()
+    assert [w.review_model.review(r).id for r in range(w.review_model.rowCount())] == [catalogue.image_review_pk]
+
+
+def test_product_search_and_category_filter(make_window, catalogue, qtbot):
+    w = make_window(catalogue.url)
+    pl = w.product_list
+    qtbot.keyClicks(pl.search, "tree")
+    qtbot.waitUntil(lambda: pl.proxy.rowCount() == 1, timeout=3000)
+    assert pl.count.text() == "1 of 3 products"
+    pl.search.clear()
+    qtbot.waitUntil(lambda: pl.proxy.rowCount() == 3, timeout=3000)
+    pl.category.setCurrentIndex(pl.category.findData("Clothing"))
+    assert pl.proxy.rowCount() == 1 and pl.proxy.index(0, 0).data() == "Shoe"
+
+
+def test_unscored_product_says_not_scored(make_window, catalogue, qtbot):
+    w = make_window(catalogue.url)
+    with qtbot.waitSignal(w.review_model.loaded, timeout=10_000):
+        w.product_list.select_product(catalogue.product_pks["P-SHOE"])
+    assert w.review_model.index(0, COLUMN_INDEX["score"]).data() == "not scored"
+    assert w.review_model.index(0, COLUMN_INDEX["rank"]).data() == ""
+
+
+def test_hidden_columns_and_header_layout_are_remembered(make_window, catalogue, settings, qtbot):
+    w = make_window(catalogue.url)
+    menu = w.review_table.column_menu()
+    action = next(a for a in menu.actions() if a.text() == "p_v r_t")
+    action.trigger()
+    col = COLUMN_INDEX["sub3"]
+    assert w.review_table.view.isColumnHidden(col)
+    assert "sub3" in settings.hidden_columns()
+    w.review_table.view.horizontalHeader().resizeSection(COLUMN_INDEX["review"], 333)
+    w.close()
+    w2 = make_window(catalogue.url)
+    assert w2.review_table.view.isColumnHidden(col)
+    assert w2.review_table.view.horizontalHeader().sectionSize(COLUMN_INDEX["review"]) == 333
+    assert not w2.review_table.view.isColumnHidden(COLUMN_INDEX["score"])
+
+
+def test_theme_switch_applies_and_is_saved(make_window, catalogue, settings):
+    w = make_window(catalogue.url)
+    w.actions_.dark_theme.trigger()
+    assert w.app_state.theme == "dark" and settings.theme == "dark"
+    assert "#1e2228" in QApplication.instance().styleSheet()
+    w.actions_.dark_theme.trigger()
+    assert settings.theme == "light"
+    assert "#f5f6f8" in QApplication.instance().styleSheet()
+
+
+def test_j_and_k_move_through_the_table_and_drive_the_detail(make_window, catalogue, qtbot, focus):
+    w = make_window(catalogue.url)
+    view = w.review_table.view
+    focus(view)
+    assert view.currentIndex().row() == 0
+    qtbot.keyClick(view, Qt.Key.Key_J)
+    qtbot.keyClick(view, Qt.Key.Key_J)
+    qtbot.keyClick(view, Qt.Key.Key_K)
+    assert view.currentIndex().row() == 1
+    pk = w.review_model.review(1).id
+    assert w.app_state.current_review_pk == pk
+    qtbot.waitUntil(lambda: w.detail.bundle is not None and w.detail.bundle.detail.row.id == pk, timeout=10_000)
+    qtbot.keyClick(view, Qt.Key.Key_Return)
+    assert w.detail.text.hasFocus()
+    qtbot.keyClick(w.detail.text, Qt.Key.Key_Escape)
+    assert view.hasFocus()
+
+
+def test_product_list_sorts_by_metric_and_back_to_title(make_window, catalogue, qtbot, click_header):
+    from gui.models.roles import SortRole
+
+    w = make_window(catalogue.url)
+    products = w.product_list.proxy
+    qtbot.waitUntil(lambda: products.index(0, MAP).data() not in ("\u2013", None), timeout=10_000)
+    click_header(w.product_list.view, MAP)
+    values = [products.index(r, MAP).data(SortRole) for r in range(products.rowCount())]
+    assert values == sorted(values, reverse=True)
+    click_header(w.product_list.view, 0)
+    titles = [products.index(r, 0).data() for r in range(products.rowCount())]
+    assert titles == sorted(titles, key=str.casefold)
+    click_header(w.product_list.view, 0)
+    assert [products.index(r, 0).data() for r in range(products.rowCount())] == titles[::-1]

@@ -1,0 +1,79 @@
+"""The review detail pane: plain text only, thumbnails that enlarge, the sub-score chart."""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel
+
+from gui.state.columns import COLUMN_INDEX
+from gui.widgets.qt_flag_dialog import QtFlagDialog
+
+
+def _show_review(qtbot, w, product_pk, review_pk):
+    with qtbot.waitSignal(w.review_model.loaded, timeout=10_000):
+        w.product_list.select_product(product_pk)
+    w.app_state.current_review_pk = review_pk
+    qtbot.waitUntil(lambda: w.detail.bundle is not None and w.detail.bundle.detail.row.id == review_pk, timeout=10_000)
+
+
+def test_review_text_with_html_is_shown_as_plain_text(make_window, catalogue, qtbot):
+    html_text = catalogue.html_text
+    w = make_window(catalogue.url)
+    _show_review(qtbot, w, catalogue.product_pks["P-TREES"], catalogue.html_review_pk)
+    assert w.detail.text.toPlainText() == html_text
+    assert "<b>" in w.detail.text.document().toPlainText()  # the tags are characters, not markup
+    for label in w.detail.findChildren(QLabel):
+        assert label.textFormat() in (Qt.TextFormat.PlainText, Qt.TextFormat.AutoText)
+        if label in (w.detail.title, w.detail.product, w.detail.meta, w.detail.ranks):
+            assert label.textFormat() == Qt.TextFormat.PlainText
+    row = w.review_model.row_of(catalogue.html_review_pk)
+    assert w.review_model.index(row, COLUMN_INDEX["review"]).data().startswith("Trees 0")
+    dialog = QtFlagDialog("<b>html</b> title")
+    qtbot.addWidget(dialog)
+    assert dialog.review.textFormat() == Qt.TextFormat.PlainText and dialog.review.text() == "<b>html</b> title"
+
+
+def test_tooltips_show_user_text_literally(make_window, catalogue, qtbot):
+    """Qt renders a tooltip as rich text when it looks like HTML: review text must not be."""
+    html_text = catalogue.html_text
+    from PySide6.QtGui import QTextDocument
+
+    w = make_window(catalogue.url)
+    _show_review(qtbot, w, catalogue.product_pks["P-TREES"], catalogue.html_review_pk)
+    row = w.review_model.row_of(catalogue.html_review_pk)
+    tip = w.review_model.index(row, COLUMN_INDEX["review"]).data(Qt.ItemDataRole.ToolTipRole)
+    doc = QTextDocument()
+    doc.setHtml(tip)
+    assert html_text in doc.toPlainText()  # what the user sees: the characters, tags included
+    assert "<b>html</b>" not in tip  # escaped, so nothing was interpreted
+
+
+def test_thumbnails_load_and_enlarge(make_window, catalogue, qtbot):
+    w = make_window(catalogue.url)
+    _show_review(qtbot, w, catalogue.product_pks["P-TREES"], catalogue.image_review_pk)
+    strip = w.detail.review_images
+    assert strip.isVisible() and len(strip.buttons) == 1
+    assert w.detail.product_images.isVisible() and len(w.detail.product_images.buttons) == 1
+    qtbot.waitUntil(lambda: not w.store.busy, timeout=10_000)
+    assert not strip.buttons[0].icon().isNull()
+    qtbot.mouseClick(strip.buttons[0], Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(w.detail.viewers) == 1, timeout=5000)
+    viewer = w.detail.viewers[0]
+    qtbot.waitUntil(lambda: viewer.image_label.pixmap() is not None and not viewer.image_label.pixmap().isNull(),
+                    timeout=10_000)
+    assert viewer.image_label.pixmap().width() == 64
+    viewer.close()
+
+
+def test_chart_and_ranks_show_the_scores(make_window, catalogue, qtbot):
+    w = make_window(catalogue.url)
+    _show_review(qtbot, w, catalogue.product_pks["P-TREES"], catalogue.image_review_pk)
+    row = w.detail.bundle.detail.row
+    chart = w.detail.chart
+    assert [chart.bars.at(i) for i in range(5)] == [float(v) for v in row.sub_scores]
+    assert chart.score_line.count() == 2 and chart.score_line.at(0).y() == row.score
+    assert "under the model" in w.detail.ranks.text() and "of 6 under the votes" in w.detail.ranks.text()
+    with qtbot.waitSignal(w.review_model.loaded, timeout=10_000):
+        w.product_list.select_product(catalogue.product_pks["P-SHOE"])
+    qtbot.waitUntil(lambda: w.detail.bundle is not None and w.detail.bundle.detail.row.score is None, timeout=10_000)
+    assert chart.chart().title() == "not scored"
+    assert "not scored" in w.detail.meta.text()

@@ -1,0 +1,89 @@
+"""Schema: migrations reach exactly Base.metadata; newer databases are refused; SQLite pragmas."""
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import create_engine, text
+
+from storage import open_database
+from storage.db import _alembic_config, current_revision, head_revision
+from storage.errors import SchemaTooNewError, StorageError
+from storage.models import Base
+
+
+def test_empty_sqlite_upgraded_to_head_matches_models(tmp_path):
+    db = open_database(str(tmp_path / "s.db"), media_dir=tmp_path / "m")
+    with db.engine.connect() as conn:
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True, "render_as_batch": True})
+        diff = compare_metadata(ctx, Base.metadata)
+    assert diff == []
+    assert current_revision(db.engine) == head_revision()
+    db.dispose()
+
+
+def test_every_model_table_exists_after_migration(db):
+    with db.engine.connect() as conn:
+        names = {r[0] for r in conn.execute(text("SELECT name FROM sqlite_master WHERE type='table'"))}
+    assert set(Base.metadata.tables) <= names
+    assert "alembic_version" in names
+
+
+def test_database_from_a_newer_release_is_refused(tmp_path):
+    path = tmp_path / "newer.db"
+    open_database(str(path), media_dir=tmp_path / "m").dispose()
+    con = sqlite3.connect(path)
+    con.execute("UPDATE alembic_version SET version_num = '9999_from_the_future'")
+    con.commit()
+    con.close()
+    with pytest.raises(SchemaTooNewError, match="newer"):
+        open_database(str(path), media_dir=tmp_path / "m")
+    con = sqlite3.connect(path)  # and it was not touched
+    assert con.execute("SELECT version_num FROM alembic_version").fetchall() == [("9999_from_the_future",)]
+    con.close()
+
+
+def test_database_made_by_alembic_at_0001_opens_and_upgrade_is_idempotent(tmp_path):
+    path = tmp_path / "old.db"
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        command.upgrade(_alembic_config(conn), "0001")
+    engine.dispose()
+    for _ in range(3):  # opening again and again keeps one revision and the same tables
+        db = open_database(str(path), media_dir=tmp_path / "m")
+        assert current_revision(db.engine) == head_revision()
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
+            ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+            assert compare_metadata(ctx, Base.metadata) == []
+        db.dispose()
+
+
+def test_tables_without_a_revision_are_not_touched(tmp_path):
+    path = tmp_path / "foreign.db"
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE products (id INTEGER PRIMARY KEY, name TEXT)")
+    con.commit()
+    con.close()
+    with pytest.raises(StorageError, match="no schema revision"):
+        open_database(str(path), media_dir=tmp_path / "m")
+
+
+def test_sqlite_runs_with_wal_foreign_keys_and_busy_timeout(db):
+    with db.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar().lower() == "wal"
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        assert conn.execute(text("PRAGMA busy_timeout")).scalar() >= 1000
+
+
+def test_foreign_keys_are_enforced(db):
+    from sqlalchemy.exc import IntegrityError
+
+    from storage.models import Review
+
+    with pytest.raises(IntegrityError):
+        with db.begin() as s:
+            s.add(Review(review_id="orphan", product_pk=12345, text="x", helpful_votes=0))
