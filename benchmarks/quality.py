@@ -13,6 +13,7 @@ import dataclasses
 import json
 import math
 import random
+import re
 import statistics
 import tempfile
 import time
@@ -82,6 +83,12 @@ def metadata_ranker(train, dev, test, seed: int, epochs: int = 60) -> np.ndarray
         return w(norm(tensors(test)[0])).squeeze(-1).numpy()
 
 
+def source_of(category: str) -> str:
+    """The data source named in parentheses at the end of a category, else the category."""
+    m = re.search(r"\(([^()]*)\)\s*$", category or "")
+    return m.group(1) if m else (category or "unknown")
+
+
 def spearman(a, b) -> float:
     ra = np.argsort(np.argsort(a)).astype(float)
     rb = np.argsort(np.argsort(b)).astype(float)
@@ -133,10 +140,15 @@ def main() -> None:
     def score_of(name, scores, prepared=test_p):
         s, y = grouped(prepared, scores)
         results.setdefault(name, []).append(evaluate_rankings(s, y))
-        for c in sorted(set(prepared.categories)):
-            sc, yc = grouped(prepared, scores, category=c)
-            if sc:
-                per_category.setdefault(name, {}).setdefault(c, []).append(evaluate_rankings(sc, yc)["MAP"])
+        by_source: dict[str, tuple[dict, dict]] = {}
+        for i, pid in enumerate(prepared.product_ids):
+            if prepared.labels[i] is None:
+                continue
+            sc, yc = by_source.setdefault(source_of(prepared.categories[i]), ({}, {}))
+            sc.setdefault(pid, []).append(float(scores[i]))
+            yc.setdefault(pid, []).append(int(prepared.labels[i]))
+        for src, (sc, yc) in sorted(by_source.items()):
+            per_category.setdefault(name, {}).setdefault(src, []).append(evaluate_rankings(sc, yc)["MAP"])
 
     lengths = np.array([len(t) for t in test_p.texts], dtype=float)
     ratings = np.array([e.metadata[3] for e in test_p.examples], dtype=float)
@@ -186,7 +198,7 @@ def main() -> None:
             f"| {name} | {fmt([r['MAP'] for r in rows])} | {fmt([r['NDCG@3'] for r in rows])} | "
             f"{fmt([r['NDCG@5'] for r in rows])} | {len(rows)} | {t} |"
         )
-    lines += ["", "## MAP per source category (mean over runs)", ""]
+    lines += ["", "## MAP per data source (mean over runs)", ""]
     cats = sorted({c for d in per_category.values() for c in d})
     lines.append("| ranking | " + " | ".join(cats) + " |")
     lines.append("|---|" + "---|" * len(cats))

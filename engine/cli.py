@@ -65,6 +65,8 @@ def _cmd_models(args) -> int:
     from storage import repository as repo
 
     db = _open_db(args)
+    if args.action in ("export", "import"):
+        return _cmd_models_transfer(args, db)
     if args.action == "list":
         with db.begin() as s:
             models = repo.list_model_versions(s)
@@ -98,6 +100,200 @@ def _model_json(m) -> dict:
         "checkpoint_sha256": m.checkpoint_sha256, "metrics": m.metrics, "config": m.config,
         "created_at": m.created_at.isoformat(),
     }
+
+
+def _cmd_models_transfer(args, db) -> int:
+    """``models export NAME DIR`` and ``models import DIR [--name NAME]``."""
+    from storage import repository as repo
+
+    if args.action == "export":
+        if not args.name or not args.path:
+            raise ValueError("models export: give a model NAME (or id) and a destination DIR")
+        with db.begin() as s:
+            m = repo.get_model_version(s, args.name)
+        target = export_model_folder(m, args.path)
+        out = {"model": m.name, "path": str(target)}
+        print(json.dumps(out) if (args.json or args.json_progress) else f"exported {m.name} to {target}")
+        return 0
+    if not args.name:
+        raise ValueError("models import: give the model folder DIR (model.safetensors + model.json)")
+    rec = import_model_folder(db, args.name, args.new_name, actor=_actor())
+    out = {"model": rec.name, "id": rec.id, "path": rec.checkpoint_path}
+    print(json.dumps(out) if (args.json or args.json_progress) else f"imported {rec.name} (#{rec.id}) into {rec.checkpoint_path}")
+    return 0
+
+
+def _copy_folder_atomically(files, target) -> None:
+    """Copy ``files`` into a temporary sibling of ``target``, flush them, rename it into place."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp's 0700 would hide an exported model from other users
+    try:
+        for f in files:
+            shutil.copyfile(f, tmp / Path(f).name)
+            with open(tmp / Path(f).name, "rb") as fh:
+                os.fsync(fh.fileno())
+        if target.exists():  # an empty folder the user chose: replace it
+            target.rmdir()
+        os.replace(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _checkpoint_files(folder) -> list:
+    """The two files of a checkpoint folder; refuses pickles and anything else."""
+    from pathlib import Path
+
+    from engine.checkpoint import CARD_FILE, WEIGHTS_FILE, read_card
+
+    folder = Path(folder)
+    read_card(folder)  # a directory, no pickle-format file, a model card of our format
+    extra = sorted(p.name for p in folder.iterdir() if not p.name.startswith(".") and p.name not in (WEIGHTS_FILE, CARD_FILE))
+    if extra:
+        raise ValueError(f"{folder / extra[0]}: unexpected file; a model folder holds only {WEIGHTS_FILE} and {CARD_FILE}")
+    if not (folder / WEIGHTS_FILE).is_file():
+        raise ValueError(f"{folder / WEIGHTS_FILE}: missing")
+    return [folder / WEIGHTS_FILE, folder / CARD_FILE]
+
+
+def export_model_folder(model, dest):
+    """Copy a registered model's checkpoint folder to ``dest`` (or ``dest/NAME`` when
+    ``dest`` is a non-empty folder), after checking its weights against the registry."""
+    from pathlib import Path
+
+    from engine.checkpoint import WEIGHTS_FILE
+    from engine.jobs.common import file_sha256
+
+    files = _checkpoint_files(model.checkpoint_path)
+    if model.checkpoint_sha256 and file_sha256(Path(model.checkpoint_path) / WEIGHTS_FILE) != model.checkpoint_sha256:
+        raise ValueError(f"model {model.name!r}: {files[0]} does not match its registered sha256 (changed or partial)")
+    dest = Path(dest).expanduser()
+    if dest.is_file():
+        raise ValueError(f"{dest}: is a file; give a folder to export the model into")
+    if dest.is_dir() and any(dest.iterdir()):
+        dest = dest / model.name
+        if dest.exists():
+            raise ValueError(f"{dest}: already exists; choose another folder")
+    _copy_folder_atomically(files, dest)
+    return dest
+
+
+def import_model_folder(db, folder, name=None, actor: str = "engine"):
+    """Validate a checkpoint folder (safetensors + JSON only, weights loadable and matching
+    the card), copy it into the database's models folder and register it (not activated)."""
+    import re
+    import shutil
+    from pathlib import Path
+
+    from engine.checkpoint import WEIGHTS_FILE, load_checkpoint, read_card
+    from engine.jobs.common import file_sha256, models_dir
+    from storage import repository as repo
+
+    folder = Path(folder).expanduser()
+    files = _checkpoint_files(folder)
+    card = read_card(folder)
+    load_checkpoint(folder)  # sha256 against the card, safetensors header, weights fit the config
+    name = (name or folder.name).strip()
+    if not name or not re.fullmatch(r"[\w.+-]+", name) or name.startswith("."):
+        raise ValueError(f"{name!r}: a model name is letters, digits and . _ + - (use --name)")
+    with db.begin() as s:
+        known = {m.name: m.id for m in repo.list_model_versions(s)}
+    if name in known:
+        raise ValueError(f"a model version named {name!r} already exists; choose another --name")
+    target = models_dir(db) / name
+    if target.exists():
+        raise ValueError(f"{target}: already exists; choose another --name")
+    _copy_folder_atomically(files, target)
+    extra = card.get("card") if isinstance(card.get("card"), dict) else {}
+    try:
+        with db.begin() as s:
+            return repo.register_model_version(
+                s, name, str(target), file_sha256(target / WEIGHTS_FILE), parent_id=known.get(extra.get("parent")),
+                config=card.get("config", {}), metrics=card.get("metrics", {}),
+                card={**{k: v for k, v in extra.items() if k != "history"}, "imported_from": str(folder)}, actor=actor,
+            )
+    except BaseException:
+        shutil.rmtree(target, ignore_errors=True)  # nothing registered: leave no orphan folder
+        raise
+
+
+# ------------------------------------------------------------------------- recipes
+
+
+def _cmd_recipes(args) -> int:
+    report = recipes_report()
+    if args.json or args.json_progress:
+        print(json.dumps(report))
+        return 0
+    for name, fields in report["recipes"].items():
+        print(f"{name}: " + ", ".join(f"{k}={v}" for k, v in fields.items()))
+    print()
+    for f in report["fields"]:
+        print(f"{f['name']:<24} {str(f['default']):<10} {f['doc'].splitlines()[0] if f['doc'] else ''}")
+    return 0
+
+
+def _field_docs(doc: str) -> dict[str, str]:
+    """Parameter descriptions from a numpydoc ``Parameters`` section ("a, b" share one)."""
+    import inspect
+
+    lines = inspect.cleandoc(doc or "").splitlines()
+    out: dict[str, str] = {}
+    try:
+        start = lines.index("Parameters") + 2
+    except ValueError:
+        return out
+    names: list[str] = []
+    for line in lines[start:]:
+        if line and not line.startswith(" "):
+            names = [n.strip() for n in line.split(",")]
+            for n in names:
+                out[n] = ""
+        elif line.strip() and names:
+            for n in names:
+                out[n] = (out[n] + " " + line.strip()).strip()
+    return out
+
+
+def recipes_report() -> dict:
+    """Recipe presets and every MMSSConfig field (type, default, choices, doc), as JSON data
+    for front ends that must not import torch."""
+    import dataclasses
+    from enum import Enum
+
+    from engine.jobs.recipes import RECIPES, default_recipe
+    from engine.model.config import SUBTASKS, MMSSConfig
+
+    docs = _field_docs(MMSSConfig.__doc__)
+    defaults = MMSSConfig()
+    fields = []
+    for f in dataclasses.fields(MMSSConfig):
+        value = getattr(defaults, f.name)
+        entry = {"name": f.name, "doc": docs.get(f.name, "")}
+        if isinstance(value, Enum):
+            entry.update(type="choice", default=value.value, choices=[e.value for e in type(value)])
+        elif isinstance(value, bool):
+            entry.update(type="bool", default=value)
+        elif isinstance(value, int):
+            entry.update(type="int", default=value)
+        elif isinstance(value, float):
+            entry.update(type="float", default=value)
+        elif isinstance(value, tuple):
+            entry.update(type="subset", default=list(value), choices=list(SUBTASKS))
+        else:
+            entry.update(type="str", default=value)
+        fields.append(entry)
+    return {"recipes": {k: dict(v) for k, v in RECIPES.items()},
+            "default_recipe": {"cpu": default_recipe("cpu"), "cuda": default_recipe("cuda")},
+            "subtasks": list(SUBTASKS), "fields": fields}
 
 
 def _actor() -> str:
@@ -155,7 +351,7 @@ def _cmd_doctor(args) -> int:
     except Exception as exc:
         report["database"] = f"error: {exc}"
     if args.json_progress:
-        print(json.dumps(report))
+        print(json.dumps(report, default=str))  # paths (the encoder folder) as text
     else:
         for k, v in report.items():
             print(f"{k:>16}: {v}")
@@ -174,12 +370,21 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p)
     p.set_defaults(func=_cmd_import)
 
-    p = sub.add_parser("models", help="list / show / activate / delete model versions")
-    p.add_argument("action", choices=["list", "show", "activate", "delete"])
-    p.add_argument("name", nargs="?")
+    p = sub.add_parser("models", help="list / show / activate / delete / export / import model versions",
+                       description="models list | show NAME | activate NAME | delete NAME | export NAME DIR | "
+                                   "import DIR [--name NAME]")
+    p.add_argument("action", choices=["list", "show", "activate", "delete", "export", "import"])
+    p.add_argument("name", nargs="?", metavar="NAME|DIR", help="model name or id (import: the model folder)")
+    p.add_argument("path", nargs="?", metavar="DIR", help="export: the folder to write the model into")
+    p.add_argument("--name", dest="new_name", metavar="NAME", help="import: register under this name (default: folder name)")
     p.add_argument("--json", action="store_true")
     _add_common(p)
     p.set_defaults(func=_cmd_models)
+
+    p = sub.add_parser("recipes", help="training recipe presets and every MMSSConfig field with its default")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--json-progress", action="store_true", help=argparse.SUPPRESS)
+    p.set_defaults(func=_cmd_recipes)
 
     p = sub.add_parser("doctor", help="environment report: torch, device, encoders, database health")
     _add_common(p)
@@ -209,6 +414,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except (ValueError, FileNotFoundError) as exc:
         _fail(args, exc)
+        return 2
+    except OSError as exc:  # disk full, read-only folder, permissions: one line, no traceback
+        _fail(args, f"{exc.strerror or exc}" + (f": {exc.filename}" if getattr(exc, "filename", None) else ""))
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,7 @@ from .errors import SchemaTooNewError, StorageError
 
 APP_NAME = "ReviewScope"
 BUSY_TIMEOUT_MS = 15_000
+RUN_MAX_SECONDS = 30.0  # Database.run stops retrying after this long (then: DatabaseBusyError)
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 # Any constant works: every ReviewScope process migrating a PostgreSQL database takes it.
 PG_MIGRATION_LOCK = 0x5265_7653  # "ReVS"
@@ -133,6 +135,16 @@ def is_retryable(exc: BaseException) -> bool:
     return "database is locked" in msg or "database table is locked" in msg or "database is busy" in msg
 
 
+def _disk_nearly_full(where: str) -> bool:
+    """Is the disk holding the SQLite file ``where`` (nearly) full? SQLite reports a full disk
+    as "disk I/O error" when it cannot even create its -shm/-wal files."""
+    try:
+        folder = Path(where).parent
+        return folder.is_dir() and shutil.disk_usage(folder).free < 512 * 1024
+    except (OSError, ValueError):
+        return False
+
+
 def explain(exc: BaseException, where: str) -> StorageError | None:
     """A user-facing StorageError for an environmental database failure, None for others
     (a programming error must keep its own type and traceback)."""
@@ -144,8 +156,10 @@ def explain(exc: BaseException, where: str) -> StorageError | None:
     state = _sqlstate(exc) or ""
     if is_retryable(exc):
         return DatabaseBusyError(
-            f"{where} is busy: another program kept it locked for too long ({msg}); nothing was saved, try again"
+            f"{where} is busy: another program kept it locked for too long; nothing was saved, try again"
         )
+    if ("disk i/o error" in low or "unable to open database file" in low) and _disk_nearly_full(where):
+        low = "disk is full"
     if "disk is full" in low or "no space left" in low or state == "53100":
         return DatabaseUnavailableError(f"no space left on the disk holding {where}; free some space and try again "
                                         "(the last change was not saved, nothing is damaged)")
@@ -153,6 +167,11 @@ def explain(exc: BaseException, where: str) -> StorageError | None:
         return DatabaseUnavailableError(f"{where} is read-only (the file or its folder cannot be written); "
                                         "the last change was not saved")
     if "unable to open database file" in low:
+        folder = Path(where).parent
+        if folder.is_dir() and not os.access(folder, os.W_OK):
+            return DatabaseUnavailableError(
+                f"cannot open {where}: its folder {folder} is read-only, and SQLite must create its -wal/-shm "
+                "files beside the database; get write access to the folder or copy the database elsewhere")
         return DatabaseUnavailableError(f"cannot open {where}: the file or its folder is missing, not readable, "
                                         "or the folder is read-only")
     if "not a database" in low or "malformed" in low:
@@ -221,15 +240,18 @@ class Database:
             raise err from exc
 
     def run(self, fn: Callable[[Session], T], retries: int = 8) -> T:
-        """Run ``fn(session)`` in one transaction, retrying a bounded number of times (with
-        jittered backoff, about 10 s in all on top of SQLite's busy timeout) when another
-        writer holds the database. Exhausted retries raise :class:`DatabaseBusyError`."""
+        """Run ``fn(session)`` in one transaction, retrying when another writer holds the
+        database: at most ``retries`` more times and not after :data:`RUN_MAX_SECONDS`
+        (each attempt already waits SQLite's busy timeout), with jittered exponential backoff.
+        Exhausted retries raise :class:`DatabaseBusyError`; ``fn`` must not have effects
+        outside the session, as it may run more than once."""
+        t0 = time.monotonic()
         for attempt in range(retries + 1):
             try:
                 with self.sessions.begin() as session:
                     return fn(session)
             except DBAPIError as exc:
-                if is_retryable(exc) and attempt < retries:
+                if is_retryable(exc) and attempt < retries and time.monotonic() - t0 < RUN_MAX_SECONDS:
                     time.sleep(min(2.0, 0.05 * 2**attempt) * (0.5 + random.random()))
                     continue
                 err = explain(exc, self.display_path)

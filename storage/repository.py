@@ -867,3 +867,68 @@ __all__ += [
     "get_flag", "active_flag",
 ]
 # --- end gui additions ----------------------------------------------------------------
+
+
+# --- training panel additions ---------------------------------------------------------
+# Added for the training panel and the models view (gui/training, gui/models_view). Same
+# rules as above: a Session argument, no commit, plain values or dataclasses back.
+
+
+def training_data_summary(session: Session, since: dt.datetime | None = None) -> dict[str, Any]:
+    """What a training run would use: labelled reviews per split (moderators' corrected labels
+    count as labels), all active corrections, and those made after ``since`` (e.g. the active
+    model's creation)."""
+    corrections = corrected_labels(session)
+    out: dict[str, Any] = {"corrections": len(corrections)}
+    for split in ("train", "dev", "test"):
+        rows = session.execute(
+            select(Review.id, Review.label).join(Product, Product.id == Review.product_pk).where(Product.split == split)
+        ).all()
+        out[f"{split}_reviews"] = len(rows)
+        out[f"{split}_labelled"] = sum(1 for pk, lab in rows if corrections.get(pk, lab) is not None)
+        out[f"{split}_products"] = session.scalar(select(func.count()).select_from(Product).where(Product.split == split))
+    q = select(func.count(func.distinct(Flag.review_pk))).where(Flag.undone.is_(False), Flag.corrected_label.is_not(None))
+    out["corrections_since"] = session.scalar(q.where(Flag.created_at > since)) if since is not None else len(corrections)
+    return out
+
+
+def prediction_counts(session: Session) -> dict[int, int]:
+    """model_version_id -> number of reviews it has scored."""
+    return dict(session.execute(select(Prediction.model_version_id, func.count()).group_by(Prediction.model_version_id)).all())
+
+
+def previous_model_version(session: Session, model_id: int) -> ModelVersionRecord | None:
+    """The model that was active before ``model_id`` was last activated (from the audit
+    trail), else its parent; None when neither exists any more."""
+    events = session.execute(
+        select(AuditEvent.target_id).where(AuditEvent.action == "model.activate").order_by(AuditEvent.id.desc())
+    ).scalars().all()
+    seen_self = False
+    for target in events:
+        if target == str(model_id):
+            seen_self = True
+        elif seen_self and target.isdigit():
+            m = session.get(ModelVersion, int(target))
+            if m is not None:
+                return _mv_record(m)
+    m = session.get(ModelVersion, model_id)
+    parent = session.get(ModelVersion, m.parent_id) if m is not None and m.parent_id is not None else None
+    return _mv_record(parent) if parent is not None else None
+
+
+def flag_resolutions(session: Session, product_pk: int) -> dict[int, str]:
+    """review_pk -> resolution of the review's newest active flag, for the reviews of a
+    product whose flag a model resolved (:func:`resolve_flags`)."""
+    newest = (
+        select(Flag.review_pk, func.max(Flag.id).label("fid"))
+        .join(Review, Review.id == Flag.review_pk)
+        .where(Review.product_pk == product_pk, Flag.undone.is_(False))
+        .group_by(Flag.review_pk)
+        .subquery()
+    )
+    q = select(Flag.review_pk, Flag.resolution).join(newest, newest.c.fid == Flag.id).where(Flag.resolution.is_not(None))
+    return {pk: res for pk, res in session.execute(q)}
+
+
+__all__ += ["training_data_summary", "prediction_counts", "previous_model_version", "flag_resolutions"]
+# --- end training panel additions ----------------------------------------------------

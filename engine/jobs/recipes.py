@@ -10,10 +10,11 @@ from engine.model.config import MMSSConfig
 # CPU: frozen encoder (its token states come from the feature cache), heads trained with a
 # larger learning rate than the paper's, since nothing else moves. d = 64 and 64 tokens
 # (within MMSS.md's caps) make a step ~8x cheaper than d = 128 / 128 tokens on 2 cores
-# (benchmarks/model_throughput.py); length, the strongest signal the truncation hides,
+# (benchmarks/model_throughput.py); lr 3e-4, dropout 0.3 and weight decay 1e-3 were chosen on
+# dev MAP of ../shared/data (docs/quality.md); length, the strongest signal the truncation hides,
 # reaches the model through the metadata channel. A laptop retrains in minutes.
-CPU_QUICK = dict(text_finetune_layers=0, hidden=64, max_tokens=64, epochs=10, lr_rest=1e-3, batch_size=32,
-                 early_stopping_patience=3, dropout=0.1, weight_decay=1e-4)
+CPU_QUICK = dict(text_finetune_layers=0, hidden=64, max_tokens=64, epochs=12, lr_rest=3e-4, batch_size=32,
+                 early_stopping_patience=3, dropout=0.3, weight_decay=1e-3)
 # GPU: MMSS.md's training defaults (paper A.2): the whole text encoder fine-tuned, lr 5e-5 / 1e-4.
 GPU_FULL = dict(text_finetune_layers=-1, epochs=4, lr_text=5e-5, lr_rest=1e-4, batch_size=32, early_stopping_patience=2)
 

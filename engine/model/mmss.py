@@ -414,6 +414,11 @@ class MMSSModel(nn.Module):
             self.register_buffer("metadata_mean", torch.zeros(config.n_metadata))
             self.register_buffer("metadata_std", torch.ones(config.n_metadata))
             self.metadata_proj = nn.Linear(config.n_metadata, d)
+            # Our addition: a direct linear path from the normalised metadata to the score.
+            # With a few thousand labels the fused MLP alone overfits the text features and
+            # loses to a linear metadata ranker (docs/quality.md); this skip lets the model
+            # start from that ranker and learn the text/image interactions as corrections.
+            self.metadata_score = nn.Linear(config.n_metadata, 1)
 
         # (c) global scoring
         if config.no_module_b:
@@ -564,9 +569,13 @@ class MMSSModel(nn.Module):
                 raise ValueError(f"metadata has {batch.metadata.shape[1]} features, expected {cfg.n_metadata}")
             meta = (batch.metadata.to(Tr.dtype) - self.metadata_mean) / self.metadata_std  # (B, M)
             parts.append(self.metadata_proj(meta))  # (B, d)
+        else:
+            meta = None
         F_c = torch.cat(parts, dim=-1)  # (B, n_parts * d)
         f_g = F.gelu(self.fusion(self.drop(F_c)))  # (B, d)
         score = self.score_head(f_g).squeeze(-1)  # (B,)
+        if meta is not None:
+            score = score + self.metadata_score(meta).squeeze(-1)  # (B,)
 
         # (d) subtask heads
         star: dict[str, torch.Tensor] = {}

@@ -7,13 +7,23 @@ the app and the engine call: the repository functions through ``db.run`` (the GU
 
 Child modes:
 
-``flagger URL --seed S --n N --author A [--undo-every K] [--pause S]``
+``flagger URL --seed S --n N --author A [--undo-every K] [--pause S] [--stop-file F]``
     Simulates a moderator in the app: N flags on random reviews, each its own transaction
     (``db.run(repo.add_flag)``), and every K-th action an undo of an earlier flag with the
     version it last saw. Prints ``READY`` once open, ``ACK <flag id>`` after each flag's
     transaction has committed, ``UNDO <flag id>`` after each undo has committed, ``CONFLICT
-    <flag id>`` when another writer won, and ``DONE <n> <seconds>`` at the end. The parent
-    counts a flag as acknowledged only once its ACK line arrived.
+    <flag id>`` when another writer won, and ``DONE <actions> <seconds>`` at the end (after N
+    actions, or once the file F exists). The parent counts a flag as acknowledged only once
+    its ACK line arrived.
+
+``appender URL --flag F --token T --n N``
+    Edits one flag N times with reload-and-retry on ConflictError (lost-update check).
+
+``predwriter URL --model M --chunk K --rounds R``
+    Writes predictions like ``score`` does (repo.write_predictions per chunk), no model.
+
+``train URL --config C --name N --pause-at checkpoint|register``
+    ``train`` with a pause (and ``PAUSE <where>``) injected where the parent will kill it.
 
 ``score URL --chunk K [--all]``
     ``reviewscope-engine score --db URL --json-progress`` with the streaming chunk made
@@ -104,7 +114,7 @@ def write_tiny_config(path: Path, encoder: str, **changes) -> str:
     return str(path)
 
 
-def fill_catalogue(db, n_products: int = 12, seed: int = 0, reviews: tuple[int, int] = (6, 10)) -> int:
+def fill_catalogue(db, n_products: int = 12, seed: int = 0, reviews: tuple[int, int] = (6, 10), prefix: str = "P") -> int:
     """Products with random reviews (longer reviews get more votes); returns the review count."""
     from storage.models import Product, Review
     from storage.records import label_from_votes
@@ -114,14 +124,14 @@ def fill_catalogue(db, n_products: int = 12, seed: int = 0, reviews: tuple[int, 
     n = 0
     with db.begin() as s:
         for i in range(n_products):
-            p = Product(product_id=f"P{i}", title=f"kettle {i}", description="water tea", category=f"cat{i % 2}",
+            p = Product(product_id=f"{prefix}{i}", title=f"kettle {i}", description="water tea", category=f"cat{i % 2}",
                         split=splits[i % len(splits)], image_urls=[], extra={})
             s.add(p)
             s.flush()
             for j in range(rng.randint(*reviews)):
                 n_words = rng.randint(2, 40)
                 votes = max(0, n_words // 4 + rng.randint(-1, 1))
-                s.add(Review(review_id=f"P{i}-R{j}", product_pk=p.id, title="good", rating=rng.randint(1, 5),
+                s.add(Review(review_id=f"{prefix}{i}-R{j}", product_pk=p.id, title="good", rating=rng.randint(1, 5),
                              text=" ".join(rng.choice(WORDS) for _ in range(n_words)), helpful_votes=votes,
                              time=1_000_000 + j * 1000, label=label_from_votes(votes), image_urls=[], extra={}))
                 n += 1
@@ -300,6 +310,7 @@ def _flagger(argv: Sequence[str]) -> int:
     ap.add_argument("--undo-every", type=int, default=5)
     ap.add_argument("--pause", type=float, default=0.0)
     ap.add_argument("--media-dir", default=None)
+    ap.add_argument("--stop-file", default=None, help="stop (normally) once this file exists")
     args = ap.parse_args(argv)
 
     from sqlalchemy import select
@@ -316,7 +327,12 @@ def _flagger(argv: Sequence[str]) -> int:
     versions: dict[int, int] = {}
     print("READY", flush=True)
     t0 = time.monotonic()
+    stop_file = Path(args.stop_file) if args.stop_file else None
+    done = 0
     for i in range(args.n):
+        if stop_file is not None and i % 10 == 0 and stop_file.exists():
+            break
+        done += 1
         if args.undo_every and i % args.undo_every == args.undo_every - 1 and versions:
             fid = rng.choice(list(versions))
             try:
@@ -336,7 +352,7 @@ def _flagger(argv: Sequence[str]) -> int:
             print(f"ACK {rec.id}", flush=True)
         if args.pause:
             time.sleep(args.pause)
-    print(f"DONE {args.n} {time.monotonic() - t0:.3f}", flush=True)
+    print(f"DONE {done} {time.monotonic() - t0:.3f}", flush=True)
     db.dispose()
     return 0
 
@@ -359,8 +375,124 @@ def _score(argv: Sequence[str]) -> int:
     return main(["score", "--db", args.url, "--json-progress", "--device", "cpu", *(["--all"] if args.all else [])])
 
 
+def _appender(argv: Sequence[str]) -> int:
+    """Edit ONE flag ``--n`` times, appending a token to its note each time, the way the app
+    edits: read the flag (its version), edit with ``expected_version``; on ConflictError
+    (another moderator won) reload and try again. Prints ``APPENDED <n> CONFLICTS <c>``."""
+    import argparse
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("url")
+    ap.add_argument("--flag", type=int, required=True)
+    ap.add_argument("--token", required=True)
+    ap.add_argument("--n", type=int, default=20)
+    args = ap.parse_args(argv)
+
+    from storage import open_database
+    from storage import repository as repo
+    from storage.errors import ConflictError
+
+    db = open_database(args.url)
+    print("READY", flush=True)
+    conflicts = 0
+    for i in range(args.n):
+        while True:
+            seen = db.run(lambda s: repo.get_flag(s, args.flag))
+            try:
+                db.run(lambda s: repo.edit_flag(s, args.flag, args.token, seen.version,
+                                                note=f"{seen.note}{args.token}.{i},"))
+                break
+            except ConflictError:
+                conflicts += 1
+    print(f"APPENDED {args.n} CONFLICTS {conflicts}", flush=True)
+    db.dispose()
+    return 0
+
+
+def _predwriter(argv: Sequence[str]) -> int:
+    """What ``score`` does to the store, without the model: write predictions of every review
+    for model ``--model`` in chunks of ``--chunk`` (one ``db.run`` each), ``--rounds`` times.
+    Prints ``WROTE <rows> <seconds>``."""
+    import argparse
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("url")
+    ap.add_argument("--model", type=int, required=True)
+    ap.add_argument("--chunk", type=int, default=8)
+    ap.add_argument("--rounds", type=int, default=3)
+    args = ap.parse_args(argv)
+
+    from sqlalchemy import select
+
+    from storage import open_database
+    from storage import repository as repo
+    from storage.models import Review
+    from storage.records import PredictionIn
+
+    db = open_database(args.url)
+    with db.begin() as s:
+        pks = list(s.scalars(select(Review.id).order_by(Review.id)))
+    print("READY", flush=True)
+    t0 = time.monotonic()
+    rows = 0
+    for r in range(args.rounds):
+        for i in range(0, len(pks), args.chunk):
+            preds = [PredictionIn(pk, float(r + pk % 7), (0.1, 0.2, 0.3, 0.4, 0.5)) for pk in pks[i: i + args.chunk]]
+            rows += db.run(lambda s: repo.write_predictions(s, args.model, preds))
+    print(f"WROTE {rows} {time.monotonic() - t0:.3f}", flush=True)
+    db.dispose()
+    return 0
+
+
+def _train(argv: Sequence[str]) -> int:
+    """``reviewscope-engine train`` with a pause injected at a chosen point, so the parent's
+    kill lands exactly there: ``checkpoint`` (weights written to the temporary folder, not yet
+    renamed into place) or ``register`` (ModelVersion row added inside the still-open
+    transaction that also finishes the TrainingRun). Prints ``PAUSE <where>`` and sleeps."""
+    import argparse
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("url")
+    ap.add_argument("--config", required=True)
+    ap.add_argument("--name", required=True)
+    ap.add_argument("--pause-at", choices=["checkpoint", "register"], required=True)
+    args = ap.parse_args(argv)
+    import safetensors.torch
+    import torch
+
+    torch.set_num_threads(1)
+    import engine.jobs.cache  # noqa: F401  (binds the real save_file for the feature cache first)
+    from engine.cli import main
+    from storage import repository as repo
+
+    def pause(where: str) -> None:
+        print(f"PAUSE {where}", flush=True)
+        time.sleep(60)
+
+    if args.pause_at == "checkpoint":
+        real_save = safetensors.torch.save_file
+
+        def save_file(tensors, filename, *a, **k):
+            real_save(tensors, filename, *a, **k)
+            if Path(filename).name == "model.safetensors":
+                pause("checkpoint")
+
+        safetensors.torch.save_file = save_file
+    else:
+        real_register = repo.register_model_version
+
+        def register_model_version(*a, **k):
+            rec = real_register(*a, **k)
+            pause("register")
+            return rec
+
+        repo.register_model_version = register_model_version
+    return main(["train", "--db", args.url, "--config", args.config, "--name", args.name, "--json-progress",
+                 "--device", "cpu"])
+
+
 def main(argv: Sequence[str]) -> int:
-    modes = {"flagger": _flagger, "score": _score}
+    modes = {"flagger": _flagger, "score": _score, "appender": _appender, "predwriter": _predwriter, "train": _train}
     if not argv or argv[0] not in modes:
         print(f"usage: faultkit.py {'|'.join(modes)} ...", file=sys.stderr)
         return 2

@@ -1,0 +1,49 @@
+"""Train the bundled starter model on ../shared/data (train/dev only) and write it to
+resources/models/starter/ (safetensors + model card; the frozen MiniLM is not stored).
+
+Run:  HF_HUB_OFFLINE=1 .venv/bin/python -m benchmarks.make_starter [--data ../shared/data]
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGET = ROOT / "resources" / "models" / "starter"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--workdir", default=None)
+    args = ap.parse_args()
+
+    from engine.jobs.train import TrainOptions, run_train
+    from storage import open_database
+    from storage.importers import import_path
+
+    work = Path(args.workdir or tempfile.mkdtemp(prefix="rs-starter-"))
+    work.mkdir(parents=True, exist_ok=True)
+    db = open_database(f"sqlite:///{work / 'starter.db'}")
+    import_path(db, args.data)
+    t0 = time.monotonic()
+    res = run_train(
+        db,
+        TrainOptions(recipe="cpu-quick", seed=args.seed, name="starter", device="cpu"),
+        on_event=lambda name, **f: print(name, {k: v for k, v in f.items() if k in ("epoch", "dev", "message")}, flush=True)
+        if name in ("epoch", "stage") else None,
+    )
+    minutes = (time.monotonic() - t0) / 60
+    if TARGET.exists():
+        shutil.rmtree(TARGET)
+    TARGET.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(res.checkpoint, TARGET)
+    print(f"starter model written to {TARGET}: metrics {res.metrics}; trained in {minutes:.1f} min (incl. feature encoding)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,236 @@
+"""Team mode: several moderators share one PostgreSQL database. Same migrations, same
+repository functions, concurrent flagging from several processes with no lost updates
+(each flag and undo its own transaction), and conflicting edits of one flag resolved by the
+flag's version column: the loser gets ConflictError.
+
+The server: ``$REVIEWSCOPE_TEST_PG_URL`` (.ci/run starts one), else a throw-away cluster
+these tests start themselves (pgserver.py); skipped, with the reason, when neither works.
+The conflict and lost-update tests run on SQLite as well.
+"""
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from sqlalchemy import func, inspect, select
+
+import faultkit as fk
+from helpers.storage_checks import write_good_catalogue
+from storage import db as storage_db
+from storage import open_database
+from storage import repository as repo
+from storage.errors import ConflictError, StorageError
+from storage.importers import import_path
+from storage.models import AuditEvent, Base, Flag, Prediction
+from storage.records import PredictionIn, ReviewFilter
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend_url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'team.db'}"
+    return request.getfixturevalue("pg_url")
+
+
+# ------------------------------------------------------------------------ schema and functions
+
+
+def test_same_migrations_and_repository_functions_on_postgresql(pg_url, tmp_path):
+    db = open_database(pg_url, media_dir=tmp_path / "media")
+    assert db.is_postgresql
+    assert storage_db.current_revision(db.engine) == storage_db.head_revision()
+    with db.engine.connect() as conn:
+        tables = set(inspect(conn).get_table_names())
+    assert {t.name for t in Base.metadata.sorted_tables} <= tables
+    db.dispose()
+    db = open_database(pg_url.replace("postgresql+psycopg://", "postgresql://"), media_dir=tmp_path / "media")  # reopen
+    assert db.engine.url.get_driver_name() == "psycopg"
+
+    report = import_path(db, write_good_catalogue(tmp_path / "good"))
+    assert (report.products_added, report.reviews_added) == (3, 8)
+    again = import_path(db, write_good_catalogue(tmp_path / "good"))  # idempotent
+    assert again.reviews_added == 0
+
+    with db.begin() as s:
+        products = repo.list_products(s)
+        p1 = next(p for p in products if p.product_id == "P1")
+        rows = repo.page_reviews(s, p1.id, order_by="votes", descending=True)
+        assert [r.review_id for r in rows] == ["R4", "R3", "R2", "R1"]
+        assert repo.count_reviews(s, None, ReviewFilter(text="kettle")) == 1
+        mv = repo.register_model_version(s, "m1", "/nowhere", "0" * 64, activate=True, metrics={"dev": {"MAP": 1.0}})
+        repo.write_predictions(s, mv.id, [PredictionIn(r.id, float(i), (0.1,) * 5) for i, r in enumerate(rows)])
+        assert repo.get_active_model(s).name == "m1"
+
+    r4 = rows[0].id
+    f = db.run(lambda s: repo.add_flag(s, r4, "score too low", "alice", corrected_label=4, note="clearly helpful"))
+    u = db.run(lambda s: repo.undo_flag(s, f.id, "alice", expected_version=f.version))
+    r = db.run(lambda s: repo.redo_flag(s, f.id, "bob", expected_version=u.version))
+    e = db.run(lambda s: repo.edit_flag(s, f.id, "bob", r.version, note="agreed"))
+    assert (f.version, u.version, r.version, e.version) == (1, 2, 3, 4)
+    with db.begin() as s:
+        assert repo.corrected_labels(s) == {r4: 4}
+        assert repo.active_flag(s, r4).note == "agreed"
+        detail = repo.get_review_detail(s, r4, mv.id, db.media_dir)
+        assert detail.row.flag_id == f.id and len(detail.flags) == 1
+        actions = [a.action for a in repo.list_audit_events(s, target_kind="review", target_id=r4)]
+        assert actions == ["flag.edit", "flag.redo", "flag.undo", "flag.add"]
+        ranks = repo.product_rank_inputs(s, p1.id, mv.id)
+        assert len(ranks) == 4
+        # long names are clipped, not refused (PostgreSQL enforces VARCHAR widths)
+        repo.add_flag(s, r4, "spam", "x" * 500)
+        run = repo.start_training_run(s, {"epochs": 1})
+        assert repo.mark_stale_runs(s, spare_live=True) == 0  # our own process: alive
+    with db.begin() as s:
+        assert repo.mark_stale_runs(s) == 1
+        assert repo.list_training_runs(s)[-1].id == run.id
+    db.dispose()
+
+
+def test_several_processes_open_a_new_postgresql_database_at_once(pg_url):
+    """Each migrates under an advisory lock and re-checks the revision: one creates the
+    schema, the others find it at head."""
+    import subprocess
+    import sys
+
+    code = "import sys; from storage import open_database; open_database(sys.argv[1]).dispose(); print('OPEN')"
+    procs = [subprocess.Popen([sys.executable, "-c", code, pg_url], env=fk.child_env(), cwd=fk.ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0] * 4, [o[1][-800:] for o in outs]
+    db = open_database(pg_url)
+    assert storage_db.current_revision(db.engine) == storage_db.head_revision()
+    db.dispose()
+
+
+def test_unreachable_server_is_a_clear_error_without_the_password():
+    url = "postgresql+psycopg://mod:s3cret-pw@127.0.0.1:1/reviewscope"
+    t0 = time.monotonic()
+    with pytest.raises(StorageError) as info:
+        open_database(url)
+    msg = str(info.value)
+    assert "s3cret-pw" not in msg and "127.0.0.1" in msg and "\n" not in msg, msg
+    assert time.monotonic() - t0 < 30
+
+
+# ------------------------------------------------------------------------ concurrency
+
+
+def _seed(url: str, tmp_path, n_products: int = 8) -> None:
+    db = open_database(url, media_dir=tmp_path / "media")
+    fk.fill_catalogue(db, n_products=n_products, seed=5)
+    db.dispose()
+
+
+WRITERS, ACTIONS = 4, 200
+
+
+def test_concurrent_flagging_from_several_processes_loses_nothing(backend_url, tmp_path):
+    """WRITERS moderators, each ACTIONS flag/undo actions (every 4th an undo), each its own
+    transaction, while a fifth process rewrites predictions in chunks as `score` does."""
+    _seed(backend_url, tmp_path)
+    db = open_database(backend_url, media_dir=tmp_path / "media")
+    with db.begin() as s:
+        model = repo.register_model_version(s, "m", "/c", "0" * 64).id
+        n_reviews = repo.count_reviews(s)
+    children = [fk.ChildRun(fk.kit_cmd("flagger", backend_url, "--seed", str(k), "--n", str(ACTIONS),
+                                       "--author", f"mod{k}", "--undo-every", "4", "--media-dir", str(tmp_path / "media")),
+                            fk.child_env(), stderr_path=tmp_path / f"f{k}.txt") for k in range(WRITERS)]
+    writer = fk.ChildRun(fk.kit_cmd("predwriter", backend_url, "--model", str(model), "--chunk", "8", "--rounds", "4"),
+                         fk.child_env(), stderr_path=tmp_path / "w.txt")
+    for c in [*children, writer]:
+        c.start()
+    rcs = [c.finish(timeout=240) for c in [*children, writer]]
+    assert rcs == [0] * (WRITERS + 1), [c.stderr()[-800:] for c in [*children, writer]]
+    for c in [*children, writer]:
+        text = (c.stderr() + "\n".join(c.text)).lower()
+        assert "locked" not in text and "busy" not in text and "err " not in text, text[-800:]
+    added, undone, seconds = [], [], 0.0
+    for c in children:
+        a, u = fk.acknowledged(c.text)
+        added += a
+        undone += u
+        seconds = max(seconds, float(next(x for x in c.text if x.startswith("DONE")).split()[2]))
+    with db.begin() as s:
+        flags = {f.id: f for f in repo.list_flags(s, include_undone=True)}
+        n_add = s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "flag.add"))
+        n_undo = s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "flag.undo"))
+        n_pred = s.scalar(select(func.count()).select_from(Prediction).where(Prediction.model_version_id == model))
+    assert sorted(flags) == sorted(added)  # every acknowledged flag, nothing else
+    assert {fid for fid, f in flags.items() if f.undone} == set(undone)
+    assert len(set(undone)) == len(undone) == WRITERS * (ACTIONS // 4)
+    assert (n_add, n_undo) == (len(added), len(undone))
+    assert n_pred == n_reviews
+    backend = "PostgreSQL" if "postgresql" in backend_url else "SQLite"
+    print(f"{backend}: {WRITERS} flagging processes + 1 prediction writer: {WRITERS * ACTIONS} actions in "
+          f"{seconds:.1f}s = {WRITERS * ACTIONS / seconds:.0f}/s, 0 errors, 0 lost")
+    db.dispose()
+
+
+APPENDERS, EDITS = 4, 15
+
+
+def test_concurrent_edits_of_one_flag_lose_no_update(backend_url, tmp_path):
+    """APPENDERS processes each append EDITS tokens to ONE flag's note, app-style: read,
+    edit with the version read, on ConflictError reload and retry. With a lost update some
+    token would be missing; the version column makes every loser retry instead."""
+    _seed(backend_url, tmp_path, n_products=1)
+    db = open_database(backend_url, media_dir=tmp_path / "media")
+    f = db.run(lambda s: repo.add_flag(s, 1, "spam", "lead", note=""))
+    children = [fk.ChildRun(fk.kit_cmd("appender", backend_url, "--flag", str(f.id), "--token", f"m{k}",
+                                       "--n", str(EDITS)), fk.child_env(), stderr_path=tmp_path / f"a{k}.txt").start()
+                for k in range(APPENDERS)]
+    rcs = [c.finish(timeout=240) for c in children]
+    assert rcs == [0] * APPENDERS, [c.stderr()[-800:] for c in children]
+    conflicts = sum(int(next(x for x in c.text if x.startswith("APPENDED")).split()[3]) for c in children)
+    with db.begin() as s:
+        final = repo.get_flag(s, f.id)
+        edits = s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "flag.edit"))
+    tokens = [t for t in final.note.split(",") if t]
+    expected = {f"m{k}.{i}" for k in range(APPENDERS) for i in range(EDITS)}
+    assert sorted(tokens) == sorted(expected), "an update was lost or doubled"
+    assert final.version == 1 + APPENDERS * EDITS
+    assert edits == APPENDERS * EDITS
+    backend = "PostgreSQL" if "postgresql" in backend_url else "SQLite"
+    print(f"{backend}: {APPENDERS} processes x {EDITS} edits of one flag: 0 lost, {conflicts} conflicts told and retried")
+    db.dispose()
+
+
+def test_the_loser_of_a_conflicting_edit_is_told(backend_url, tmp_path):
+    _seed(backend_url, tmp_path, n_products=1)
+    db = open_database(backend_url, media_dir=tmp_path / "media")
+    f = db.run(lambda s: repo.add_flag(s, 1, "spam", "alice", note="first"))
+
+    # stale version: bob edits what he saw before alice's change
+    db.run(lambda s: repo.edit_flag(s, f.id, "alice", f.version, note="alice's"))
+    with pytest.raises(ConflictError, match="changed by someone else"):
+        db.run(lambda s: repo.edit_flag(s, f.id, "bob", f.version, note="bob's"))
+    with pytest.raises(ConflictError):
+        db.run(lambda s: repo.undo_flag(s, f.id, "bob", expected_version=f.version))
+
+    # a real race: both read version v, then both write at once; exactly one wins
+    for round_ in range(5):
+        seen = db.run(lambda s: repo.get_flag(s, f.id))
+        barrier = threading.Barrier(2)
+        results: dict[str, object] = {}
+
+        def edit(who: str) -> None:
+            barrier.wait()
+            try:
+                results[who] = db.run(lambda s: repo.edit_flag(s, f.id, who, seen.version, note=f"{who} {round_}"))
+            except ConflictError as exc:
+                results[who] = exc
+
+        threads = [threading.Thread(target=edit, args=(who,)) for who in ("alice", "bob")]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        winners = [w for w, r in results.items() if not isinstance(r, Exception)]
+        losers = [w for w, r in results.items() if isinstance(r, ConflictError)]
+        assert len(winners) == 1 and len(losers) == 1, results
+        final = db.run(lambda s: repo.get_flag(s, f.id))
+        assert final.note == f"{winners[0]} {round_}" and final.version == seen.version + 1
+    with db.begin() as s:
+        assert s.scalar(select(func.count()).select_from(Flag)) == 1
+    db.dispose()
