@@ -14,6 +14,7 @@ from PySide6.QtGui import QColor
 from storage.records import ReviewRow
 
 from .. import queries
+from ..models_view.queries import TableChanges, table_changes
 from ..state.app_state import AppState
 from ..state.columns import COLUMN_INDEX, REVIEW_COLUMNS, ColumnKind, subscore_index
 from ..state.rankings import RankInfo
@@ -24,6 +25,7 @@ from .roles import KeyRole, RangeRole, RecordRole, SortRole, ValueRole
 
 Index = QModelIndex | QPersistentModelIndex
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+RANK_UP, RANK_DOWN = QColor(30, 140, 70), QColor(192, 57, 43)  # rank moved against the previous model
 
 
 class ReviewTableModel(QAbstractTableModel):
@@ -56,6 +58,8 @@ class ReviewTableModel(QAbstractTableModel):
         self._known: Optional[tuple] = None
         self._generation = 0
         self._pending = False
+        self._changes: Optional[TableChanges] = None  # rank moves and resolved flags (training panel)
+        self._changes_generation = 0
         table_state.events.sort.connect(self._on_query_changed)
         table_state.events.filter.connect(self._on_query_changed)
         app_state.events.current_product_pk.connect(self._on_query_changed)
@@ -85,6 +89,12 @@ class ReviewTableModel(QAbstractTableModel):
             return
         key = (self._query.product_pk, self._query.model_version_id)
         known = self._known if (not fresh and key == self._known_key) else None
+        if known is None:
+            self._changes = None
+            self._changes_generation += 1
+            cgen = self._changes_generation
+            self._store.call(table_changes, *key, on_result=lambda ch: self._on_changes(cgen, ch),
+                             on_error=lambda _exc: None)  # the arrows are extra: no error dialog for them
         self._pending = True
         self.loading.emit(True)
         self._store.call(
@@ -102,6 +112,18 @@ class ReviewTableModel(QAbstractTableModel):
         self._append(page.rows)
         self.loading.emit(False)
         self.loaded.emit(len(self._rows), self._total)
+
+    def _on_changes(self, gen: int, changes: TableChanges) -> None:
+        if gen != self._changes_generation or self._query is None or (
+                changes.product_pk, changes.model_version_id) != (self._query.product_pk, self._query.model_version_id):
+            return
+        self._changes = changes
+        if self._rows:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self._rows) - 1, len(REVIEW_COLUMNS) - 1))
+
+    def rank_move(self, review_pk: int):
+        """How the review's rank moved against the previous model (a RankMove), or None."""
+        return self._changes.moves.get(review_pk) if self._changes is not None else None
 
     def _on_more(self, gen: int, page: queries.ReviewPage) -> None:
         if gen != self._generation:
@@ -222,13 +244,22 @@ class ReviewTableModel(QAbstractTableModel):
             return self._tooltip(r, col)
         if role == Qt.ItemDataRole.ForegroundRole and col.key == "score" and r.score is None:
             return QColor(128, 128, 128)
+        if role == Qt.ItemDataRole.ForegroundRole and col.key == "rank":
+            move = self.rank_move(r.id)
+            if move is not None and move.delta:
+                return RANK_UP if move.delta > 0 else RANK_DOWN
         return None
 
     def _display(self, r: ReviewRow, col) -> Any:
         key = col.key
         if key == "rank":
             info = self._ranks.get(r.id)
-            return "" if info is None or info.model_rank is None else str(info.model_rank)
+            if info is None or info.model_rank is None:
+                return ""
+            move = self.rank_move(r.id)
+            if move is None or not move.delta:
+                return str(info.model_rank)
+            return f"{info.model_rank} {chr(0x25B2) if move.delta > 0 else chr(0x25BC)}{abs(move.delta)}"
         if key == "review":
             return one_line(r.title or r.text)
         if key == "score":
@@ -242,7 +273,8 @@ class ReviewTableModel(QAbstractTableModel):
         if col.kind is ColumnKind.SUBSCORE:
             return fmt_float(r.sub_scores[subscore_index(col)])
         if key == "flag":
-            return fmt_flag(r.flag_kind, r.corrected_label)
+            resolved = self._changes is not None and r.id in self._changes.resolved
+            return fmt_flag(r.flag_kind, r.corrected_label) + (" \u2713 resolved" if resolved and r.flag_kind else "")
         if key == "date":
             return fmt_date(r.time)
         if key == "images":
@@ -268,12 +300,18 @@ class ReviewTableModel(QAbstractTableModel):
             tip = f"Rank {info.model_rank} of {info.n_scored} under the model, {info.vote_rank} of {info.n_reviews} under the votes"
             if info.label_gap:
                 tip += f"\nThe model places it among label-{info.implied_label} reviews (vote label {r.label})"
+            move = self.rank_move(r.id)
+            if move is not None and self._changes is not None:
+                way = f"up {move.delta}" if move.delta > 0 else (f"down {-move.delta}" if move.delta else "unchanged")
+                tip += (f"\nUnder the previous model, {self._changes.previous}: rank {move.old_rank} of {move.n} "
+                        f"({way})")
             return tip
         if col.kind is ColumnKind.SUBSCORE:
             value = r.sub_scores[subscore_index(col)]
             return f"{col.header}: {'not scored' if value is None else f'{value:.4f}'}"
         if col.key == "flag" and r.flag_kind:
-            return plain_tooltip(fmt_flag(r.flag_kind, r.corrected_label))
+            resolution = self._changes.resolved.get(r.id) if self._changes is not None else None
+            return plain_tooltip(fmt_flag(r.flag_kind, r.corrected_label) + (f"\n{resolution}" if resolution else ""))
         return None
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:

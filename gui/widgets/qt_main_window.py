@@ -22,10 +22,15 @@ from ..files import QtFileActions, is_database_file
 from ..importing import QtImporter, report_text, sample_catalogue
 from ..models.product_model import ProductTableModel
 from ..models.review_table_model import ReviewTableModel
+from ..models_view.operations import QtModelOperations
+from ..models_view.qt_models_view import QtModelsView
 from ..settings import Settings
 from ..state import AppState, DisagreementQueueState, ProductListState, ReviewTableState
 from ..store import Store
 from ..theme import apply_theme, icon
+from ..training.engine_info import QtEngineInfo
+from ..training.qt_training_panel import QtTrainingPanel
+from ..training.scoring import QtScoringController
 from ..triage import QtTriageController
 from .qt_audit_log import QtAuditLog
 from .qt_disagreement_queue import QtDisagreementQueue
@@ -35,7 +40,6 @@ from .qt_recent_menu import QtRecentMenu
 from .qt_review_detail import QtReviewDetail
 from .qt_review_table import QtReviewTable
 from .qt_status_bar import QtStatusBar
-from .qt_training_placeholder import QtTrainingPlaceholder
 
 
 class QtMainWindow(QMainWindow):
@@ -46,10 +50,13 @@ class QtMainWindow(QMainWindow):
     settings : Settings
         Preferences (user name, theme, recent files, layouts).
     import_sample_when_empty : bool
-        On opening an empty database, import the bundled sample catalogue.
+        On opening an empty database, import the bundled sample catalogue (and score it).
+    engine_command : sequence of str, optional
+        How to run the engine (default ``python -m engine``); tests pass a fake.
     """
 
-    def __init__(self, settings: Settings, import_sample_when_empty: bool = True, parent: QWidget | None = None) -> None:
+    def __init__(self, settings: Settings, import_sample_when_empty: bool = True, parent: QWidget | None = None,
+                 engine_command: Optional[Sequence[str]] = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("ReviewScope")
         self.setWindowIcon(icon("app"))
@@ -59,6 +66,9 @@ class QtMainWindow(QMainWindow):
         self._pending_imports: list[str] = []
         self._background_due = False  # metrics, queue and audit wait for the first page
         self._flag_dialog: Optional[QtFlagDialog] = None
+        self._score_after_import = False  # first launch: score the sample once it is imported
+        self._device_text = ""  # from `engine doctor`: wins over what a model card says
+        self._check_scored = False  # once per opened database: is the active model's scoring complete?
 
         self.store = Store(self)
         self.app_state = AppState(user_name=settings.user_name, theme=settings.theme)
@@ -81,6 +91,11 @@ class QtMainWindow(QMainWindow):
         self.audit_log = QtAuditLog(self.store, self)
         self.status = QtStatusBar(self.app_state, self)
         self.setStatusBar(self.status)
+        self.scoring = QtScoringController(engine_command, self)
+        self.model_ops = QtModelOperations(self.store, self.app_state, self.scoring, engine_command, self)
+        self.engine_info = QtEngineInfo(engine_command, self)
+        self.training = QtTrainingPanel(self.store, self.app_state, self.scoring, engine_command, self)
+        self.models_view = QtModelsView(self.store, self.app_state, self.model_ops, self)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         for w in (self.product_list, self.review_table, self.detail):
@@ -91,10 +106,12 @@ class QtMainWindow(QMainWindow):
         self.splitter.setSizes([380, 860, 360])
         self.setCentralWidget(self.splitter)
         self.queue_dock = self._dock("Disagreement queue", "queue", self.queue)
-        self.training_dock = self._dock("Training", "training", QtTrainingPlaceholder(self))
+        self.training_dock = self._dock("Training", "training", self.training)
+        self.models_dock = self._dock("Models", "models", self.models_view)
         self.audit_dock = self._dock("Audit log", "audit", self.audit_log)
         self.tabifyDockWidget(self.queue_dock, self.training_dock)
-        self.tabifyDockWidget(self.training_dock, self.audit_dock)
+        self.tabifyDockWidget(self.training_dock, self.models_dock)
+        self.tabifyDockWidget(self.models_dock, self.audit_dock)
         self.queue_dock.raise_()
         self.resizeDocks([self.queue_dock], [190], Qt.Orientation.Vertical)
 
@@ -153,11 +170,16 @@ class QtMainWindow(QMainWindow):
         view.addSeparator()
         view.addMenu(self.review_table.column_menu(self))
         view.addSeparator()
-        for dock in (self.queue_dock, self.training_dock, self.audit_dock):
+        for dock in (self.queue_dock, self.training_dock, self.models_dock, self.audit_dock):
             view.addAction(dock.toggleViewAction())
         model_menu = bar.addMenu("&Model")
         self.model_info = model_menu.addAction("No active model")
         self.model_info.setEnabled(False)
+        model_menu.addSeparator()
+        self.train_action = model_menu.addAction(icon("training"), "&Train on corrections\u2026",
+                                                 lambda: self._show_dock(self.training_dock))
+        self.models_action = model_menu.addAction("&Models\u2026", lambda: self._show_dock(self.models_dock))
+        self.rescore_action = model_menu.addAction("&Score unscored reviews", self.model_ops.rescore_active)
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(a.shortcuts)
         help_menu.addAction(a.about)
@@ -192,19 +214,30 @@ class QtMainWindow(QMainWindow):
             self, "About ReviewScope", "ReviewScope: review moderation with the MM-SS helpfulness model."))
         self.store.opened.connect(self._on_database_opened)
         self.store.failed.connect(lambda title, message: show_error(self, title, message))
-        self.store.activity.connect(lambda n: setattr(self.app_state, "busy", "working\u2026" if n else ""))
+        self.store.activity.connect(lambda _n: self._update_busy())
         self.app_state.events.theme.connect(self._on_theme_changed)
         self.app_state.events.current_product_pk.connect(self._on_product_changed)
         self.app_state.events.active_model.connect(self._on_active_model_changed)
         self.table_state.events.hidden_columns.connect(self.settings.set_hidden_columns)
         self.triage.flag_changed.connect(self._on_flag_changed)
         self.importer.imported.connect(self._on_imported)
-        self.importer.idle.connect(lambda: self.reload_all())
+        self.importer.idle.connect(self._on_import_idle)
         self.review_model.loaded.connect(self._on_first_page)
         self.review_table.open_requested.connect(self.open_detail)
         self.queue.open_requested.connect(self.open_detail)
         self.queue.item_selected.connect(self._on_queue_item_selected)
         self.detail.text.addAction(self._escape_action())
+        self.training.trained.connect(self.model_ops.model_trained)
+        self.model_ops.catalogue_changed.connect(self.reload_all)
+        self.model_ops.models_changed.connect(self.training.reload)
+        self.model_ops.message.connect(lambda text: self.status.showMessage(text, 15_000))
+        self.model_ops.failed.connect(lambda title, message: show_error(self, title, message))
+        self.models_view.review_requested.connect(self._on_review_requested)
+        self.models_view.state.events.snapshot.connect(self._on_models_loaded)
+        self.engine_info.device_found.connect(self._on_device_found)
+        self.engine_info.recipes_loaded.connect(self.training.set_catalog)
+        self.engine_info.failed.connect(self.training.log.append_line)
+        self.scoring.state.events.status.connect(lambda _s: self._update_busy())
 
     def _escape_action(self) -> QAction:
         back = QAction("Back to the review table", self.detail.text)
@@ -228,27 +261,36 @@ class QtMainWindow(QMainWindow):
         self.app_state.current_review_pk = None
         self.app_state.current_product_pk = None
         self.store.call(queries.load_status, on_result=self._on_first_status)
+        self.engine_info.query(db.url)
+        self._check_scored = True
+        self.models_view.reload()
+        self.training.reload()
 
     def _on_first_status(self, status: queries.StatusSnapshot) -> None:
         paths, self._pending_imports = self._pending_imports, []
         if not paths and self.import_sample_when_empty and not status.summary.get("products"):
             sample = sample_catalogue()
             paths = [str(sample)] if sample else []
+            self._score_after_import = bool(paths) and status.active_model is None
         if paths:
             self.importer.import_paths(paths)  # reloads everything when the queue is done
         else:
             self._on_status(status)
 
     def reload_all(self) -> None:
-        """Reload status, products, reviews, queue and audit log from the store."""
+        """Reload status, products, reviews, queue, audit log, models and training data from the store."""
         if self.store.db is not None:
             self.store.call(queries.load_status, on_result=self._on_status)
+            self.models_view.reload()
+            self.training.reload()
 
     def _on_status(self, status: queries.StatusSnapshot) -> None:
         model = status.active_model
         self.model_info.setText(f"Active model: {model.name}" if model else "No active model (reviews are not scored)")
         before = self.app_state.active_model
         self.app_state.set_active_model(model)  # a new model reloads the table and the detail itself
+        if self._device_text:
+            self.app_state.device = self._device_text
         if before == model:
             self.review_model.reload(fresh=True)
             self.detail.reload()
@@ -297,6 +339,41 @@ class QtMainWindow(QMainWindow):
 
     def export_to(self, path: str, view: bool) -> None:
         self.files.export_to(path, view)
+
+    def _on_import_idle(self) -> None:
+        self.reload_all()
+        if self._score_after_import:
+            self._score_after_import = False
+            self.model_ops.score_first_launch()
+
+    # ---------------------------------------------------------------- models and training
+
+    def _update_busy(self) -> None:
+        scoring = self.scoring.state.status.active
+        self.app_state.busy = "scoring\u2026" if scoring else ("working\u2026" if self.store.busy else "")
+
+    def _on_device_found(self, text: str, cuda) -> None:
+        self._device_text = text
+        self.app_state.device = text
+        self.training.set_device(text, cuda)
+
+    def _on_models_loaded(self, snapshot) -> None:
+        if not self._check_scored:
+            return
+        self._check_scored = False
+        active = next((m for m in snapshot.models if m.active), None)
+        if active is not None and snapshot.needs_scoring(active.id) and not self.scoring.busy:
+            missing = snapshot.reviews - snapshot.scored.get(active.id, 0)
+            self.status.showMessage(f"{active.name} has not scored {missing} reviews yet (e.g. the app closed while it "
+                                    f"rescored): Model > Score unscored reviews", 30_000)
+
+    def _show_dock(self, dock: QDockWidget) -> None:
+        dock.show()
+        dock.raise_()
+
+    def _on_review_requested(self, product_pk: int, review_pk: int) -> None:
+        self.app_state.current_product_pk = product_pk
+        self.app_state.current_review_pk = review_pk
 
     # ---------------------------------------------------------------- drag and drop
 
@@ -400,5 +477,7 @@ class QtMainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_layout()
+        for part in (self.training, self.scoring, self.model_ops, self.engine_info):
+            part.shutdown()  # child processes stop with the window; a killed trainer registers nothing
         self.store.close()
         super().closeEvent(event)

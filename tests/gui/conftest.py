@@ -230,3 +230,27 @@ def message_boxes(monkeypatch):
 
     monkeypatch.setattr(QMessageBox, "exec", fake_exec)
     return seen
+
+
+# --- training panel fixtures (tests/gui/test_training_*.py, test_models_view.py) -------------
+
+
+@pytest.fixture(scope="session")
+def tiny_encoder_path(tmp_path_factory) -> str:
+    """A random 2-layer BERT (hidden 32) and its tokenizer, built once per session."""
+    from helpers.tiny_engine import build_tiny_encoder
+
+    return build_tiny_encoder(tmp_path_factory.mktemp("tiny_bert"))
+
+
+@pytest.fixture
+def training_db(tmp_path) -> str:
+    """URL of a fresh store holding a small labelled catalogue (train/dev/test) and no model."""
+    from helpers.tiny_engine import make_catalogue
+
+    url = f"sqlite:///{tmp_path / 'train.db'}"
+    db = open_database(url)
+    make_catalogue(db)
+    db.dispose()
+    return url
+# --- end training panel fixtures ----------------------------------------------------------

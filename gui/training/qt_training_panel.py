@@ -1,0 +1,190 @@
+"""The training panel: set up a run, start / cancel / restart it, watch it live.
+
+It composes its controls and wires their signals; the run itself is a ``python -m engine
+train`` subprocess driven by :class:`~gui.training.controller.QtTrainingController`.
+"""
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSplitter, QVBoxLayout, QWidget
+
+from .. import qt_compat  # noqa: F401  (before any call into Qt: see the module)
+from ..state.app_state import AppState
+from ..store import Store
+from ..theme import icon
+from . import queries
+from .controller import QtTrainingController
+from .qt_advanced_options import QtAdvancedOptions
+from .qt_chart_legend import QtChartLegend
+from .qt_loss_chart import QtLossChart
+from .qt_metric_chart import QtDevMetricChart
+from .qt_pseudo_label_chart import QtPseudoLabelChart
+from .qt_run_log import QtRunLog
+from .qt_run_progress import QtRunProgress
+from .qt_score_progress import QtScoreProgress
+from .qt_training_setup import QtTrainingSetup
+from .scoring import QtScoringController
+from .setup import TrainingSetup
+from .state import RunStatus
+
+
+class QtTrainingPanel(QWidget):
+    """Training dock contents.
+
+    Parameters
+    ----------
+    store : Store
+        For the data summary and past runs (read in workers).
+    app_state : AppState
+        The active model (the default starting point) and the theme.
+    scoring : QtScoringController
+        The shared background scorer (its progress shows here).
+    command : sequence of str, optional
+        Engine program (default ``python -m engine``; tests pass a fake).
+
+    Signals
+    -------
+    trained(object)
+        A run registered a model (:class:`~gui.training.state.TrainingOutcome`).
+    """
+
+    trained = Signal(object)
+
+    def __init__(self, store: Store, app_state: AppState, scoring: QtScoringController,
+                 command: Optional[Sequence[str]] = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._store = store
+        self._app = app_state
+        self._info = queries.TrainingInfo(None)
+        self._advanced: Optional[QtAdvancedOptions] = None
+        self.setup = TrainingSetup()
+        self.controller = QtTrainingController(self.setup, command, self)
+        self.state = self.controller.state
+        self.scoring = scoring
+
+        self.form = QtTrainingSetup(self.setup, self)
+        self.loss_chart = QtLossChart(self.state, self)
+        self.map_chart = QtDevMetricChart(self.state, self)
+        self.pseudo_mean_chart = QtPseudoLabelChart(self.state, "mean", self)
+        self.pseudo_std_chart = QtPseudoLabelChart(self.state, "std", self)
+        self.legend = QtChartLegend(self)
+        self.progress = QtRunProgress(self.state, self)
+        self.score_progress = QtScoreProgress(scoring.state, self)
+        self.log = QtRunLog(self.state, self)
+        self.start_button = QPushButton(icon("training"), "Start training", self)
+        self.start_button.setDefault(True)
+        self.cancel_button = QPushButton("Cancel", self)
+        self.restart_button = QPushButton("Restart", self)
+        self.cancel_button.setToolTip("Stop after the current step; nothing is registered")
+        self.restart_button.setToolTip("Run the last run again (a running one is cancelled first)")
+
+        charts = QSplitter(Qt.Orientation.Horizontal, self)
+        for chart in self.charts:
+            charts.addWidget(chart)
+        charts.setChildrenCollapsible(False)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.progress, 1)
+        for b in (self.start_button, self.cancel_button, self.restart_button):
+            buttons.addWidget(b, 0, Qt.AlignmentFlag.AlignTop)
+        middle = QWidget(self)
+        mid = QVBoxLayout(middle)
+        mid.setContentsMargins(0, 0, 0, 0)
+        mid.setSpacing(3)
+        mid.addWidget(self.legend)
+        mid.addWidget(charts, 1)
+        mid.addLayout(buttons)
+        mid.addWidget(self.score_progress)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.splitter.addWidget(self.form)
+        self.splitter.addWidget(middle)
+        self.splitter.addWidget(self.log)
+        self.splitter.setStretchFactor(0, 0)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setStretchFactor(2, 0)
+        self.splitter.setSizes([330, 900, 330])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addWidget(self.splitter)
+
+        self.start_button.clicked.connect(self._on_start_clicked)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.restart_button.clicked.connect(self.restart)
+        self.form.advanced_requested.connect(self.open_advanced_options)
+        self.controller.succeeded.connect(self._on_succeeded)
+        self.controller.ended.connect(lambda _s: self.reload())
+        self.state.events.status.connect(self._on_status_changed)
+        scoring.state.events.log_line.connect(self.log.append_line)
+        app_state.events.active_model.connect(lambda _m: self.reload())
+        app_state.events.theme.connect(self._on_theme_changed)
+        self._on_status_changed(self.state.status)
+        self._on_theme_changed(app_state.theme)
+
+    # ------------------------------------------------------------ inputs
+
+    def reload(self) -> None:
+        """Refresh the data summary, the model to start from and past runs (in a worker)."""
+        self._store.call(queries.load_training_info, background=True, on_result=self._on_info)
+
+    def _on_info(self, info: queries.TrainingInfo) -> None:
+        self._info = info
+        self.form.set_info(info)
+
+    def set_device(self, device: str, cuda) -> None:
+        self.form.set_device(device, cuda)
+
+    def set_catalog(self, catalog) -> None:
+        self.setup.catalog = catalog
+
+    # ------------------------------------------------------------ actions
+
+    def start(self) -> bool:
+        """Start a run with the current setup; False when none can start now."""
+        db = self._store.db
+        if db is None or self.controller.running:
+            return False
+        parent = self._info.active if self.form.continuing else None
+        dev = parent.metrics.get("dev") if parent is not None and isinstance(parent.metrics.get("dev"), dict) else {}
+        self.map_chart.set_reference(dev.get("MAP") if isinstance(dev.get("MAP"), (int, float)) else None)
+        return self.controller.start(db.url, parent.name if parent is not None else None)
+
+    def cancel(self) -> bool:
+        return self.controller.cancel()
+
+    def restart(self) -> bool:
+        return self.controller.restart()
+
+    def shutdown(self) -> None:
+        self.controller.shutdown()
+
+    def open_advanced_options(self) -> QtAdvancedOptions:
+        parent_config = self._info.active.config if (self.form.continuing and self._info.active) else None
+        dialog = QtAdvancedOptions(self.setup, self.form.continuing, parent_config, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self._advanced = dialog
+        dialog.open()
+        return dialog
+
+    def _on_start_clicked(self) -> None:
+        self.start()
+
+    # ------------------------------------------------------------ state -> widgets
+
+    def _on_status_changed(self, status: RunStatus) -> None:
+        self.start_button.setEnabled(not status.active)
+        self.cancel_button.setEnabled(status in (RunStatus.STARTING, RunStatus.RUNNING))
+        self.restart_button.setEnabled(status is not RunStatus.IDLE)
+        self.form.setEnabled(not status.active)
+
+    def _on_succeeded(self, outcome) -> None:
+        self.trained.emit(outcome)
+
+    @property
+    def charts(self) -> tuple:
+        return self.loss_chart, self.map_chart, self.pseudo_mean_chart, self.pseudo_std_chart
+
+    def _on_theme_changed(self, theme: str) -> None:
+        for chart in self.charts:
+            chart.set_dark(theme == "dark")
+        self.legend.set_dark(theme == "dark")
