@@ -11,16 +11,19 @@ Prints, in milliseconds (best of --repeat):
    scored by a registered model), first paint, next to the same bare SELECTs;
 3. sort the --big reviews of one product by votes: from the header click to the first page
    painted, next to a bare ``SELECT ... ORDER BY helpful_votes DESC`` of the same product,
-   both the first page (LIMIT 500) and all rows.
-It asserts nothing.
+   both the first page (LIMIT 500) and all rows, and next to Python ``sorted()`` of the same
+   10,000 keys (the issue's baseline) and of the 10,000 rows by that key.
+Medians of --repeat runs (``--json FILE`` writes every run). It asserts nothing.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import operator
 import random
 import sqlite3
+import statistics
 import sys
 import tempfile
 import time
@@ -99,7 +102,7 @@ def bare_selects(db_file: Path, product_pk: int) -> dict[str, float]:
     return out
 
 
-def time_window(app, db_url: str, settings_dir: Path, product_id: str | None):
+def time_window(app, db_url: str, settings_dir: Path, product_id: str | None, extra: dict | None = None):
     from gui.settings import Settings
     from gui.state.columns import COLUMN_INDEX
     from gui.widgets.qt_main_window import QtMainWindow
@@ -126,58 +129,159 @@ def time_window(app, db_url: str, settings_dir: Path, product_id: str | None):
         spin(app, lambda: not window.review_model.is_loading and window.review_model.rowCount() > 0)
         window.review_table.view.viewport().repaint()
         sort = time.perf_counter() - t0
+        if extra is not None:  # the floor of any sort that repaints: a repaint of the same table
+            ts = []
+            for _ in range(5):
+                t0 = time.perf_counter()
+                window.review_table.view.viewport().repaint()
+                ts.append(time.perf_counter() - t0)
+            extra["repaint"] = statistics.median(ts)
     window.close()
     return first_paint, sort, product_pk
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--reviews", type=int, default=100_000)
-    parser.add_argument("--big", type=int, default=10_000)
-    parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
+def python_sorts(db_file: Path, product_pk: int, repeat: int = 21) -> dict[str, float]:
+    """Median seconds of Python ``sorted()`` of the product's vote keys, and of its rows by
+    that key (rows and keys fetched once, untimed)."""
+    con = sqlite3.connect(db_file)
+    cur = con.execute("SELECT * FROM reviews WHERE product_pk = ?", (product_pk,))
+    idx = [d[0] for d in cur.description].index("helpful_votes")
+    rows = cur.fetchall()
+    con.close()
+    keys = [r[idx] for r in rows]
+    out = {}
+    for name, fn in (("keys", lambda: sorted(keys, reverse=True)),
+                     ("rows", lambda: sorted(rows, key=operator.itemgetter(idx), reverse=True))):
+        ts = []
+        for _ in range(repeat):
+            t = time.perf_counter()
+            fn()
+            ts.append(time.perf_counter() - t)
+        out[name] = statistics.median(ts)
+    out["n"] = len(rows)
+    return out
+
+
+def measure(n_reviews: int = 100_000, big: int = 10_000, repeat: int = 3, tmp: Path | None = None,
+            trace: bool = False) -> dict:
+    """Every run's seconds of each figure (lists), plus the sizes."""
     app = QApplication.instance() or QApplication(sys.argv[:1])
     import resources
 
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
+    own = tmp is None
+    tmpdir = tempfile.TemporaryDirectory() if own else None
+    tmp = Path(tmpdir.name) if own else Path(tmp)
+    try:
         sample_db = tmp / "sample.db"
         db = open_database(str(sample_db))
         import_path(db, resources.sample_path())
         db.dispose()
         gen = tmp / "generated"
         t = time.perf_counter()
-        generate(gen, args.reviews, args.big)
+        generate(gen, n_reviews, big)
         big_db = tmp / "big.db"
         db = open_database(str(big_db))
         import_path(db, gen)
         score_everything(db)
         db.dispose()
-        print(f"generated and imported {args.reviews} reviews in {time.perf_counter() - t:.1f} s")
-
-        rows = []
-        best = lambda xs: min(xs) * 1000  # noqa: E731
-        s_paint, s_bare = [], []
-        for _ in range(args.repeat):
+        out: dict = {"reviews": n_reviews, "big": big, "repeat": repeat, "setup_s": time.perf_counter() - t}
+        print(f"generated and imported {n_reviews} reviews in {out['setup_s']:.1f} s", flush=True)
+        keys = ("sample_paint", "sample_bare", "open_paint", "open_bare", "sort", "sort_page_bare", "sort_all_bare",
+                "sorted_keys", "sorted_rows", "repaint")
+        out.update({k: [] for k in keys})
+        for _ in range(repeat):
             paint, _sort, ppk = time_window(app, f"sqlite:///{sample_db}", tmp, None)
-            s_paint.append(paint)
-            s_bare.append(bare_selects(sample_db, ppk)["products + first page"])
-        rows.append(("open the sample, first paint", best(s_paint), best(s_bare)))
-        g_paint, g_bare, sorts, sort_page, sort_all = [], [], [], [], []
-        for _ in range(args.repeat):
-            paint, sort, ppk = time_window(app, f"sqlite:///{big_db}", tmp, "G000000")
+            out["sample_paint"].append(paint)
+            out["sample_bare"].append(bare_selects(sample_db, ppk)["products + first page"])
+            extra: dict = {}
+            paint, sort, ppk = time_window(app, f"sqlite:///{big_db}", tmp, "G000000", extra)
+            out["repaint"].append(extra.get("repaint"))
             bare = bare_selects(big_db, ppk)
-            g_paint.append(paint)
-            g_bare.append(bare["products + first page"])
-            sorts.append(sort)
-            sort_page.append(bare["sort, first page"])
-            sort_all.append(bare["sort, all rows"])
-        rows.append((f"open {args.reviews:,} reviews, first paint", best(g_paint), best(g_bare)))
-        rows.append((f"sort {args.big:,} rows by votes (first page)", best(sorts), best(sort_page)))
-        rows.append((f"   bare SELECT of all {args.big:,} sorted rows", None, best(sort_all)))
-    print(f"{'':48} {'app ms':>10} {'bare SELECT ms':>15}")
+            ps = python_sorts(big_db, ppk)
+            out["open_paint"].append(paint)
+            out["open_bare"].append(bare["products + first page"])
+            out["sort"].append(sort)
+            out["sort_page_bare"].append(bare["sort, first page"])
+            out["sort_all_bare"].append(bare["sort, all rows"])
+            out["sorted_keys"].append(ps["keys"])
+            out["sorted_rows"].append(ps["rows"])
+        if trace:
+            out["trace"] = trace_open(big_db, tmp)
+        return out
+    finally:
+        if tmpdir is not None:
+            tmpdir.cleanup()
+
+
+def trace_open(db_file: Path, settings_dir: Path, product_id: str | None = None) -> dict:
+    """One window open with every store job timed (queued / start / end, ms after the call to
+    ``open_database``): the critical path of the first paint, and what competes with it."""
+    import threading
+
+    import gui.store as store_mod
+    from gui.widgets.qt_main_window import QtMainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    t0 = {"t": 0.0}
+    jobs: list[dict] = []
+    real_call, real_open = store_mod.Store.call, QtMainWindow.open_database
+
+    def call(self, fn, *a, **k):
+        name = getattr(fn, "__name__", str(fn))
+        queued = time.perf_counter()
+
+        def timed(session, *aa, **kk):
+            start = time.perf_counter()
+            try:
+                return fn(session, *aa, **kk)
+            finally:
+                end = time.perf_counter()
+                jobs.append({"job": name, "queued_ms": 1000 * (queued - t0["t"]), "start_ms": 1000 * (start - t0["t"]),
+                             "end_ms": 1000 * (end - t0["t"]), "thread": threading.current_thread().name})
+        return real_call(self, timed, *a, **k)
+
+    def open_database(self, url, *a, **k):
+        t0["t"] = time.perf_counter()
+        return real_open(self, url, *a, **k)
+
+    store_mod.Store.call, QtMainWindow.open_database = call, open_database
+    try:
+        paint, _sort, _ppk = time_window(app, f"sqlite:///{db_file}", settings_dir, product_id)
+        spin(app, lambda: len(jobs) > 0 and all(j["end_ms"] > 0 for j in jobs))
+    finally:
+        store_mod.Store.call, QtMainWindow.open_database = real_call, real_open
+    return {"first_paint_ms": 1000 * paint, "jobs": sorted(jobs, key=lambda j: j["start_ms"])}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--reviews", type=int, default=100_000)
+    parser.add_argument("--big", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--json", help="write every run's figures (seconds) to this file")
+    parser.add_argument("--trace", action="store_true", help="also time every store job of one more window open")
+    args = parser.parse_args(argv)
+    out = measure(args.reviews, args.big, args.repeat, trace=args.trace)
+    if args.json:
+        Path(args.json).write_text(json.dumps(out, indent=1))
+    med = lambda k: statistics.median(out[k]) * 1000  # noqa: E731
+    rows = [
+        ("open the sample, first paint", med("sample_paint"), med("sample_bare")),
+        (f"open {args.reviews:,} reviews, first paint", med("open_paint"), med("open_bare")),
+        (f"sort {args.big:,} rows by votes (first page)", med("sort"), med("sort_page_bare")),
+        (f"   bare SELECT of all {args.big:,} sorted rows", None, med("sort_all_bare")),
+        (f"   Python sorted() of the {args.big:,} keys", None, med("sorted_keys")),
+        (f"   Python sorted() of the {args.big:,} rows by key", None, med("sorted_rows")),
+        ("   a repaint of the table alone (no sort)", None, med("repaint")),
+    ]
+    print(f"{'':48} {'app ms':>10} {'baseline ms':>15}   (medians of {args.repeat})")
     for name, ours, bare in rows:
-        print(f"{name:48} {'' if ours is None else f'{ours:10.0f}':>10} {bare:15.1f}")
+        print(f"{name:48} {'' if ours is None else f'{ours:10.0f}':>10} {bare:15.2f}")
+    if "trace" in out:
+        print(f"\nstore jobs of one more open (first paint {out['trace']['first_paint_ms']:.0f} ms):")
+        for j in out["trace"]["jobs"]:
+            print(f"  {j['job']:<28} queued {j['queued_ms']:6.0f}  ran {j['start_ms']:6.0f} - {j['end_ms']:6.0f} ms"
+                  f"  ({j['end_ms'] - j['start_ms']:5.0f} ms)")
     return 0
 
 

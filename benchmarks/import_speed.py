@@ -87,17 +87,16 @@ def raw_insert(con: sqlite3.Connection, products, reviews) -> None:
     con.execute("COMMIT")
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("folder", nargs="?", default=str(DEFAULT))
-    ap.add_argument("--repeat", type=int, default=3)
-    args = ap.parse_args(argv)
-    folder = Path(args.folder)
+def measure(folder: Path, repeat: int = 3, tmp: Path | None = None) -> dict:
+    """Seconds of each variant (lists, one per repeat; the three run in turn each repeat)
+    and the review count. Each timed run starts on a fresh database file."""
+    own_tmp = tmp is None
+    tmpdir = tempfile.TemporaryDirectory() if own_tmp else None
+    tmp = Path(tmpdir.name) if own_tmp else Path(tmp)
     ours, raw_parse, raw_only = [], [], []
     n_reviews = 0
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        for i in range(args.repeat):
+    try:
+        for i in range(repeat):
             # ReviewScope importer (timing excludes opening/migrating the database)
             db = open_database(str(fresh_db_file(tmp, f"ours{i}")), media_dir=tmp / f"ours{i}-media")
             gc.collect()
@@ -124,8 +123,42 @@ def main(argv=None) -> int:
             con.close()
             del products, reviews
             gc.collect()  # each timed run starts with the same live heap
+            for name in (f"ours{i}", f"raw{i}", f"rawonly{i}"):  # keep the disk use small
+                for suffix in (".db", ".db-wal", ".db-shm"):
+                    (tmp / f"{name}{suffix}").unlink(missing_ok=True)
+    finally:
+        if tmpdir is not None:
+            tmpdir.cleanup()
+    return {"reviews": n_reviews, "ours": ours, "raw_parse": raw_parse, "raw_only": raw_only}
 
-    best = {name: min(v) for name, v in (("ours", ours), ("raw_parse", raw_parse), ("raw_only", raw_only))}
+
+def scaling(sizes, work: Path, data: Path, repeat: int = 1) -> list[dict]:
+    """Import time at each size (synthetic catalogues of corpus texts, see
+    benchmarks.common.synthetic_catalogue) next to the raw sqlite3 variants."""
+    from benchmarks.common import synthetic_catalogue
+
+    rows = []
+    for n in sizes:
+        folder = work / f"imp{n}"
+        synthetic_catalogue(folder, n, data, seed=1)
+        m = measure(folder, repeat, work)
+        rows.append({"reviews": n, "ours_s": min(m["ours"]), "raw_parse_s": min(m["raw_parse"]),
+                     "raw_only_s": min(m["raw_only"])})
+        for f in folder.iterdir():
+            f.unlink()
+        folder.rmdir()
+    return rows
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("folder", nargs="?", default=str(DEFAULT))
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args(argv)
+    folder = Path(args.folder)
+    m = measure(folder, args.repeat)
+    n_reviews = m["reviews"]
+    best = {name: min(m[name]) for name in ("ours", "raw_parse", "raw_only")}
     rate = {k: n_reviews / v for k, v in best.items()}
     print(f"catalogue: {folder} ({n_reviews:,} reviews), best of {args.repeat}")
     print(f"ReviewScope import_path (validate + bulk write): {best['ours']:.3f} s  {rate['ours']:>10,.0f} reviews/s")

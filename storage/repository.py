@@ -932,3 +932,77 @@ def flag_resolutions(session: Session, product_pk: int) -> dict[int, str]:
 
 __all__ += ["training_data_summary", "prediction_counts", "previous_model_version", "flag_resolutions"]
 # --- end training panel additions ----------------------------------------------------
+
+
+# --- scoring additions (streaming) ----------------------------------------------------
+# For ``engine score``: read the catalogue a few products at a time, so memory stays flat
+# on catalogues of any size (benchmarks/, docs/performance.md). Same rules as above.
+
+
+def review_pks_by_product(session: Session, missing_for_model: int | None = None) -> dict[int, list[int]]:
+    """product pk -> its review pks (ascending), in product order; with ``missing_for_model``
+    only the reviews that model has no prediction for (products without any are left out)."""
+    q = select(Review.product_pk, Review.id)
+    if missing_for_model is not None:
+        have = select(Prediction.review_pk).where(Prediction.model_version_id == missing_for_model)
+        q = q.where(Review.id.not_in(have))
+    out: dict[int, list[int]] = {}
+    for ppk, rpk in session.execute(q.order_by(Review.product_pk, Review.id)):
+        out.setdefault(ppk, []).append(rpk)
+    return out
+
+
+def _in_chunks(col, values: Sequence[int], n: int = 900):
+    for i in range(0, len(values), n):
+        yield col.in_(list(values[i:i + n]))
+
+
+def load_products(session: Session, media_dir: Path, product_pks: Sequence[int], use_corrections: bool = True) -> list[TrainingProduct]:
+    """Like :func:`load_catalogue` for the given products only (each with ALL its reviews),
+    in ``product_pks`` order; plain column reads, no ORM objects."""
+    pks = list(dict.fromkeys(product_pks))
+    if not pks:
+        return []
+    prows: dict[int, Any] = {}
+    for cond in _in_chunks(Product.id, pks):
+        for row in session.execute(
+            select(Product.id, Product.product_id, Product.title, Product.description, Product.category, Product.split).where(cond)
+        ):
+            prows[row[0]] = row
+    rrows = []
+    for cond in _in_chunks(Review.product_pk, pks):
+        rrows.extend(session.execute(
+            select(Review.id, Review.product_pk, Review.review_id, Review.title, Review.text, Review.rating, Review.time,
+                   Review.label).where(cond).order_by(Review.product_pk, Review.id)
+        ).all())
+    corr = corrected_labels(session) if use_corrections else {}
+    pimg: dict[int, list[str]] = defaultdict(list)
+    rimg: dict[int, list[str]] = defaultdict(list)
+    for cond in _in_chunks(ImageLink.product_pk, pks):  # images of the products and of their reviews
+        q = (select(ImageLink.product_pk, Image.relpath).join(Image, Image.id == ImageLink.image_id)
+             .where(cond).order_by(ImageLink.product_pk, ImageLink.position))
+        for oid, rel in session.execute(q):
+            pimg[oid].append(str(Path(media_dir) / rel))
+    rq = (select(ImageLink.review_pk, Image.relpath).join(Image, Image.id == ImageLink.image_id)
+          .join(Review, Review.id == ImageLink.review_pk))
+    for cond in _in_chunks(Review.product_pk, pks):
+        for oid, rel in session.execute(rq.where(cond).order_by(ImageLink.review_pk, ImageLink.position)):
+            rimg[oid].append(str(Path(media_dir) / rel))
+    by_product: dict[int, list[TrainingReview]] = defaultdict(list)
+    for rid, ppk, review_id, title, text, rating, time, label in rrows:
+        by_product[ppk].append(
+            TrainingReview(rid, review_id, title or "", text or "", rating, time, corr.get(rid, label), label,
+                           tuple(rimg.get(rid, ())))
+        )
+    out = []
+    for pk in pks:
+        p = prows.get(pk)
+        if p is None:
+            continue
+        out.append(TrainingProduct(p[0], p[1], p[2] or "", p[3] or "", p[4] or "", p[5], tuple(pimg.get(pk, ())),
+                                   tuple(by_product.get(pk, ()))))
+    return out
+
+
+__all__ += ["review_pks_by_product", "load_products"]
+# --- end scoring additions ------------------------------------------------------------

@@ -8,7 +8,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Container, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -55,25 +55,45 @@ class FeatureBuilder:
     With a trainable text encoder the examples carry raw text (tokenized in the batch).
     """
 
-    def __init__(self, model: MMSSModel, cache: FeatureCache, *, on_progress: ProgressFn | None = None):
+    def __init__(self, model: MMSSModel, cache: FeatureCache, *, on_progress: ProgressFn | None = None,
+                 load_text_encoder: Callable[[], object] | None = None):
         self.model = model
         self.config: MMSSConfig = model.config
         self.cache = cache
         self.on_progress = on_progress
         self._image_encoder = None
+        self._load_text_encoder = load_text_encoder
         enc = model.text_encoder
-        self.cache_text = enc is not None and enc.frozen
-        self.text_namespace = content_key("text", enc.encoder_identity())[:16] if self.cache_text else ""
+        if enc is not None:
+            self.cache_text = enc.frozen
+            identity = enc.encoder_identity() if self.cache_text else ""
+        else:
+            # A model loaded without its (frozen) encoder: cached states only; the encoder is
+            # loaded through ``load_text_encoder`` on the first cache miss, if ever.
+            from engine.model.text import encoder_identity
+
+            self.cache_text = not self.config.text_finetune
+            identity = encoder_identity(self.config.text_encoder, self.config.max_tokens) if self.cache_text else ""
+        self.text_namespace = content_key("text", identity)[:16] if self.cache_text else ""
 
     # ---------------------------------------------------------------- text
+    def _text_encoder(self):
+        if self.model.text_encoder is None:
+            if self._load_text_encoder is None:
+                raise ValueError("this model was built without a text encoder and texts are missing from the feature cache")
+            self.model.text_encoder = self._load_text_encoder()
+        return self.model.text_encoder
+
     def text_states(self, texts: Sequence[str]) -> list[torch.Tensor]:
         keys = [content_key(self.text_namespace, t) for t in texts]
-        enc = self.model.text_encoder
-        states = self.cache.get_many(
-            self.text_namespace, keys, lambda idx: enc.encode_text_states([texts[i] for i in idx], batch_size=32),
-            batch_size=128, on_progress=self.on_progress,
-        )
-        return [s.to(torch.float16) for s in states]  # fp16 in memory, float32 in the batch
+
+        def compute(idx: list[int]) -> list[torch.Tensor]:
+            return self._text_encoder().encode_text_states([texts[i] for i in idx], batch_size=32)
+
+        # fp16 in memory (as stored), float32 only in the padded batch
+        states = self.cache.get_many(self.text_namespace, keys, compute, batch_size=128,
+                                     on_progress=self.on_progress, as_float=False)
+        return [s if s.dtype == torch.float16 else s.to(torch.float16) for s in states]
 
     # ---------------------------------------------------------------- images
     def _encoder(self):
@@ -108,12 +128,19 @@ class FeatureBuilder:
         return [t.float() for t in self.cache.get_many(ns, keys, compute, batch_size=16)]
 
     # ---------------------------------------------------------------- examples
-    def build(self, products: Sequence, *, labelled_only: bool = False, with_index: bool = False) -> Prepared:
+    def build(self, products: Sequence, *, labelled_only: bool = False, with_index: bool = False,
+              only: Container[int] | None = None) -> Prepared:
+        """Examples of the reviews of ``products`` (those with a label when ``labelled_only``,
+        those whose pk is in ``only`` when given). Metadata is always computed over all the
+        reviews a product carries, so a review's features do not depend on which of its
+        siblings are scored with it."""
         cfg = self.config
         rows = []  # (product, review)
         for p in products:
             for r in p.reviews:
                 if labelled_only and r.label is None:
+                    continue
+                if only is not None and r.id not in only:
                     continue
                 rows.append((p, r))
         r_texts = [review_text(r) for _, r in rows]
@@ -198,6 +225,23 @@ def product_batches(
     return batches
 
 
+def _length(states, text) -> int:
+    return int(states.shape[0]) if states is not None else len(text or "")
+
+
+def inference_batches(prepared: Prepared, batch_size: int) -> list[list[int]]:
+    """Batches for scoring, sorted by (product text, review text) length.
+
+    Without a loss nothing pairs reviews of one product, and a review's score does not
+    depend on the other reviews of its batch, so batches need not hold whole products; a
+    batch of similar lengths pads little (token states are padded to the longest one), which
+    makes the head's forward cheaper (benchmarks/: docs/performance.md)."""
+    ex = prepared.examples
+    order = sorted(range(len(ex)), key=lambda i: (_length(ex[i].product_text_states, ex[i].product_text),
+                                                  _length(ex[i].review_text_states, ex[i].review_text), i))
+    return [order[s : s + batch_size] for s in range(0, len(order), batch_size)]
+
+
 def make_batch(prepared: Prepared, idx: Sequence[int], model: MMSSModel, *, with_labels: bool = False):
     exs = [prepared.examples[i] for i in idx]
     if not with_labels:
@@ -205,7 +249,7 @@ def make_batch(prepared: Prepared, idx: Sequence[int], model: MMSSModel, *, with
     return collate(exs, model.config, model.text_encoder)
 
 
-@torch.no_grad()
+@torch.inference_mode()  # no autograd bookkeeping at all (a few % faster than no_grad)
 def predict(model: MMSSModel, prepared: Prepared, batch_size: int = 64, device: str | torch.device = "cpu",
             on_progress: ProgressFn | None = None, amp: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Scores ``(N,)`` and sub-scores ``(N, 5)`` of every example, in order."""
@@ -214,7 +258,7 @@ def predict(model: MMSSModel, prepared: Prepared, batch_size: int = 64, device: 
     scores = np.zeros(n, dtype=np.float64)
     subs = np.zeros((n, 5), dtype=np.float64)
     done = 0
-    for idx in product_batches(prepared, batch_size):
+    for idx in inference_batches(prepared, batch_size):
         batch = make_batch(prepared, idx, model).to(device)
         with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=amp and str(device).startswith("cuda")):
             out = model.predict(batch)

@@ -1,19 +1,25 @@
 """``score``: write score + five sub-scores of every review under a model into the store.
 
-Streams products in chunks (features, forward, write, forget), so memory stays flat on
-catalogues of any size. Each chunk's predictions are one transaction: a killed job leaves
-whole chunks written, and the next run (default: only reviews missing a prediction) goes on.
+Streams products in chunks (read from the store, features, forward, write, forget), so
+memory stays flat on catalogues of any size: only the review ids are held for the whole
+catalogue. Each chunk's predictions are one transaction: a killed job leaves whole chunks
+written, and the next run (default: only reviews missing a prediction) goes on.
+
+A model whose text encoder is frozen is loaded without it: its token states come from the
+feature cache, and the encoder is loaded only when a text is missing there (rescoring an
+unchanged catalogue never loads it).
 """
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 from storage.records import PredictionIn
 
-from .common import cache_for, ensure_starter_model, load_model_version
-from .data import FeatureBuilder, iter_chunks, predict
+from .common import cache_for, ensure_starter_model, file_sha256, load_model_version
+from .data import FeatureBuilder, predict
 from .recipes import resolve_device
 
 EventFn = Callable[..., None]
@@ -28,9 +34,45 @@ class ScoreResult:
     cache_misses: int
 
 
+def load_for_scoring(mv, device: str = "cpu"):
+    """``(model, config)``: like :func:`~engine.jobs.common.load_model_version` (same checks),
+    but a frozen text encoder is left out (cached token states suffice)."""
+    from engine.checkpoint import load_checkpoint, read_card
+
+    path = Path(mv.checkpoint_path)
+    weights = path / "model.safetensors"
+    if not weights.exists():
+        raise ValueError(f"model {mv.name!r}: checkpoint {weights} is missing")
+    card = read_card(path)
+    cfg = card.get("config") or {}
+    frozen = cfg.get("text_finetune_layers", 0) == 0 and not card.get("weights_include_text_encoder")
+    if not frozen:
+        net, config, _card = load_model_version(mv, device)
+        return net, config
+    if mv.checkpoint_sha256 and file_sha256(weights) != mv.checkpoint_sha256:
+        raise ValueError(f"model {mv.name!r}: {weights} does not match its registered sha256 (changed or partial)")
+    net, config, _card = load_checkpoint(path, load_text_encoder=False)
+    return net.to(device), config
+
+
+def _chunks(by_product: dict[int, list[int]], max_reviews: int):
+    """Lists of product pks with about ``max_reviews`` reviews to score each."""
+    cur: list[int] = []
+    n = 0
+    for ppk, rpks in by_product.items():
+        cur.append(ppk)
+        n += len(rpks)
+        if n >= max_reviews:
+            yield cur
+            cur, n = [], 0
+    if cur:
+        yield cur
+
+
 def run_score(db, model: str | None = None, *, only_missing: bool = True, device: str = "auto",
-              chunk_reviews: int = 2048, batch_size: int = 64, on_event: EventFn = lambda *a, **k: None,
+              chunk_reviews: int = 1024, batch_size: int = 64, on_event: EventFn = lambda *a, **k: None,
               should_stop: Callable[[], bool] = lambda: False) -> ScoreResult:
+    from engine.model.text import TextEncoder
     from storage import repository as repo
 
     device = resolve_device(device)
@@ -40,22 +82,26 @@ def run_score(db, model: str | None = None, *, only_missing: bool = True, device
         mv = repo.get_model_version(s, model) if model else repo.get_active_model(s)
         if mv is None:
             raise ValueError("no model to score with: train one, or activate one with `models activate NAME`")
-        wanted = repo.review_pks_missing_prediction(s, mv.id) if only_missing else None
-        products = repo.load_catalogue(s, db.media_dir, review_pks=wanted)
-    net, config, _card = load_model_version(mv, device)
+        by_product = repo.review_pks_by_product(s, mv.id if only_missing else None)
+    net, config = load_for_scoring(mv, device)
     cache = cache_for(db)
-    builder = FeatureBuilder(net, cache)
-    total = sum(len(p.reviews) for p in products)
+    builder = FeatureBuilder(net, cache, load_text_encoder=lambda: TextEncoder.from_config(config).to(device).eval())
+    total = sum(len(v) for v in by_product.values())
     on_event("start", model=mv.name, reviews=total, device=device)
     t0 = time.monotonic()
     done = 0
-    for chunk in iter_chunks(products, chunk_reviews):
+    for ppks in _chunks(by_product, chunk_reviews):
         if should_stop():
             on_event("cancelled", scored=done)
             break
-        prepared = builder.build(chunk)
+        with db.begin() as s:
+            products = repo.load_products(s, db.media_dir, ppks, use_corrections=False)
+        wanted = {pk for ppk in ppks for pk in by_product[ppk]} if only_missing else None
+        prepared = builder.build(products, only=wanted)
+        del products
         scores, subs = predict(net, prepared, batch_size=batch_size, device=device, amp=device.startswith("cuda"))
         preds = [PredictionIn(pk, float(sc), tuple(float(v) for v in sub)) for pk, sc, sub in zip(prepared.review_pks, scores, subs)]
+        del prepared
         db.run(lambda s: repo.write_predictions(s, mv.id, preds))
         done += len(preds)
         el = time.monotonic() - t0
