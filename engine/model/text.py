@@ -66,11 +66,21 @@ def encoder_identity(name_or_path: str, max_tokens: int) -> str:
 
 
 def encoder_hidden_size(name_or_path: str) -> int:
-    """Hidden width H of an encoder, read from its config without loading weights."""
-    from transformers import AutoConfig
+    """Hidden width H of an encoder, read from its config without loading weights.
 
-    cfg = AutoConfig.from_pretrained(str(resolve_encoder_path(name_or_path)), local_files_only=True)
-    return int(cfg.hidden_size)
+    Reads config.json directly (``import transformers`` alone costs ~0.6 s, a tenth of a
+    cached rescoring job); falls back to transformers for configs without ``hidden_size``.
+    """
+    import json
+
+    path = resolve_encoder_path(name_or_path) / "config.json"
+    try:
+        return int(json.loads(path.read_text(encoding="utf-8"))["hidden_size"])
+    except (OSError, ValueError, KeyError, TypeError):
+        from transformers import AutoConfig
+
+        cfg = AutoConfig.from_pretrained(str(resolve_encoder_path(name_or_path)), local_files_only=True)
+        return int(cfg.hidden_size)
 
 
 def _transformer_layers(model: nn.Module) -> nn.ModuleList:
