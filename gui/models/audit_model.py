@@ -4,18 +4,19 @@ from __future__ import annotations
 import json
 from typing import Any, Sequence
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
 
 from storage.records import AuditRecord
 
 from .formatting import fmt_datetime, plain_tooltip
+from .record_table import RecordTableModel
 from .roles import KeyRole, RecordRole
 
 Index = QModelIndex | QPersistentModelIndex
 _COLUMNS = ("When (UTC)", "Who", "Action", "Target", "Details")
 
 
-class AuditLogModel(QAbstractTableModel):
+class AuditLogModel(RecordTableModel):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self._events: list[AuditRecord] = []
@@ -25,16 +26,10 @@ class AuditLogModel(QAbstractTableModel):
         self._events = list(events)
         self.endResetModel()
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self._events)
+    COLUMNS = _COLUMNS
 
-    def columnCount(self, parent: Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(_COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal and 0 <= section < len(_COLUMNS):
-            return _COLUMNS[section]
-        return None
+    def _records(self):
+        return self._events
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or index.row() >= len(self._events):

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 
 from ..state.disagreement_queue import DisagreementQueueState
 from .formatting import fmt_flag, fmt_float, one_line
+from .record_table import RecordTableModel
 from .roles import KeyRole, RecordRole, SortRole
 
 Index = QModelIndex | QPersistentModelIndex
@@ -14,7 +15,7 @@ _COLUMNS = ("Product", "Review", "Score", "Label", "Model implies", "Rank gap", 
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
 
-class DisagreementTableModel(QAbstractTableModel):
+class DisagreementTableModel(RecordTableModel):
     """Rows are ``gui.queries.QueueItem`` objects from the queue state."""
 
     def __init__(self, state: DisagreementQueueState, parent=None) -> None:
@@ -35,16 +36,10 @@ class DisagreementTableModel(QAbstractTableModel):
                 self._items = self._items[:i] + (type(item)(item.disagreement, row, item.product_title),) + self._items[i + 1 :]
                 self.dataChanged.emit(self.index(i, 0), self.index(i, len(_COLUMNS) - 1))
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self._items)
+    COLUMNS = _COLUMNS
 
-    def columnCount(self, parent: Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(_COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal and 0 <= section < len(_COLUMNS):
-            return _COLUMNS[section]
-        return None
+    def _records(self):
+        return self._items
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or index.row() >= len(self._items):

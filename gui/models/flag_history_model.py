@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QFont
 
 from storage.records import FlagRecord
 
 from .formatting import fmt_datetime, plain_tooltip
+from .record_table import RecordTableModel
 from .roles import KeyRole, RecordRole
 
 Index = QModelIndex | QPersistentModelIndex
@@ -21,7 +22,7 @@ def flag_state(f: FlagRecord) -> str:
     return f.resolution or "active"
 
 
-class FlagHistoryModel(QAbstractTableModel):
+class FlagHistoryModel(RecordTableModel):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self._flags: list[FlagRecord] = []
@@ -31,16 +32,10 @@ class FlagHistoryModel(QAbstractTableModel):
         self._flags = sorted(flags, key=lambda f: f.id, reverse=True)
         self.endResetModel()
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self._flags)
+    COLUMNS = _COLUMNS
 
-    def columnCount(self, parent: Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(_COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal and 0 <= section < len(_COLUMNS):
-            return _COLUMNS[section]
-        return None
+    def _records(self):
+        return self._flags
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or index.row() >= len(self._flags):
