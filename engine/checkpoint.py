@@ -38,6 +38,12 @@ from engine.model.text import encoder_identity
 
 __all__ = ["save_checkpoint", "load_checkpoint", "read_card", "WEIGHTS_FILE", "CARD_FILE"]
 
+
+def _temp_prefix(name: str, kind: str = "tmp") -> str:
+    # The writer's pid in the name lets storage.files.clean_leftovers (which reads this naming;
+    # this module may not import storage) tell a killed writer's folder from a live one's.
+    return f".{name}.{kind}-{os.getpid()}-"
+
 WEIGHTS_FILE = "model.safetensors"
 CARD_FILE = "model.json"
 FORMAT = "reviewscope-mmss"
@@ -122,7 +128,7 @@ def save_checkpoint(
     }
 
     directory.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.tmp-", dir=directory.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=_temp_prefix(directory.name), dir=directory.parent))
     old: Path | None = None
     try:
         save_file(tensors, str(tmp / WEIGHTS_FILE), metadata={"format": "pt"})
@@ -131,7 +137,7 @@ def save_checkpoint(
         (tmp / CARD_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True), encoding="utf-8")
         _fsync_file(tmp / CARD_FILE)
         if directory.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{directory.name}.old-", dir=directory.parent))
+            old = Path(tempfile.mkdtemp(prefix=_temp_prefix(directory.name, "old"), dir=directory.parent))
             os.replace(directory, old / "ckpt")
         os.replace(tmp, directory)
     except BaseException:

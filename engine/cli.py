@@ -9,23 +9,30 @@ import argparse
 import json
 import os
 import sys
-import time
-from typing import Callable, Sequence
+from typing import Sequence
 
 from .progress import Progress
 
+DB_ENV = "REVIEWSCOPE_DB"
+"""Environment variable that gives ``--db`` (how the app passes a database URL to the engine)."""
+
 
 def _add_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--db", metavar="URL", default=None,
-                   help="SQLAlchemy URL or SQLite file path (default: the user data folder's database)")
+    p.add_argument("--db", metavar="URL", default=os.environ.get(DB_ENV) or None,
+                   help=f"SQLAlchemy URL or SQLite file path (default: ${DB_ENV}, else the user data folder's "
+                        "database); a URL with a password is better given in ${DB_ENV}, which `ps` does not show")
     p.add_argument("--json-progress", action="store_true",
                    help="print progress as JSON lines on stdout (what the GUI reads)")
 
 
 def _open_db(args):
     from storage import open_database
+    from storage.files import clean_leftovers
 
-    return open_database(args.db)
+    db = open_database(args.db)
+    for line in clean_leftovers(db):  # what a killed job left in the models folder
+        print(f"note: {line}", file=sys.stderr)
+    return db
 
 
 # ------------------------------------------------------------------------- import
@@ -90,7 +97,11 @@ def _cmd_models(args) -> int:
             print(f"activated {m.name}")
         elif args.action == "delete":
             repo.delete_model_version(s, m.id, actor=_actor())
-            print(f"deleted {m.name} (checkpoint files left at {m.checkpoint_path})")
+    if args.action == "delete":  # the row is gone (committed): now its files
+        from storage.files import remove_checkpoint
+
+        removed = remove_checkpoint(db, m.checkpoint_path)
+        print(f"deleted {m.name}" + ("" if removed else f" (its files outside the models folder stay: {m.checkpoint_path})"))
     return 0
 
 
@@ -129,9 +140,11 @@ def _copy_folder_atomically(files, target) -> None:
     import tempfile
     from pathlib import Path
 
+    from storage.files import temp_prefix
+
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=temp_prefix(target.name), dir=target.parent))
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(tmp, 0o777 & ~umask)  # mkdtemp's 0700 would hide an exported model from other users

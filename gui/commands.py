@@ -1,15 +1,22 @@
 """Undoable flag changes (QUndoStack commands).
 
-Each command's jobs run, in order, on the store's one-thread write pool. A job reads
-what the previous job of the same command stored (the flag it created and that flag's
-version), so "flag, then undo at once" works even before the first job returned.
+Each command's jobs run, in order, on the store's one-thread write pool. A job reads what the
+previous job of the same command committed (the flag it created and that flag's version), so
+"flag, then undo at once" works even before the first job returned.
+
+That memory is a :class:`FlagChain`, a plain object the commands share with their jobs; never
+the QUndoCommand itself. A step is a pure function of the session and the chain: it runs inside
+:meth:`storage.db.Database.run`, which may run it more than once, so it only returns what it
+wrote, and :func:`run_step` records that in the chain after the transaction committed.
 """
 from __future__ import annotations
 
-from typing import Optional
+from dataclasses import dataclass, field
+from typing import Callable, Optional
 
 from PySide6.QtGui import QUndoCommand
 
+from storage.db import Database
 from storage.records import FlagRecord
 
 from . import qt_compat  # noqa: F401  (before any call into Qt: see the module)
@@ -17,34 +24,114 @@ from . import flag_ops
 from .state.flag_draft import FlagDraft
 
 
+@dataclass
+class FlagChain:
+    """What one command's committed jobs did so far (Qt-free; read and written only by the
+    write pool thread, one job after another).
+
+    ``versions`` is shared by all the commands of one undo stack: the version of each flag as
+    this app last wrote it. Several commands may change one flag (two label keys on one review,
+    then undo both), so a command's own record of the version is stale after another command's
+    step; the optimistic check must only catch someone else's change.
+    """
+
+    flag: Optional[FlagRecord] = None
+    outcome: Optional[flag_ops.CorrectionOutcome] = None
+    versions: dict[int, int] = field(default_factory=dict)
+
+    def expected_version(self) -> Optional[int]:
+        if self.flag is None:
+            return None
+        return self.versions.get(self.flag.id, self.flag.version)
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """What a step committed: the flag as it is now, and for a correction what it replaced."""
+
+    flag: FlagRecord
+    outcome: Optional[flag_ops.CorrectionOutcome] = None
+
+
+Step = Callable[..., Optional[StepResult]]
+
+
+def run_step(db: Database, chain: FlagChain, step: Step, *args) -> Optional[FlagRecord]:
+    """Write-pool job: ``step(session, chain, *args)`` in one transaction; once it committed,
+    remember its flag (and outcome) in ``chain`` for the command's next job."""
+    result = db.run(lambda session: step(session, chain, *args))
+    if result is None:  # an earlier job of this command failed: nothing to take back or redo
+        return None
+    chain.flag = result.flag
+    chain.versions[result.flag.id] = result.flag.version
+    if result.outcome is not None:
+        chain.outcome = result.outcome
+    return result.flag
+
+
+# ------------------------------------------------------------------------- steps (no Qt)
+
+
+def add_step(session, chain: FlagChain, review_pk: int, draft: FlagDraft, author: str,
+             model_version_id: Optional[int]) -> StepResult:
+    return StepResult(flag_ops.add_flag(session, review_pk, draft, author, model_version_id))
+
+
+def undo_step(session, chain: FlagChain, author: str) -> Optional[StepResult]:
+    if chain.flag is None:
+        return None
+    return StepResult(flag_ops.undo_flag(session, chain.flag.id, author, chain.expected_version()))
+
+
+def redo_step(session, chain: FlagChain, author: str) -> Optional[StepResult]:
+    if chain.flag is None:
+        return None
+    return StepResult(flag_ops.redo_flag(session, chain.flag.id, author, chain.expected_version()))
+
+
+def correct_step(session, chain: FlagChain, review_pk: int, label: int, author: str,
+                 model_version_id: Optional[int]) -> StepResult:
+    outcome = flag_ops.apply_correction(session, review_pk, label, author, model_version_id)
+    return StepResult(outcome.flag, outcome)
+
+
+def take_back_step(session, chain: FlagChain, author: str) -> Optional[StepResult]:
+    if chain.outcome is None or chain.flag is None:
+        return None
+    if chain.outcome.created:
+        return undo_step(session, chain, author)
+    flag = flag_ops.set_flag_values(session, chain.flag.id, chain.outcome.before, author, chain.expected_version())
+    return StepResult(flag)
+
+
+def reapply_step(session, chain: FlagChain, author: str) -> Optional[StepResult]:
+    if chain.outcome is None or chain.flag is None:
+        return None
+    if chain.outcome.created:
+        return redo_step(session, chain, author)
+    flag = flag_ops.set_flag_values(session, chain.flag.id, chain.outcome.after, author, chain.expected_version())
+    return StepResult(flag)
+
+
+# ------------------------------------------------------------------------- commands
+
+
 class FlagCommand(QUndoCommand):
-    """Base class: runs ``job(session)`` on the write pool and reports the review changed."""
+    """Base class: submits steps over its :class:`FlagChain` to the controller's write queue."""
 
     def __init__(self, controller, review_pk: int, text: str) -> None:
         super().__init__(text)
         self._controller = controller
         self.review_pk = review_pk
-        self.flag: Optional[FlagRecord] = None  # set by the jobs, in the worker thread
+        self.chain = FlagChain(versions=controller.flag_versions)
         self._started = False
 
     @property
     def author(self) -> str:
         return self._controller.author
 
-    def _submit(self, job) -> None:
-        self._controller.submit(self.review_pk, job)
-
-    def _undo_flag(self, session):
-        if self.flag is None:  # the first job failed: nothing to take back
-            return None
-        self.flag = flag_ops.undo_flag(session, self.flag.id, self.author, self.flag.version)
-        return self.flag
-
-    def _redo_flag(self, session):
-        if self.flag is None:
-            return None
-        self.flag = flag_ops.redo_flag(session, self.flag.id, self.author, self.flag.version)
-        return self.flag
+    def _submit(self, step: Step, *args) -> None:
+        self._controller.submit(self.review_pk, self.chain, step, *args)
 
 
 class AddFlagCommand(FlagCommand):
@@ -58,16 +145,12 @@ class AddFlagCommand(FlagCommand):
     def redo(self) -> None:
         if not self._started:
             self._started = True
-            self._submit(self._add)
+            self._submit(add_step, self.review_pk, self.draft, self.author, self.model_version_id)
         else:
-            self._submit(self._redo_flag)
+            self._submit(redo_step, self.author)
 
     def undo(self) -> None:
-        self._submit(self._undo_flag)
-
-    def _add(self, session):
-        self.flag = flag_ops.add_flag(session, self.review_pk, self.draft, self.author, self.model_version_id)
-        return self.flag
+        self._submit(undo_step, self.author)
 
 
 class SetLabelCommand(FlagCommand):
@@ -77,35 +160,13 @@ class SetLabelCommand(FlagCommand):
         super().__init__(controller, review_pk, f"Set label {label} on review #{review_pk}")
         self.label = label
         self.model_version_id = model_version_id
-        self.outcome: Optional[flag_ops.CorrectionOutcome] = None
 
     def redo(self) -> None:
         if not self._started:
             self._started = True
-            self._submit(self._apply)
+            self._submit(correct_step, self.review_pk, self.label, self.author, self.model_version_id)
         else:
-            self._submit(self._reapply)
+            self._submit(reapply_step, self.author)
 
     def undo(self) -> None:
-        self._submit(self._take_back)
-
-    def _apply(self, session):
-        self.outcome = flag_ops.apply_correction(session, self.review_pk, self.label, self.author, self.model_version_id)
-        self.flag = self.outcome.flag
-        return self.flag
-
-    def _take_back(self, session):
-        if self.outcome is None:
-            return None
-        if self.outcome.created:
-            return self._undo_flag(session)
-        self.flag = flag_ops.set_flag_values(session, self.flag.id, self.outcome.before, self.author, self.flag.version)
-        return self.flag
-
-    def _reapply(self, session):
-        if self.outcome is None:
-            return None
-        if self.outcome.created:
-            return self._redo_flag(session)
-        self.flag = flag_ops.set_flag_values(session, self.flag.id, self.outcome.after, self.author, self.flag.version)
-        return self.flag
+        self._submit(take_back_step, self.author)

@@ -15,9 +15,17 @@ def message_box(parent: QWidget | None, icon: QMessageBox.Icon, title: str, text
     return box
 
 
+def _exec_once(box: QMessageBox) -> None:
+    """Show ``box`` modally, then delete it: a child kept after use would pile up on the window."""
+    try:
+        box.exec()
+    finally:
+        box.deleteLater()
+
+
 def show_error(parent: QWidget | None, title: str, text: str, details: str = "") -> None:
-    message_box(parent, QMessageBox.Icon.Critical, title, text, details).exec()
+    _exec_once(message_box(parent, QMessageBox.Icon.Critical, title, text, details))
 
 
 def show_info(parent: QWidget | None, title: str, text: str) -> None:
-    message_box(parent, QMessageBox.Icon.Information, title, text).exec()
+    _exec_once(message_box(parent, QMessageBox.Icon.Information, title, text))

@@ -21,14 +21,25 @@ def default_user_name() -> str:
 
 
 class Settings:
-    """Typed accessors over a ``QSettings`` (tests pass an INI file in a tmp folder)."""
+    """Typed accessors over ``QSettings`` (tests pass an INI file in a tmp folder).
 
-    def __init__(self, qsettings: Optional[QSettings] = None) -> None:
-        self._s = qsettings if qsettings is not None else QSettings("ReviewScope", "ReviewScope")
+    No QSettings is kept: each access makes a short-lived one on the calling (GUI) thread
+    (QSettings objects of one location share their state within the process), so a Settings
+    held by a window never carries a QObject into a reference cycle (gui/workers.py rules).
+    """
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = None if path is None else str(path)
 
     @classmethod
     def at(cls, path: str | Path) -> "Settings":
-        return cls(QSettings(str(path), QSettings.Format.IniFormat))
+        return cls(path)
+
+    @property
+    def _s(self) -> QSettings:
+        if self.path is None:
+            return QSettings("ReviewScope", "ReviewScope")
+        return QSettings(self.path, QSettings.Format.IniFormat)
 
     def _str(self, key: str, default: str = "") -> str:
         value = self._s.value(key, default)

@@ -1,10 +1,11 @@
-"""The GUI's only way to the database: every call runs in a worker, results come back by signal.
+"""The GUI's only way to the database: every call runs in a pool thread, results come back by signal.
 
 Reads go to a small pool; slow analytics (metrics, the disagreement queue, the audit log)
 to a one-thread background pool, so they never hold up what the user is waiting for;
 writes (flags, undo, imports) to a one-thread pool so they happen in the order the user
-made them. Callbacks run on the GUI thread. Results of
-jobs started before the database was switched are dropped.
+made them. Callbacks run on the GUI thread. Results of jobs started before the database
+was switched are dropped. Ownership of threads and objects: the rules at the top of
+:mod:`gui.workers`.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from PySide6.QtCore import QObject, Signal
 from storage.db import Database, open_database
 
 from . import qt_compat  # noqa: F401  (before any call into Qt: see the module)
-from .workers import Worker, make_pool
+from .workers import Job, JobRunner, make_pool
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +25,7 @@ Callback = Optional[Callable[[Any], None]]
 
 
 class Store(QObject):
-    """Owns the open :class:`~storage.db.Database` and the worker pools.
+    """Owns the open :class:`~storage.db.Database`, the thread pools and the job runner.
 
     Signals
     -------
@@ -43,24 +44,28 @@ class Store(QObject):
     def __init__(self, parent: QObject | None = None, read_threads: int = 2) -> None:
         super().__init__(parent)
         self.db: Database | None = None
-        self._reads = make_pool(read_threads)
-        self._background = make_pool(1)
-        self._writes = make_pool(1)
-        self._live: set[Worker] = set()
+        self._reads = make_pool(read_threads, self)
+        self._background = make_pool(1, self)
+        self._writes = make_pool(1, self)
+        self._runner = JobRunner(self)
+        self._runner.count_changed.connect(self.activity)
         self._generation = 0
         self._closed = False
 
     # ---------------------------------------------------------------- database
 
-    def open(self, url: str | None, on_opened: Callback = None, on_error: Callback = None) -> Worker:
-        """Open (create, migrate) the database at ``url`` in a worker, then switch to it."""
+    def open(self, url: str | None, on_opened: Callback = None, on_error: Callback = None) -> Job:
+        """Open (create, migrate) the database at ``url`` in a pool thread, then switch to it."""
 
         def _opened(db: Database) -> None:
+            if self._closed:
+                db.dispose()
+                return
             self._switch(db)
             if on_opened:
                 on_opened(db)
 
-        return self._start(Worker(open_database, url), self._writes, _opened, on_error, None, generation=None)
+        return self._start(self._writes, _open_and_clean, (url,), {}, _opened, on_error, None, None, any_generation=True)
 
     def _switch(self, db: Database) -> None:
         old, self.db = self.db, db
@@ -82,21 +87,19 @@ class Store(QObject):
         write: bool = False,
         background: bool = False,
         **kwargs,
-    ) -> Worker | None:
-        """Run ``fn(session, *args, **kwargs)`` in one transaction in a worker
+    ) -> Job | None:
+        """Run ``fn(session, *args, **kwargs)`` in one transaction in a pool thread
         (``write``: in order with other writes; ``background``: behind interactive reads).
 
-        Returns the worker, or None when no database is open.
+        ``fn`` may run more than once (:meth:`storage.db.Database.run` retries a busy database),
+        so it must have no effect outside the session. Returns the job, or None when no
+        database is open.
         """
         db = self.db
         if db is None:
             return None
-
-        def job():
-            return db.run(lambda session: fn(session, *args, **kwargs))
-
         pool = self._writes if write else (self._background if background else self._reads)
-        return self._start(Worker(job), pool, on_result, on_error, on_progress)
+        return self._start(pool, _in_transaction, (db, fn, args, kwargs), {}, on_result, on_error, on_progress, None)
 
     def run(
         self,
@@ -109,17 +112,18 @@ class Store(QObject):
         write: bool = True,
         pass_context: bool = False,
         **kwargs,
-    ) -> Worker:
+    ) -> Job:
         """Run ``fn(*args, **kwargs)`` (no session: it opens its own, e.g. an import)."""
         pool = self._writes if write else self._reads
-        worker = Worker(fn, *args, pass_context=pass_context, **kwargs)
-        return self._start(worker, pool, on_result, on_error, on_progress, on_cancelled=on_cancelled)
+        return self._start(pool, fn, args, kwargs, on_result, on_error, on_progress, on_cancelled,
+                           pass_context=pass_context)
 
-    def _start(self, worker, pool, on_result, on_error, on_progress, generation=-1, on_cancelled=None) -> Worker:
-        if self._closed:
-            return worker
-        gen = self._generation if generation == -1 else None
-        current = lambda: not self._closed and (gen is None or gen == self._generation)  # noqa: E731
+    def _start(self, pool, fn, args, kwargs, on_result, on_error, on_progress, on_cancelled,
+               any_generation: bool = False, pass_context: bool = False) -> Job:
+        gen = None if any_generation else self._generation
+
+        def current() -> bool:
+            return not self._closed and (gen is None or gen == self._generation)
 
         def _finished(result):
             if current() and on_result is not None:
@@ -131,31 +135,33 @@ class Store(QObject):
             if on_error is not None:
                 on_error(exc)
             else:
-                log.error("job failed: %s\n%s", exc, worker.traceback)
+                log.error("job failed: %s", exc, exc_info=exc)
                 self.failed.emit("Something went wrong", str(exc) or type(exc).__name__)
 
-        def _cancelled():
+        def _cancelled(_none):
             if current() and on_cancelled is not None:
                 on_cancelled(None)
 
-        def _done():
-            self._live.discard(worker)
-            self.activity.emit(len(self._live))
+        def _progress(value):
+            if current() and on_progress is not None:
+                on_progress(value)
 
-        worker.signals.finished.connect(_finished)
-        worker.signals.errored.connect(_errored)
-        worker.signals.cancelled.connect(_cancelled)
-        if on_progress is not None:
-            worker.signals.progress.connect(lambda v: current() and on_progress(v))
-        worker.signals.done.connect(_done)
-        self._live.add(worker)
-        self.activity.emit(len(self._live))
-        pool.start(worker)
-        return worker
+        if self._closed:
+            job = Job(0, fn, args, kwargs)
+            job.cancel()
+            return job
+        return self._runner.start(pool, fn, *args, on_result=_finished, on_error=_errored,
+                                  on_progress=_progress if on_progress is not None else None,
+                                  on_cancelled=_cancelled, pass_context=pass_context, **kwargs)
 
     @property
     def busy(self) -> bool:
-        return bool(self._live)
+        return self._runner.count > 0
+
+    @property
+    def jobs(self) -> int:
+        """Jobs queued or running."""
+        return self._runner.count
 
     def _drain(self, msecs: int = 30_000) -> None:
         for pool in (self._reads, self._background, self._writes):
@@ -164,8 +170,21 @@ class Store(QObject):
     def close(self) -> None:
         """Cancel what can be cancelled, wait for running jobs, close the database."""
         self._closed = True
-        for w in list(self._live):
-            w.cancel()
+        self._runner.cancel_all()
         self._drain()
         if self.db is not None:
             self.db.dispose()
+
+
+def _open_and_clean(url: str | None) -> Database:
+    """Open (create, migrate) the database, then remove what killed jobs left beside it."""
+    from storage.files import clean_leftovers
+
+    db = open_database(url)
+    for line in clean_leftovers(db):
+        log.info("%s: %s", db.display_path, line)
+    return db
+
+
+def _in_transaction(db: Database, fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
+    return db.run(lambda session: fn(session, *args, **kwargs))

@@ -7,7 +7,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 
 from . import qt_compat  # noqa: F401  (before any call into Qt: see the module)
-from .commands import AddFlagCommand, SetLabelCommand
+from .commands import AddFlagCommand, FlagChain, SetLabelCommand, run_step
 from .state.app_state import AppState
 from .state.flag_draft import FlagDraft
 from .store import Store
@@ -30,15 +30,27 @@ class QtTriageController(QObject):
         self._app = app_state
         self.undo_stack = QUndoStack(self)
         self.undo_stack.setUndoLimit(500)
-        store.opened.connect(lambda _db: self.undo_stack.clear())  # commands name rows of the old database
+        # Version of each flag as this window last wrote it (read and written by the write pool's
+        # one thread only, in order: see gui.commands.FlagChain).
+        self.flag_versions: dict[int, int] = {}
+        store.opened.connect(self._on_database_opened)
+
+    def _on_database_opened(self, _db) -> None:
+        self.undo_stack.clear()  # commands name rows of the old database
+        self.flag_versions = {}
 
     @property
     def author(self) -> str:
         return self._app.user_name
 
-    def submit(self, review_pk: int, job: Callable) -> None:
-        self._store.call(job, write=True, on_result=lambda _flag: self.flag_changed.emit(review_pk),
-                         on_error=lambda exc: self._on_failed(review_pk, exc))
+    def submit(self, review_pk: int, chain: FlagChain, step: Callable, *args) -> None:
+        """Queue ``step`` of a command on the write pool (see :mod:`gui.commands`)."""
+        db = self._store.db
+        if db is None:
+            return
+        self._store.run(run_step, db, chain, step, *args, write=True,
+                        on_result=lambda _flag: self.flag_changed.emit(review_pk),
+                        on_error=lambda exc: self._on_failed(review_pk, exc))
 
     def _on_failed(self, review_pk: int, exc: Exception) -> None:
         self._store.failed.emit("Could not save the flag", str(exc))

@@ -11,14 +11,7 @@ from .cache import FeatureCache
 STARTER_DIR = Path(__file__).resolve().parents[2] / "resources" / "models" / "starter"
 
 
-def data_root(db) -> Path:
-    """Folder beside the database (SQLite) or the user data folder (server databases)."""
-    return Path(db.media_dir).parent
-
-
-def models_dir(db) -> Path:
-    stem = Path(db.media_dir).name.removesuffix("-media")
-    return data_root(db) / (f"{stem}-models" if stem != "media" else "models")
+from storage.files import data_root, models_dir  # noqa: E402,F401  (one definition, torch-free)
 
 
 def cache_for(db) -> FeatureCache:

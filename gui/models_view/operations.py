@@ -142,12 +142,17 @@ class QtModelOperations(QObject):
                          on_error=lambda exc: self.failed.emit("Could not activate the model", str(exc)))
 
     def delete(self, model_id: int) -> None:
-        def done(model) -> None:
-            self.message.emit(f"Deleted {model.name} and its predictions (its files stay in {model.checkpoint_path})")
+        def done(deleted: queries.Deleted) -> None:
+            name, path = deleted.model.name, deleted.model.checkpoint_path
+            self.message.emit(f"Deleted {name}, its predictions and its files" if deleted.files_removed else
+                              f"Deleted {name} and its predictions (its files outside the models folder stay: {path})")
             self.models_changed.emit()
 
-        self._store.call(queries.delete, model_id, self._app.user_name or "reviewscope", write=True, on_result=done,
-                         on_error=lambda exc: self.failed.emit("Could not delete the model", str(exc)))
+        db = self._store.db
+        if db is None:
+            return
+        self._store.run(queries.delete_with_files, db, model_id, self._app.user_name or "reviewscope", write=True,
+                        on_result=done, on_error=lambda exc: self.failed.emit("Could not delete the model", str(exc)))
 
     # ------------------------------------------------------------ export / import (engine commands)
 

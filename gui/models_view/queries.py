@@ -59,6 +59,21 @@ def delete(session: Session, model_id: int, actor: str) -> ModelVersionRecord:
     return repo.delete_model_version(session, model_id, actor=actor)
 
 
+@dataclass(frozen=True)
+class Deleted:
+    model: ModelVersionRecord
+    files_removed: bool
+
+
+def delete_with_files(db, model_id: int, actor: str) -> Deleted:
+    """Pool job: :func:`delete` in one transaction, then, once that committed, the model's
+    checkpoint folder (only when it lies in the database's models folder)."""
+    from storage.files import remove_checkpoint
+
+    model = db.run(lambda session: delete(session, model_id, actor))
+    return Deleted(model, remove_checkpoint(db, model.checkpoint_path))
+
+
 def resolve_flags(session: Session, model_id: int) -> int:
     return repo.resolve_flags(session, model_id)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor, QFont
 
 from storage.records import ModelVersionRecord
@@ -180,17 +180,17 @@ class ModelListModel(RecordTableModel):
 # ---------------------------------------------------------------- comparison
 
 
-def metric_table() -> RecordTableModel:
+def metric_table(parent: QObject | None = None) -> RecordTableModel:
     return RecordTableModel([
         Column("Split", lambda r: r.split),
         Column("Metric", lambda r: r.metric),
         Column("A", lambda r: r.a, _num(2), number=True),
         Column("B", lambda r: r.b, _num(2), number=True),
         Column("\u0394", lambda r: r.delta, _signed(2), "B minus A", number=True, signed=True),
-    ], key=lambda r: (r.split, r.metric))
+    ], key=lambda r: (r.split, r.metric), parent=parent)
 
 
-def product_table() -> RecordTableModel:
+def product_table(parent: QObject | None = None) -> RecordTableModel:
     return RecordTableModel([
         Column("\u0394 AP", lambda r: r.delta, _signed(), "AP of B minus AP of A (x100)", number=True, signed=True),
         Column("Product", lambda r: one_line(r.title, 48)),
@@ -199,7 +199,7 @@ def product_table() -> RecordTableModel:
         Column("Labelled", lambda r: r.n_labelled, number=True,
                tooltip="Labelled reviews that both models scored"),
         Column("Split", lambda r: r.split),
-    ], key=lambda r: r.product_id)
+    ], key=lambda r: r.product_id, parent=parent)
 
 
 def _move_text(move: RankMove) -> str:
@@ -208,7 +208,7 @@ def _move_text(move: RankMove) -> str:
     return one_line(move.row.title or move.row.text, 70)
 
 
-def moves_table() -> RecordTableModel:
+def moves_table(parent: QObject | None = None) -> RecordTableModel:
     return RecordTableModel([
         Column("Moved", lambda m: m.delta, lambda d: ("\u25b2" if d > 0 else "\u25bc") + str(abs(d)),
                "Places up (\u25b2) or down (\u25bc) from A to B", number=True, signed=True),
@@ -218,4 +218,4 @@ def moves_table() -> RecordTableModel:
         Column("Label", lambda m: m.row.label if m.row is not None else None, number=True,
                tooltip="Vote label (0-4)"),
         Column("Product", lambda m: m.product_id),
-    ], key=lambda m: m.review_pk)
+    ], key=lambda m: m.review_pk, parent=parent)

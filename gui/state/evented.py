@@ -5,14 +5,35 @@ events and set their attributes; the state never knows a widget exists.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Generic, TypeVar
+import inspect
+import weakref
+from typing import Any, Callable, Generic, TypeVar, Union
 
 T = TypeVar("T")
 Callback = Callable[[Any], None]
 
 
+_Ref = Union[Callback, "weakref.WeakMethod[Callback]"]
+
+
+def _ref(callback: Callback) -> _Ref:
+    """A bound method is held weakly (as napari and glue do), so that a state never keeps a
+    widget alive nor puts it in a reference cycle; a function or lambda is held as it is."""
+    if inspect.ismethod(callback):
+        return weakref.WeakMethod(callback)
+    return callback
+
+
+def _deref(ref: _Ref) -> Callback | None:
+    return ref() if isinstance(ref, weakref.WeakMethod) else ref
+
+
 class EventEmitter:
     """A list of callbacks called with one value, in connection order.
+
+    Bound methods are referenced weakly: when their object is gone they are dropped, and
+    connecting one does not keep its object alive. Functions and lambdas are referenced
+    strongly (a lambda connected to a state lives as long as the state).
 
     Parameters
     ----------
@@ -22,25 +43,39 @@ class EventEmitter:
 
     def __init__(self, name: str = "") -> None:
         self.name = name
-        self._callbacks: list[Callback] = []
+        self._callbacks: list[_Ref] = []
         self._blocked = 0
 
     def connect(self, callback: Callback) -> Callback:
-        if callback not in self._callbacks:
-            self._callbacks.append(callback)
+        if not callable(callback):
+            raise TypeError(f"event {self.name!r}: cannot connect {callback!r}, it is not callable")
+        if callback not in self.callbacks:
+            self._callbacks.append(_ref(callback))
         return callback
 
     def disconnect(self, callback: Callback | None = None) -> None:
         if callback is None:
             self._callbacks.clear()
-        elif callback in self._callbacks:
-            self._callbacks.remove(callback)
+            return
+        self._callbacks = [r for r in self._callbacks if _deref(r) not in (None, callback)]
+
+    @property
+    def callbacks(self) -> list[Callback]:
+        """The live callbacks, in connection order."""
+        return [cb for cb in map(_deref, self._callbacks) if cb is not None]
 
     def emit(self, value: Any = None) -> None:
         if self._blocked:
             return
-        for cb in list(self._callbacks):
+        dead = False
+        for ref in list(self._callbacks):
+            cb = _deref(ref)
+            if cb is None:
+                dead = True
+                continue
             cb(value)
+        if dead:
+            self._callbacks = [r for r in self._callbacks if _deref(r) is not None]
 
     __call__ = emit
 
@@ -49,7 +84,7 @@ class EventEmitter:
         return _Blocker(self)
 
     def __repr__(self) -> str:
-        return f"<EventEmitter {self.name!r} ({len(self._callbacks)} callbacks)>"
+        return f"<EventEmitter {self.name!r} ({len(self.callbacks)} callbacks)>"
 
 
 class _Blocker:
@@ -64,18 +99,24 @@ class _Blocker:
 
 
 class Events:
-    """Attribute namespace of :class:`EventEmitter` objects, created on first use."""
+    """Attribute namespace of :class:`EventEmitter` objects, one per declared name.
 
-    def __init__(self, *names: str) -> None:
+    A name that was not declared is an error (a misspelled event must not become a silent
+    new emitter that nobody emits)."""
+
+    def __init__(self, *names: str, owner: str = "") -> None:
+        self._owner = owner
+        self._names = tuple(names)
         for n in names:
             setattr(self, n, EventEmitter(n))
 
     def __getattr__(self, name: str) -> EventEmitter:
-        if name.startswith("__"):
+        # Only called for names that are not set: i.e. not declared.
+        if name.startswith("_"):
             raise AttributeError(name)
-        emitter = EventEmitter(name)
-        setattr(self, name, emitter)
-        return emitter
+        raise AttributeError(
+            f"{self._owner or 'this state'} has no event {name!r}; its events are: {', '.join(sorted(self._names))}"
+        )
 
 
 class evented(Generic[T]):
@@ -115,11 +156,14 @@ class evented(Generic[T]):
 
 
 class EventedState:
-    """Base class: gives ``self.events`` with one emitter per :class:`evented` attribute."""
+    """Base class: gives ``self.events`` with one emitter per :class:`evented` attribute, plus
+    one per name in the class attribute ``extra_events`` (events that are not attributes)."""
+
+    extra_events: tuple[str, ...] = ()
 
     def __init__(self, **values: Any) -> None:
         names = [n for n, v in _evented_attrs(type(self))]
-        self.events = Events(*names)
+        self.events = Events(*names, *self.extra_events, owner=type(self).__name__)
         for key, value in values.items():
             if key not in names:
                 raise TypeError(f"{type(self).__name__} has no evented attribute {key!r}")

@@ -18,6 +18,7 @@ from typing import Optional, Sequence
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
 
 from .. import qt_compat  # noqa: F401  (before any call into Qt: see the module)
+from .state import KILLED_NOTE
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 ENGINE_COMMAND: tuple[str, ...] = (sys.executable, "-m", "engine")
@@ -25,6 +26,24 @@ STDERR_TAIL_LINES = 200
 # Training saturates every core; at a lower priority the engine still gets all idle CPU, but
 # the scheduler serves the GUI first, so the window stays responsive on a small laptop.
 ENGINE_NICENESS = 10
+# The database URL travels to the engine in its environment, never on its command line:
+# `ps` shows every local user the arguments, and a server URL may carry a password.
+DB_ENV = "REVIEWSCOPE_DB"
+
+
+def split_db_url(args: Sequence[str]) -> tuple[list[str], Optional[str]]:
+    """``args`` without ``--db URL`` (or ``--db=URL``), and that URL (None when absent)."""
+    out: list[str] = []
+    url: Optional[str] = None
+    it = iter(args)
+    for a in it:
+        if a == "--db":
+            url = next(it, None)
+        elif a.startswith("--db="):
+            url = a.split("=", 1)[1]
+        else:
+            out.append(a)
+    return out, url
 
 
 def engine_environment() -> QProcessEnvironment:
@@ -95,6 +114,7 @@ class QtEngineProcess(QObject):
         return self._cancelled
 
     def command_line(self, args: Sequence[str]) -> str:
+        args, _url = split_db_url(args)
         shown = ["python" if a == sys.executable else a for a in (*self.command, *args)]
         return shlex.join(shown)
 
@@ -104,8 +124,12 @@ class QtEngineProcess(QObject):
             raise RuntimeError("an engine command is already running")
         self._out, self._err, self._cancelled = b"", b"", False
         self._tail.clear()
+        args, db_url = split_db_url(args)
+        env = engine_environment()
+        if db_url is not None:
+            env.insert(DB_ENV, db_url)
         proc = QProcess(self)
-        proc.setProcessEnvironment(engine_environment())
+        proc.setProcessEnvironment(env)
         proc.setWorkingDirectory(str(PROJECT_ROOT))
         proc.readyReadStandardOutput.connect(self._on_stdout)
         proc.readyReadStandardError.connect(self._on_stderr)
@@ -201,5 +225,5 @@ class QtEngineProcess(QObject):
 
     def _on_kill_timeout(self) -> None:
         if self._proc is not None:
-            self._tail.append(f"the engine did not stop within {self.kill_after_ms / 1000:.0f} s of Cancel; killed")
+            self._tail.append(KILLED_NOTE.format(seconds=f"{self.kill_after_ms / 1000:g} s"))
             self._proc.kill()

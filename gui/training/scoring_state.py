@@ -20,6 +20,8 @@ class ScoreJobState(EventedState):
     """Progress of the one scoring job that runs at a time (after training, on activation,
     on first launch). ``events.log_line(str)`` carries its log."""
 
+    extra_events = ("log_line",)
+
     status = evented(RunStatus.IDLE, "Where the job stands (:class:`~gui.training.state.RunStatus`).")
     model = evented("", "Name of the model that scores (as the engine reports it).")
     progress = evented(Progress(), "Reviews scored of those to score.")

@@ -19,6 +19,8 @@ SUBTASKS = ("p_t r_t", "p_v r_v", "p_t r_v", "p_v r_t", "r_t r_v")
 """The five interaction subtasks, in the engine's order (engine.model.config.SUBTASKS)."""
 HUMAN_LABEL = "y_g"
 EXIT_OK, EXIT_USER_ERROR, EXIT_CANCELLED = 0, 2, 3
+KILLED_NOTE = "the engine did not stop within {seconds} of Cancel; killed"
+"""What the process runner adds to the stderr tail when it had to kill the engine after Cancel."""
 MAX_LOG_LINES = 5000
 
 
@@ -161,6 +163,8 @@ class TrainingRunState(EventedState):
     (a new run cleared the old one).
     """
 
+    extra_events = ("step_added", "epoch_added", "log_line", "reset")
+
     status = evented(RunStatus.IDLE, "Where the run stands (:class:`RunStatus`).")
     stage = evented("", "What the trainer does now, in words.")
     progress = evented(Progress(), "Progress bar contents (:class:`Progress`).")
@@ -226,6 +230,9 @@ class TrainingRunState(EventedState):
                 self.add_log(stderr_tail.rstrip())
         elif status is RunStatus.CANCELLED:
             self.stage = "cancelled: no model was registered"
+            killed = [ln for ln in stderr_tail.splitlines() if ln.startswith(KILLED_NOTE.split("{")[0])]
+            if killed:  # it ignored the polite stop: say so, the user may wonder why it took a while
+                self.add_log(killed[-1])
             self.add_log("cancelled; no model registered")
         else:
             self.stage = f"done: registered {self.outcome.model}"

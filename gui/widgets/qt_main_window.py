@@ -401,6 +401,7 @@ class QtMainWindow(QMainWindow):
         row = bundle.detail.row if bundle is not None and bundle.detail.row.id == pk else None
         title = (row.title or row.text[:80]) if row else f"review #{pk}"
         dialog = QtFlagDialog(title, parent=self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # one per flag: do not pile up
         self._flag_dialog = dialog
         dialog.accepted.connect(lambda: self.triage.add_flag(dialog.draft(), pk))
         dialog.finished.connect(lambda _r: setattr(self, "_flag_dialog", None))

@@ -16,7 +16,7 @@ from typing import Union
 
 from ..errors import CatalogueError
 from . import csv_, jsonl, mrhp
-from .common import Catalogue, ImportReport, Progress, gc_paused, hash_split, run_import
+from .common import Catalogue, ImportReport, Progress, hash_split, run_import
 
 __all__ = ["import_path", "read_catalogue", "detect_format", "ImportReport", "Catalogue", "hash_split", "FORMATS"]
 
@@ -67,6 +67,7 @@ def import_path(db, path: Union[str, Path], *, progress: Progress = None, actor:
     AuditEvent "import" with the path and the counts. Returns an :class:`ImportReport`.
     """
     t0 = time.perf_counter()
-    with gc_paused():
-        cat = read_catalogue(path, progress)
-        return run_import(db, cat, t0, actor=actor)
+    # The cyclic garbage collector stays on: switching it off is process-wide, and in the app
+    # the backlog would then be collected by whichever thread allocates next (gui/workers.py).
+    cat = read_catalogue(path, progress)
+    return run_import(db, cat, t0, actor=actor)

@@ -10,15 +10,12 @@ unchanged.
 """
 from __future__ import annotations
 
-import contextlib
-import gc
 import getpass
 import hashlib
 import json
 import math
 import operator
 import re
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,34 +31,6 @@ from ..repository import record_audit
 from .images import ImageRef, StoredFiles, store_images
 
 Progress = Optional[Callable[[int, int], Any]]
-
-_gc_lock = threading.Lock()
-_gc_pauses = 0
-_gc_was_enabled = False
-
-
-@contextlib.contextmanager
-def gc_paused():
-    """No cyclic garbage collection while an import builds its rows.
-
-    Parsing allocates a few container objects per row and keeps them all alive, so the
-    collector's generational passes rescan a growing heap again and again for nothing: about
-    a fifth of an import's time (benchmarks/, docs/performance.md). Reference counting still
-    frees everything as usual; the collector's previous state is restored afterwards (nested
-    and concurrent imports are counted, the last one out restores it)."""
-    global _gc_pauses, _gc_was_enabled
-    with _gc_lock:
-        if _gc_pauses == 0:
-            _gc_was_enabled = gc.isenabled()
-            gc.disable()
-        _gc_pauses += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_pauses -= 1
-            if _gc_pauses == 0 and _gc_was_enabled:
-                gc.enable()
 
 MAX_LINE_BYTES = 10 * 2**20
 """A line (JSONL row, CSV physical line) longer than this is refused without reading it whole."""

@@ -1,6 +1,8 @@
 """Fixtures for the GUI tests: a small catalogue in a tmp SQLite store and a real window."""
 from __future__ import annotations
 
+from waits import WAIT  # noqa: E402
+
 import hashlib
 import io
 import math
@@ -110,6 +112,31 @@ def build_catalogue(tmp_path: Path, big: int = BIG_REVIEWS) -> Catalogue:
     return cat
 
 
+@pytest.fixture(scope="session")
+def _del_probes(qapp):
+    from ownership import install_del_probes
+
+    return install_del_probes("gui")
+
+
+@pytest.fixture(autouse=True)
+def qt_ownership(qapp, _del_probes):
+    """Fails the test when it leaves a QObject to be destroyed off the GUI thread, or when Qt
+    warned about threads (the rules at the top of gui/workers.py)."""
+    import ownership
+
+    ownership.off_thread_deaths.clear()
+    with ownership.ThreadMessages() as messages:
+        yield messages  # a test that provokes a warning on purpose clears messages.seen
+        cyclic = ownership.cyclic_qobjects()
+    problems = [f"Qt: {m}" for m in messages.seen]
+    problems += sorted(set(ownership.off_thread_deaths))
+    problems += [f"{name} was kept alive only by a reference cycle (the collector may destroy it in any thread)"
+                 for name in cyclic]
+    if problems:
+        pytest.fail("QObject ownership broken:\n  " + "\n  ".join(problems), pytrace=False)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_data_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("REVIEWSCOPE_DATA_DIR", str(tmp_path / "userdata"))
@@ -171,7 +198,7 @@ def make_window(qtbot, settings):
         w.close()
 
 
-def wait_idle(qtbot, window, timeout: int = 15_000) -> None:
+def wait_idle(qtbot, window, timeout: int = WAIT) -> None:
     """Until the window has its products, a product selected and no job running."""
     qtbot.waitUntil(
         lambda: window.store.db is not None
@@ -186,7 +213,7 @@ def wait_idle(qtbot, window, timeout: int = 15_000) -> None:
 @pytest.fixture
 def idle(qtbot):
     """``idle(window)``: wait until the window has loaded and no job runs."""
-    return lambda window, timeout=15_000: wait_idle(qtbot, window, timeout)
+    return lambda window, timeout=WAIT: wait_idle(qtbot, window, timeout)
 
 
 @pytest.fixture
@@ -196,7 +223,7 @@ def focus(qtbot):
     def _focus(widget):
         widget.window().activateWindow()
         widget.setFocus()
-        qtbot.waitUntil(widget.hasFocus, timeout=3000)
+        qtbot.waitUntil(widget.hasFocus, timeout=WAIT)
 
     return _focus
 

@@ -1,6 +1,8 @@
 """The console script, opening databases, recent files and the first-run sample."""
 from __future__ import annotations
 
+from waits import WAIT, LONG_WAIT  # noqa: E402
+
 import pytest
 from PySide6.QtWidgets import QApplication, QFileDialog
 
@@ -23,7 +25,7 @@ def test_main_opens_the_given_database(qtbot, catalogue, monkeypatch, tmp_path):
     (window,) = [w for w in QApplication.topLevelWidgets() if isinstance(w, QtMainWindow)]
     qtbot.addWidget(window)
     try:
-        qtbot.waitUntil(lambda: window.product_model.rowCount() == 3 and not window.store.busy, timeout=15_000)
+        qtbot.waitUntil(lambda: window.product_model.rowCount() == 3 and not window.store.busy, timeout=WAIT)
         assert window.app_state.database_path == str(catalogue.path)
     finally:
         window.close()
@@ -39,7 +41,7 @@ def test_empty_default_database_gets_the_bundled_sample(make_window, qtbot, tmp_
 
     w = make_window(None, wait=False, sample=True)
     qtbot.waitUntil(lambda: w.product_model.rowCount() > 0 and not w.importer.running and not w.store.busy,
-                    timeout=60_000)
+                    timeout=LONG_WAIT)
     assert w.app_state.database_path == default_db_url().removeprefix("sqlite:///")
 
 
@@ -51,7 +53,7 @@ def test_file_open_and_recent_databases(make_window, catalogue, qtbot, tmp_path,
     w = make_window(catalogue.url)
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(empty), ""))
     w.actions_.open_db.trigger()
-    qtbot.waitUntil(lambda: w.app_state.database_path == str(empty) and not w.store.busy, timeout=15_000)
+    qtbot.waitUntil(lambda: w.app_state.database_path == str(empty) and not w.store.busy, timeout=WAIT)
     assert w.product_model.rowCount() == 0
     assert w.review_model.rowCount() == 0
     assert settings.recent_databases()[0].endswith("other.db")

@@ -1,6 +1,8 @@
 """Open a store, pick products, sort, filter, hide columns, switch theme: real widgets."""
 from __future__ import annotations
 
+from waits import WAIT  # noqa: E402
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
@@ -9,7 +11,7 @@ from gui.state.columns import COLUMN_INDEX
 
 
 def _wait_loaded(qtbot, window):
-    qtbot.waitUntil(lambda: not window.review_model.is_loading and not window.store.busy, timeout=10_000)
+    qtbot.waitUntil(lambda: not window.review_model.is_loading and not window.store.busy, timeout=WAIT)
 
 
 def test_opening_a_store_shows_products_counts_metrics_and_status(make_window, catalogue, qtbot):
@@ -19,7 +21,7 @@ def test_opening_a_store_shows_products_counts_metrics_and_status(make_window, c
     assert w.app_state.current_product_pk == catalogue.product_pks["P-KETTLE"]
     assert w.review_table.title.text() == "Reviews of \u201cKettle\u201d"
     assert w.review_table.counts.text() == "1200 reviews \u00b7 500 loaded"
-    qtbot.waitUntil(lambda: products.index(0, MAP).data() not in ("\u2013", None), timeout=10_000)
+    qtbot.waitUntil(lambda: products.index(0, MAP).data() not in ("\u2013", None), timeout=WAIT)
     assert 0.0 <= float(products.index(0, MAP).data()) <= 100.0
     assert products.index(2, SCORED).data() == "\u2013"
     assert products.index(2, SCORED).data(Qt.ItemDataRole.ToolTipRole).startswith("not scored")
@@ -31,21 +33,21 @@ def test_opening_a_store_shows_products_counts_metrics_and_status(make_window, c
 def test_lazy_table_fetches_the_next_page_when_scrolled(make_window, catalogue, qtbot):
     w = make_window(catalogue.url)
     view = w.review_table.view
-    with qtbot.waitSignal(w.review_model.loaded, timeout=10_000):
+    with qtbot.waitSignal(w.review_model.loaded, timeout=WAIT):
         view.scrollToBottom()
-    qtbot.waitUntil(lambda: w.review_model.rowCount() >= 1000, timeout=10_000)
+    qtbot.waitUntil(lambda: w.review_model.rowCount() >= 1000, timeout=WAIT)
 
 
 def test_sorting_by_a_subscore_from_the_header(make_window, catalogue, qtbot, click_header):
     w = make_window(catalogue.url)
     col = COLUMN_INDEX["sub2"]
-    with qtbot.waitSignal(w.review_model.loaded, timeout=10_000):
+    with qtbot.waitSignal(w.review_model.loaded, timeout=WAIT):
         click_header(w.review_table.view, col)
     assert w.table_state.sort == ("sub2", False)
     values = [w.review_model.review(r).sub_scores[2] for r in range(w.review_model.rowCount())]
     assert values == sorted(values, reverse=True)
     assert w.review_table.view.horizontalHeader().sortIndicatorSection() == col
-    with qtbot.waitSignal(w.review_model.loaded, timeout=10_000):
+    with qtbot.waitSignal(w.review_model.loaded, timeout=WAIT):
         click_header(w.review_table.view, col)  # second click: ascending
     values = [w.review_model.review(r).sub_scores[2] for r in range(w.review_model.rowCount())]
     assert values == sorted(values)
@@ -58,18 +60,18 @@ def test_sorting_by_a_subscore_from_the_header(make_window, catalogue, qtbot, cl
 def test_text_search_and_switch_filters(make_window, catalogue, qtbot):
     w = make_window(catalogue.url)
     bar = w.review_table.filter_bar
-    with qtbot.waitSignal(w.review_model.loaded, timeout=10_000):
+    with qtbot.waitSignal(w.review_model.loaded, timeout=WAIT):
         qtbot.keyClicks(bar.search, "boils")
     assert w.review_model.total == 120
     assert all("boils" in w.review_model.review(r).text for r in range(w.review_model.rowCount()))
-    with qtbot.waitSignal(w.review_model.loaded, timeout=10_000):
+    with qtbot.waitSignal(w.review_model.loaded, timeout=WAIT):
         bar.switches["only_flagged"].click()
     assert w.review_model.rowCount() == 0 and w.review_table.counts.text() == "0 reviews"
-    with qtbot.waitSignal(w.review_model.loaded, timeout=10_000):
+    with qtbot.waitSignal(w.review_model.loaded, timeout=WAIT):
         bar.switches["only_flagged"].click()
-    with qtbot.waitSignal(w.review_model.loaded, timeout=10_000):
+    with qtbot.waitSignal(w.review_model.loaded, timeout=WAIT):
         bar.search.clear()
-    with qtbot.waitSignal(w.review_model.loaded, timeout=10_000):
+    with qtbot.waitSignal(w.review_model.loaded, timeout=WAIT):
         bar.switches["only_disagreements"].click()
     model = w.review_model
     assert 0 < model.total < 1200
@@ -78,10 +80,10 @@ def test_text_search_and_switch_filters(make_window, catalogue, qtbot):
 
 def test_has_images_filter_on_another_product(make_window, catalogue, qtbot):
     w = make_window(catalogue.url)
-    with qtbot.waitSignal(w.review_model.loaded, timeout=10_000):
+    with qtbot.waitSignal(w.review_model.loaded, timeout=WAIT):
         w.product_list.select_product(catalogue.product_pks["P-TREES"])
     assert w.review_model.total == 6
-    with qtbot.waitSignal(w.review_model.loaded, timeout=10_000):
+    with qtbot.waitSignal(w.review_model.loaded, timeout=WAIT):
         w.review_table.filter_bar.switches["has_images"].click()
     assert [w.review_model.review(r).id for r in range(w.review_model.rowCount())] == [catalogue.image_review_pk]
 
@@ -90,17 +92,17 @@ def test_product_search_and_category_filter(make_window, catalogue, qtbot):
     w = make_window(catalogue.url)
     pl = w.product_list
     qtbot.keyClicks(pl.search, "tree")
-    qtbot.waitUntil(lambda: pl.proxy.rowCount() == 1, timeout=3000)
+    qtbot.waitUntil(lambda: pl.proxy.rowCount() == 1, timeout=WAIT)
     assert pl.count.text() == "1 of 3 products"
     pl.search.clear()
-    qtbot.waitUntil(lambda: pl.proxy.rowCount() == 3, timeout=3000)
+    qtbot.waitUntil(lambda: pl.proxy.rowCount() == 3, timeout=WAIT)
     pl.category.setCurrentIndex(pl.category.findData("Clothing"))
     assert pl.proxy.rowCount() == 1 and pl.proxy.index(0, 0).data() == "Shoe"
 
 
 def test_unscored_product_says_not_scored(make_window, catalogue, qtbot):
     w = make_window(catalogue.url)
-    with qtbot.waitSignal(w.review_model.loaded, timeout=10_000):
+    with qtbot.waitSignal(w.review_model.loaded, timeout=WAIT):
         w.product_list.select_product(catalogue.product_pks["P-SHOE"])
     assert w.review_model.index(0, COLUMN_INDEX["score"]).data() == "not scored"
     assert w.review_model.index(0, COLUMN_INDEX["rank"]).data() == ""
@@ -143,7 +145,7 @@ def test_j_and_k_move_through_the_table_and_drive_the_detail(make_window, catalo
     assert view.currentIndex().row() == 1
     pk = w.review_model.review(1).id
     assert w.app_state.current_review_pk == pk
-    qtbot.waitUntil(lambda: w.detail.bundle is not None and w.detail.bundle.detail.row.id == pk, timeout=10_000)
+    qtbot.waitUntil(lambda: w.detail.bundle is not None and w.detail.bundle.detail.row.id == pk, timeout=WAIT)
     qtbot.keyClick(view, Qt.Key.Key_Return)
     assert w.detail.text.hasFocus()
     qtbot.keyClick(w.detail.text, Qt.Key.Key_Escape)
@@ -155,7 +157,7 @@ def test_product_list_sorts_by_metric_and_back_to_title(make_window, catalogue, 
 
     w = make_window(catalogue.url)
     products = w.product_list.proxy
-    qtbot.waitUntil(lambda: products.index(0, MAP).data() not in ("\u2013", None), timeout=10_000)
+    qtbot.waitUntil(lambda: products.index(0, MAP).data() not in ("\u2013", None), timeout=WAIT)
     click_header(w.product_list.view, MAP)
     values = [products.index(r, MAP).data(SortRole) for r in range(products.rowCount())]
     assert values == sorted(values, reverse=True)

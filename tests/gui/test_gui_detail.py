@@ -1,6 +1,8 @@
 """The review detail pane: plain text only, thumbnails that enlarge, the sub-score chart."""
 from __future__ import annotations
 
+from waits import WAIT  # noqa: E402
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 
@@ -9,10 +11,10 @@ from gui.widgets.qt_flag_dialog import QtFlagDialog
 
 
 def _show_review(qtbot, w, product_pk, review_pk):
-    with qtbot.waitSignal(w.review_model.loaded, timeout=10_000):
+    with qtbot.waitSignal(w.review_model.loaded, timeout=WAIT):
         w.product_list.select_product(product_pk)
     w.app_state.current_review_pk = review_pk
-    qtbot.waitUntil(lambda: w.detail.bundle is not None and w.detail.bundle.detail.row.id == review_pk, timeout=10_000)
+    qtbot.waitUntil(lambda: w.detail.bundle is not None and w.detail.bundle.detail.row.id == review_pk, timeout=WAIT)
 
 
 def test_review_text_with_html_is_shown_as_plain_text(make_window, catalogue, qtbot):
@@ -53,13 +55,13 @@ def test_thumbnails_load_and_enlarge(make_window, catalogue, qtbot):
     strip = w.detail.review_images
     assert strip.isVisible() and len(strip.buttons) == 1
     assert w.detail.product_images.isVisible() and len(w.detail.product_images.buttons) == 1
-    qtbot.waitUntil(lambda: not w.store.busy, timeout=10_000)
+    qtbot.waitUntil(lambda: not w.store.busy, timeout=WAIT)
     assert not strip.buttons[0].icon().isNull()
     qtbot.mouseClick(strip.buttons[0], Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: len(w.detail.viewers) == 1, timeout=5000)
+    qtbot.waitUntil(lambda: len(w.detail.viewers) == 1, timeout=WAIT)
     viewer = w.detail.viewers[0]
     qtbot.waitUntil(lambda: viewer.image_label.pixmap() is not None and not viewer.image_label.pixmap().isNull(),
-                    timeout=10_000)
+                    timeout=WAIT)
     assert viewer.image_label.pixmap().width() == 64
     viewer.close()
 
@@ -72,8 +74,8 @@ def test_chart_and_ranks_show_the_scores(make_window, catalogue, qtbot):
     assert [chart.bars.at(i) for i in range(5)] == [float(v) for v in row.sub_scores]
     assert chart.score_line.count() == 2 and chart.score_line.at(0).y() == row.score
     assert "under the model" in w.detail.ranks.text() and "of 6 under the votes" in w.detail.ranks.text()
-    with qtbot.waitSignal(w.review_model.loaded, timeout=10_000):
+    with qtbot.waitSignal(w.review_model.loaded, timeout=WAIT):
         w.product_list.select_product(catalogue.product_pks["P-SHOE"])
-    qtbot.waitUntil(lambda: w.detail.bundle is not None and w.detail.bundle.detail.row.score is None, timeout=10_000)
+    qtbot.waitUntil(lambda: w.detail.bundle is not None and w.detail.bundle.detail.row.score is None, timeout=WAIT)
     assert chart.chart().title() == "not scored"
     assert "not scored" in w.detail.meta.text()

@@ -1,6 +1,8 @@
 """Export the view and the flags and read them back; import good and bad catalogues."""
 from __future__ import annotations
 
+from waits import WAIT  # noqa: E402
+
 import csv
 import json
 
@@ -13,13 +15,13 @@ from storage import repository as repo
 
 
 def _wait_exported(qtbot, w, path):
-    qtbot.waitUntil(lambda: path.exists() and not w.store.busy, timeout=15_000)
+    qtbot.waitUntil(lambda: path.exists() and not w.store.busy, timeout=WAIT)
 
 
 @pytest.mark.parametrize("suffix", ["csv", "jsonl"])
 def test_export_current_view_writes_every_row_in_view_order(make_window, catalogue, qtbot, tmp_path, suffix):
     w = make_window(catalogue.url)
-    with qtbot.waitSignal(w.review_model.loaded, timeout=10_000):
+    with qtbot.waitSignal(w.review_model.loaded, timeout=WAIT):
         w.review_table.filter_bar.search.setText("boils")
         w.review_table.filter_bar._on_search_settled()
     out = tmp_path / f"view.{suffix}"
@@ -40,7 +42,7 @@ def test_export_current_view_writes_every_row_in_view_order(make_window, catalog
 def test_export_all_flags(make_window, catalogue, qtbot, tmp_path, suffix):
     w = make_window(catalogue.url)
     pk = w.app_state.current_review_pk
-    with qtbot.waitSignal(w.triage.flag_changed, timeout=10_000):
+    with qtbot.waitSignal(w.triage.flag_changed, timeout=WAIT):
         w.triage.set_label(2)
     out = tmp_path / f"flags.{suffix}"
     w.export_to(str(out), view=False)
@@ -60,7 +62,7 @@ def test_export_all_flags(make_window, catalogue, qtbot, tmp_path, suffix):
 def test_export_to_an_unknown_extension_says_so(make_window, catalogue, qtbot, tmp_path, message_boxes):
     w = make_window(catalogue.url)
     w.export_to(str(tmp_path / "view.xlsx"), view=True)
-    qtbot.waitUntil(lambda: len(message_boxes) == 1, timeout=10_000)
+    qtbot.waitUntil(lambda: len(message_boxes) == 1, timeout=WAIT)
     assert message_boxes[0][0] == "Export failed" and ".csv or .jsonl" in message_boxes[0][1]
     assert not (tmp_path / "view.xlsx").exists()
 
@@ -89,9 +91,9 @@ def test_dropping_a_bad_catalogue_shows_the_error_and_changes_nothing(
         '{"review_id": "n-1", "product_id": "NEW-1", "text": "hi", "helpful_votes": 1}\n', encoding="utf-8")
     w = make_window(catalogue.url)
     before = _summary(open_db)
-    with qtbot.waitSignal(w.importer.failed, timeout=15_000) as failed:
+    with qtbot.waitSignal(w.importer.failed, timeout=WAIT) as failed:
         _drop(w, [bad])
-    qtbot.waitUntil(lambda: len(message_boxes) == 1, timeout=5000)
+    qtbot.waitUntil(lambda: len(message_boxes) == 1, timeout=WAIT)
     title, text = message_boxes[0]
     assert title == "Import failed"
     assert "products.jsonl" in text and "line 2" in text and "not changed" in text
@@ -117,7 +119,7 @@ def test_files_given_at_start_are_imported_with_progress(
                 for i in range(30)), encoding="utf-8")
     w = make_window(catalogue.url, wait=False, import_paths=[good])
     qtbot.waitUntil(lambda: w.product_model.rowCount() == 4 and not w.store.busy and not w.importer.running,
-                    timeout=20_000)
+                    timeout=WAIT)
     assert _summary(open_db)["reviews"] == 1200 + 6 + 4 + 30
     with open_db.begin() as s:
         events = repo.list_audit_events(s, limit=5)

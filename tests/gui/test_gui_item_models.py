@@ -1,6 +1,8 @@
 """Every item model passes QAbstractItemModelTester (through pytest-qt's qtmodeltester)."""
 from __future__ import annotations
 
+from waits import WAIT  # noqa: E402
+
 import datetime as dt
 
 from PySide6.QtCore import Qt
@@ -45,7 +47,7 @@ def test_product_model_and_proxy(qtmodeltester):
 
 def test_review_table_model_loads_pages_lazily(qtbot, qtmodeltester, catalogue):
     store = Store()
-    with qtbot.waitSignal(store.opened, timeout=10_000):
+    with qtbot.waitSignal(store.opened, timeout=WAIT):
         store.open(catalogue.url)
     app, table = AppState(), ReviewTableState()
     model = ReviewTableModel(store, app, table)
@@ -53,11 +55,11 @@ def test_review_table_model_loads_pages_lazily(qtbot, qtmodeltester, catalogue):
 
     with store.db.begin() as s:
         app.set_active_model(repo.get_active_model(s))
-    with qtbot.waitSignal(model.loaded, timeout=10_000):
+    with qtbot.waitSignal(model.loaded, timeout=WAIT):
         app.current_product_pk = catalogue.product_pks["P-KETTLE"]
     assert model.rowCount() == 500 and model.total == 1200 and model.canFetchMore()
     qtmodeltester.check(model)
-    with qtbot.waitSignal(model.loaded, timeout=10_000):
+    with qtbot.waitSignal(model.loaded, timeout=WAIT):
         model.fetchMore()
     assert model.rowCount() == 1000
     first = model.review(0)
@@ -66,7 +68,7 @@ def test_review_table_model_loads_pages_lazily(qtbot, qtmodeltester, catalogue):
     low, high = model.index(0, COLUMN_INDEX["sub0"]).data(RangeRole)
     assert low <= first.sub_scores[0] <= high
     # sorting is a new query: rank ascending = score descending
-    with qtbot.waitSignal(model.loaded, timeout=10_000):
+    with qtbot.waitSignal(model.loaded, timeout=WAIT):
         model.sort(COLUMN_INDEX["votes"], Qt.SortOrder.DescendingOrder)
     votes = [model.review(i).helpful_votes for i in range(model.rowCount())]
     assert votes == sorted(votes, reverse=True)

@@ -144,3 +144,42 @@ def test_flag_draft_validates_kind_label_and_strips_note():
         FlagDraft("not a kind").validated()
     with pytest.raises(ValueError):
         FlagDraft("spam", 5).validated()
+
+
+def test_bound_methods_are_held_weakly_and_lambdas_strongly():
+    import gc
+    import weakref
+
+    class S(EventedState):
+        x = evented(0, "an x")
+
+    class View:
+        def __init__(self):
+            self.seen = []
+
+        def on_x(self, value):
+            self.seen.append(value)
+
+    s, view, lam_seen = S(), View(), []
+    s.events.x.connect(view.on_x)
+    s.events.x.connect(lambda v: lam_seen.append(v))
+    s.x = 1
+    assert view.seen == [1] and lam_seen == [1]
+    gone = weakref.ref(view)
+    del view
+    gc.collect()
+    assert gone() is None  # the state did not keep the view alive
+    s.x = 2
+    assert lam_seen == [1, 2]  # the lambda is still connected
+    assert len(s.events.x.callbacks) == 1
+
+
+def test_a_misspelled_event_name_is_an_error_naming_the_real_ones():
+    class S(EventedState):
+        extra_events = ("log_line",)
+        status = evented("", "a status")
+
+    s = S()
+    s.events.log_line.emit("fine")
+    with pytest.raises(AttributeError, match=r"no event 'stauts'.*log_line, status"):
+        s.events.stauts.connect(print)

@@ -1,6 +1,8 @@
 """Keyboard triage: labels 0-4, flag dialog, undo/redo, audit events in the store."""
 from __future__ import annotations
 
+from waits import WAIT  # noqa: E402
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialogButtonBox
 
@@ -25,7 +27,7 @@ def test_label_key_flags_undo_and_redo_with_audit(make_window, catalogue, open_d
     focus(view)
     qtbot.keyClick(view, Qt.Key.Key_J)
     row = w.review_model.review(1)
-    with qtbot.waitSignal(w.triage.flag_changed, timeout=10_000):
+    with qtbot.waitSignal(w.triage.flag_changed, timeout=WAIT):
         qtbot.keyClick(view, Qt.Key.Key_0)
     (flag,) = _flags(open_db, row.id)
     assert flag.corrected_label == 0 and flag.author == "ana" and not flag.undone
@@ -34,15 +36,15 @@ def test_label_key_flags_undo_and_redo_with_audit(make_window, catalogue, open_d
     assert flag.kind == ("model too high" if rank.model_rank <= 2 else "other")
     event = _audit(open_db)[0]
     assert (event.actor, event.action, event.target_id) == ("ana", "flag.add", str(row.id))
-    qtbot.waitUntil(lambda: w.review_model.index(1, COLUMN_INDEX["flag"]).data().endswith("\u2192 0"), timeout=5000)
+    qtbot.waitUntil(lambda: w.review_model.index(1, COLUMN_INDEX["flag"]).data().endswith("\u2192 0"), timeout=WAIT)
 
-    with qtbot.waitSignal(w.triage.flag_changed, timeout=10_000):
+    with qtbot.waitSignal(w.triage.flag_changed, timeout=WAIT):
         qtbot.keyClick(view, Qt.Key.Key_U)
     assert _flags(open_db, row.id)[0].undone
     assert _audit(open_db)[0].action == "flag.undo"
-    qtbot.waitUntil(lambda: w.review_model.index(1, COLUMN_INDEX["flag"]).data() == "", timeout=5000)
+    qtbot.waitUntil(lambda: w.review_model.index(1, COLUMN_INDEX["flag"]).data() == "", timeout=WAIT)
 
-    with qtbot.waitSignal(w.triage.flag_changed, timeout=10_000):
+    with qtbot.waitSignal(w.triage.flag_changed, timeout=WAIT):
         w.redo_action.trigger()
     assert not _flags(open_db, row.id)[0].undone
     assert _audit(open_db)[0].action == "flag.redo"
@@ -53,14 +55,14 @@ def test_second_label_key_updates_the_flag_and_undo_restores_it(make_window, cat
     view = w.review_table.view
     focus(view)
     pk = w.review_model.review(0).id
-    with qtbot.waitSignal(w.triage.flag_changed, timeout=10_000):
+    with qtbot.waitSignal(w.triage.flag_changed, timeout=WAIT):
         qtbot.keyClick(view, Qt.Key.Key_1)
-    with qtbot.waitSignal(w.triage.flag_changed, timeout=10_000):
+    with qtbot.waitSignal(w.triage.flag_changed, timeout=WAIT):
         qtbot.keyClick(view, Qt.Key.Key_4)
     (flag,) = _flags(open_db, pk)
     assert flag.corrected_label == 4
     assert _audit(open_db)[0].action == "flag.edit"
-    with qtbot.waitSignal(w.triage.flag_changed, timeout=10_000):
+    with qtbot.waitSignal(w.triage.flag_changed, timeout=WAIT):
         qtbot.keyClick(view, Qt.Key.Key_U)
     (flag,) = _flags(open_db, pk)
     assert flag.corrected_label == 1 and not flag.undone
@@ -73,7 +75,7 @@ def test_flag_and_undo_in_quick_succession_are_applied_in_order(make_window, cat
     w.app_state.current_review_pk = pk
     w.triage.set_label(2)
     w.triage.undo()  # before the first write has come back
-    qtbot.waitUntil(lambda: not w.store.busy, timeout=10_000)
+    qtbot.waitUntil(lambda: not w.store.busy, timeout=WAIT)
     (flag,) = _flags(open_db, pk)
     assert flag.undone
 
@@ -84,24 +86,24 @@ def test_flag_dialog_saves_at_once(make_window, catalogue, open_db, qtbot, focus
     focus(view)
     pk = w.app_state.current_review_pk
     qtbot.keyClick(view, Qt.Key.Key_F)
-    qtbot.waitUntil(lambda: w._flag_dialog is not None and w._flag_dialog.isVisible(), timeout=5000)
+    qtbot.waitUntil(lambda: w._flag_dialog is not None and w._flag_dialog.isVisible(), timeout=WAIT)
     dialog = w._flag_dialog
     dialog.kind.setCurrentText("spam")
     dialog.labels.button(1).click()
     qtbot.keyClicks(dialog.note, "buy-now link")
-    with qtbot.waitSignal(w.triage.flag_changed, timeout=10_000):
+    with qtbot.waitSignal(w.triage.flag_changed, timeout=WAIT):
         dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Save).click()
     (flag,) = _flags(open_db, pk)
     assert (flag.kind, flag.corrected_label, flag.note) == ("spam", 1, "buy-now link")
-    qtbot.waitUntil(lambda: w.detail.history.flag_model.rowCount() == 1, timeout=10_000)
+    qtbot.waitUntil(lambda: w.detail.history.flag_model.rowCount() == 1, timeout=WAIT)
     w.audit_log.reload()
-    qtbot.waitUntil(lambda: w.audit_log.audit_model.rowCount() > 0, timeout=10_000)
+    qtbot.waitUntil(lambda: w.audit_log.audit_model.rowCount() > 0, timeout=WAIT)
     assert w.audit_log.proxy.index(0, 2).data() == "flag.add"
 
 
 def test_disagreement_queue_is_keyboard_driven(make_window, catalogue, open_db, qtbot, focus):
     w = make_window(catalogue.url)
-    qtbot.waitUntil(lambda: w.queue.table_model.rowCount() > 2, timeout=10_000)
+    qtbot.waitUntil(lambda: w.queue.table_model.rowCount() > 2, timeout=WAIT)
     view = w.queue.view
     focus(view)
     qtbot.keyClick(view, Qt.Key.Key_J)
@@ -109,11 +111,11 @@ def test_disagreement_queue_is_keyboard_driven(make_window, catalogue, open_db, 
     assert w.queue_state.index == 1
     assert w.app_state.current_review_pk == item.review_pk
     assert w.app_state.current_product_pk == item.row.product_pk
-    with qtbot.waitSignal(w.triage.flag_changed, timeout=10_000):
+    with qtbot.waitSignal(w.triage.flag_changed, timeout=WAIT):
         qtbot.keyClick(view, Qt.Key.Key_4)
     (flag,) = _flags(open_db, item.review_pk)
     assert flag.corrected_label == 4
-    qtbot.waitUntil(lambda: w.queue.table_model.index(1, 6).data().endswith("\u2192 4"), timeout=5000)
+    qtbot.waitUntil(lambda: w.queue.table_model.index(1, 6).data().endswith("\u2192 4"), timeout=WAIT)
     qtbot.keyClick(view, Qt.Key.Key_K)
     assert w.app_state.current_review_pk == w.queue_state.items[0].review_pk
 
@@ -123,14 +125,14 @@ def test_flagging_updates_the_product_count(make_window, catalogue, qtbot):
     kettle = catalogue.product_pks["P-KETTLE"]
     assert w.product_model.product(kettle).n_flagged == 0
     w.triage.set_label(3)
-    qtbot.waitUntil(lambda: w.product_model.product(kettle).n_flagged == 1, timeout=10_000)
+    qtbot.waitUntil(lambda: w.product_model.product(kettle).n_flagged == 1, timeout=WAIT)
 
 
 def test_queue_jump_to_another_product_keeps_the_queued_review(make_window, catalogue, open_db, qtbot, focus):
     w = make_window(catalogue.url)
-    with qtbot.waitSignal(w.review_model.loaded, timeout=10_000):
+    with qtbot.waitSignal(w.review_model.loaded, timeout=WAIT):
         w.product_list.select_product(catalogue.product_pks["P-SHOE"])
-    qtbot.waitUntil(lambda: w.queue.table_model.rowCount() > 2 and not w.store.busy, timeout=10_000)
+    qtbot.waitUntil(lambda: w.queue.table_model.rowCount() > 2 and not w.store.busy, timeout=WAIT)
     # the worst disagreements are Kettle reviews far down its 1200 (beyond the first page)
     target = max(range(w.queue.table_model.rowCount()),
                  key=lambda i: w.queue_state.items[i].disagreement.info.model_rank or 0)
@@ -138,11 +140,11 @@ def test_queue_jump_to_another_product_keeps_the_queued_review(make_window, cata
     assert item.disagreement.info.model_rank > 500  # not on the first page of the table
     view = w.queue.view
     focus(view)
-    with qtbot.waitSignal(w.review_model.loaded, timeout=10_000):
+    with qtbot.waitSignal(w.review_model.loaded, timeout=WAIT):
         view.setCurrentIndex(w.queue.table_model.index(target, 1))
-    qtbot.waitUntil(lambda: not w.store.busy, timeout=10_000)
+    qtbot.waitUntil(lambda: not w.store.busy, timeout=WAIT)
     assert w.app_state.current_product_pk == catalogue.product_pks["P-KETTLE"]
     assert w.app_state.current_review_pk == item.review_pk
-    with qtbot.waitSignal(w.triage.flag_changed, timeout=10_000):
+    with qtbot.waitSignal(w.triage.flag_changed, timeout=WAIT):
         qtbot.keyClick(view, Qt.Key.Key_2)
     assert [f.corrected_label for f in _flags(open_db, item.review_pk)] == [2]

@@ -2,6 +2,8 @@
 table), delete, and export / import a model folder through the real engine."""
 from __future__ import annotations
 
+from waits import WAIT, LONG_WAIT  # noqa: E402
+
 from pathlib import Path
 
 import pytest
@@ -51,7 +53,7 @@ def test_list_compare_activate_resolves_flags_and_shows_rank_arrows(make_window,
     cat, v2_id, t3 = two_models
     w = make_window(cat.url)
     view = w.models_view
-    qtbot.waitUntil(lambda: view.list_model.rowCount() == 2, timeout=10_000)
+    qtbot.waitUntil(lambda: view.list_model.rowCount() == 2, timeout=WAIT)
     names = [view.list_model.record(r).name for r in range(2)]
     assert names == ["v2", "v1"]  # newest first
     active_row = view.list_model.row_of(cat.model_id)
@@ -61,7 +63,7 @@ def test_list_compare_activate_resolves_flags_and_shows_rank_arrows(make_window,
 
     # one model selected: compared with its parent
     _select(view, v2_id)
-    qtbot.waitUntil(lambda: view.state.comparison is not None, timeout=10_000)
+    qtbot.waitUntil(lambda: view.state.comparison is not None, timeout=WAIT)
     comp = view.state.comparison
     assert (comp.a.name, comp.b.name) == ("v1", "v2")
     dev_map = next(r for r in comp.metrics if (r.split, r.metric) == ("dev", "MAP"))
@@ -76,14 +78,14 @@ def test_list_compare_activate_resolves_flags_and_shows_rank_arrows(make_window,
     # activate v2: it has scored everything, so flags are resolved at once and the window reloads
     qtbot.mouseClick(view.activate_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: w.app_state.active_model is not None and w.app_state.active_model.name == "v2",
-                    timeout=10_000)
+                    timeout=WAIT)
     with open_db.begin() as s:
         flag = repo.active_flag(s, t3)
     assert flag.resolution == f"resolved by model #{v2_id}"
     w.app_state.current_product_pk = cat.product_pks["P-TREES"]
     model = w.review_model
     qtbot.waitUntil(lambda: model.rowCount() == 6 and model.row_of(t3) is not None
-                    and model.rank_move(t3) is not None, timeout=10_000)
+                    and model.rank_move(t3) is not None, timeout=WAIT)
     row = model.row_of(t3)
     move = model.rank_move(t3)
     rank_text = model.index(row, column_of("rank")).data()
@@ -97,7 +99,7 @@ def test_delete_asks_first_and_never_deletes_the_active_model(make_window, qtbot
     cat, v2_id, _t3 = two_models
     w = make_window(cat.url)
     view = w.models_view
-    qtbot.waitUntil(lambda: view.list_model.rowCount() == 2, timeout=10_000)
+    qtbot.waitUntil(lambda: view.list_model.rowCount() == 2, timeout=WAIT)
     _select(view, cat.model_id)  # v1 is active
     assert not view.delete_button.isEnabled() and not view.activate_button.isEnabled()
     _select(view, v2_id)
@@ -105,7 +107,7 @@ def test_delete_asks_first_and_never_deletes_the_active_model(make_window, qtbot
     monkeypatch.setattr(QMessageBox, "exec", lambda box: next(answers))
     qtbot.mouseClick(view.delete_button, Qt.MouseButton.LeftButton)  # "No": nothing happens
     qtbot.mouseClick(view.delete_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: view.list_model.rowCount() == 1, timeout=10_000)
+    qtbot.waitUntil(lambda: view.list_model.rowCount() == 1, timeout=WAIT)
     with open_db.begin() as s:
         assert [m.name for m in repo.list_model_versions(s)] == ["v1"]
         assert repo.prediction_counts(s).get(v2_id) is None
@@ -123,18 +125,18 @@ def test_export_then_import_a_model_folder_and_refuse_a_pickle(make_window, qtbo
     db.dispose()
     w = make_window(catalogue.url)
     ops, view = w.model_ops, w.models_view
-    qtbot.waitUntil(lambda: view.list_model.rowCount() == 2, timeout=10_000)
+    qtbot.waitUntil(lambda: view.list_model.rowCount() == 2, timeout=WAIT)
 
     out = tmp_path / "exported"
-    with qtbot.waitSignal(ops.message, timeout=60_000) as sent:
+    with qtbot.waitSignal(ops.message, timeout=LONG_WAIT) as sent:
         assert ops.export("tiny", str(out))
     assert sent.args[0].startswith("Exported tiny")
     assert sorted(p.name for p in out.iterdir()) == ["model.json", "model.safetensors"]
 
-    with qtbot.waitSignal(ops.message, timeout=60_000) as sent:
+    with qtbot.waitSignal(ops.message, timeout=LONG_WAIT) as sent:
         assert ops.import_folder(str(out), "tiny-copy")
     assert sent.args[0].startswith("Imported tiny-copy")
-    qtbot.waitUntil(lambda: view.list_model.rowCount() == 3, timeout=10_000)
+    qtbot.waitUntil(lambda: view.list_model.rowCount() == 3, timeout=WAIT)
     copy = next(view.list_model.record(r) for r in range(3) if view.list_model.record(r).name == "tiny-copy")
     assert copy.checkpoint_sha256 == sha and not copy.active and Path(copy.checkpoint_path).is_dir()
 
@@ -143,9 +145,9 @@ def test_export_then_import_a_model_folder_and_refuse_a_pickle(make_window, qtbo
     for f in out.iterdir():
         (evil / f.name).write_bytes(f.read_bytes())
     (evil / "extra.pkl").write_bytes(b"\x80\x04K\x01.")
-    with qtbot.waitSignal(ops.failed, timeout=60_000):
+    with qtbot.waitSignal(ops.failed, timeout=LONG_WAIT):
         assert ops.import_folder(str(evil), "evil")
-    qtbot.waitUntil(lambda: bool(message_boxes), timeout=5000)
+    qtbot.waitUntil(lambda: bool(message_boxes), timeout=WAIT)
     title, text = message_boxes[-1]
     assert title == "Import model failed" and "refusing a pickle-format file" in text
     assert view.list_model.rowCount() == 3

@@ -8,6 +8,8 @@ rescoring; it asserts nothing about time, it prints the figures and writes them 
 """
 from __future__ import annotations
 
+from waits import WAIT, LONG_WAIT  # noqa: E402
+
 import json
 import os
 import sys
@@ -24,7 +26,7 @@ from helpers.tiny_engine import tiny_config
 from storage import open_database
 from storage import repository as repo
 
-TRAIN_TIMEOUT = 120_000
+TRAIN_TIMEOUT = LONG_WAIT
 
 
 class Heartbeat:
@@ -83,9 +85,9 @@ def _models(url: str):
 def test_train_cancel_restart_finish_rescore_and_retrain(make_window, qtbot, training_db, tiny_encoder_path, tmp_path):
     w = make_window(training_db)
     panel, state = w.training, w.training.state
-    qtbot.waitUntil(lambda: w.engine_info.catalog is not None and bool(w.engine_info.report), timeout=60_000)
-    assert "CPU" in w.status.device_label.text() or "GPU" in w.status.device_label.text()
-    qtbot.waitUntil(lambda: panel.form.data_label.text().startswith(tuple("0123456789")), timeout=10_000)
+    qtbot.waitUntil(lambda: w.engine_info.catalog is not None and bool(w.engine_info.report), timeout=LONG_WAIT)
+    assert w._device_text and w._device_text in w.status.device_label.text()  # what `engine doctor` found
+    qtbot.waitUntil(lambda: panel.form.data_label.text().startswith(tuple("0123456789")), timeout=WAIT)
     assert not panel.form.continuing  # no model yet: from scratch
     _setup_tiny(panel, tiny_encoder_path, epochs=200)
     assert "changed" in panel.form.advanced.text()
@@ -98,7 +100,7 @@ def test_train_cancel_restart_finish_rescore_and_retrain(make_window, qtbot, tra
     assert panel.loss_chart.step_series.count() >= 1
     assert "epoch 1/200" in panel.progress.bar.format()
     qtbot.mouseClick(panel.cancel_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: state.status is RunStatus.CANCELLED, timeout=60_000)
+    qtbot.waitUntil(lambda: state.status is RunStatus.CANCELLED, timeout=LONG_WAIT)
     models, runs = _models(training_db)
     assert models == [] and runs[-1].status == "cancelled"
     assert panel.start_button.isEnabled() and panel.restart_button.isEnabled()
@@ -120,14 +122,14 @@ def test_train_cancel_restart_finish_rescore_and_retrain(make_window, qtbot, tra
     assert [m.name for m in models] == [first.model] and runs[-1].status == "succeeded"
     assert first.activated  # if-better, and a run from scratch has no parent to beat
     qtbot.waitUntil(lambda: w.app_state.active_model is not None and w.app_state.active_model.name == first.model,
-                    timeout=15_000)
+                    timeout=WAIT)
     qtbot.waitUntil(lambda: w.review_model.rowCount() > 0 and w.review_model.review(0).score is not None
-                    and not w.store.busy, timeout=15_000)
-    qtbot.waitUntil(lambda: w.models_view.list_model.rowCount() == 1, timeout=10_000)
+                    and not w.store.busy, timeout=WAIT)
+    qtbot.waitUntil(lambda: w.models_view.list_model.rowCount() == 1, timeout=WAIT)
     assert f"{first.model}" in w.status.model_label.text()
 
     # retrain, continuing from the active model: the table shows rank changes against it
-    qtbot.waitUntil(lambda: panel.form.continuing, timeout=10_000)
+    qtbot.waitUntil(lambda: panel.form.continuing, timeout=WAIT)
     panel.setup.epochs = 1
     panel.setup.activate = ActivatePolicy.ALWAYS
     beat.start("training")
@@ -140,21 +142,26 @@ def test_train_cancel_restart_finish_rescore_and_retrain(make_window, qtbot, tra
     qtbot.waitUntil(lambda: w.scoring.state.status is RunStatus.SUCCEEDED and w.scoring.state.model == second.model,
                     timeout=TRAIN_TIMEOUT)
     qtbot.waitUntil(lambda: w.app_state.active_model is not None and w.app_state.active_model.name == second.model
-                    and not w.store.busy and not w.review_model.is_loading, timeout=15_000)
+                    and not w.store.busy and not w.review_model.is_loading, timeout=WAIT)
     beat.stop()
     _report_stalls(beat, tmp_path)
     models, _runs = _models(training_db)
     by_name = {m.name: m for m in models}
     assert by_name[second.model].parent_id == by_name[first.model].id and by_name[second.model].active
     model = w.review_model
-    qtbot.waitUntil(lambda: model.rank_move(model.review(0).id) is not None, timeout=10_000)
+    qtbot.waitUntil(lambda: model.rank_move(model.review(0).id) is not None, timeout=WAIT)
     rank_col = column_of("rank")
     tip = model.index(0, rank_col).data(Qt.ItemDataRole.ToolTipRole)
     assert f"Under the previous model, {first.model}" in tip
-    moved = [r for r in range(model.rowCount()) if model.rank_move(model.review(r).id).delta]
-    for r in moved:
+    for r in range(model.rowCount()):
+        delta = model.rank_move(model.review(r).id).delta
         text = model.index(r, rank_col).data()
-        assert ("\u25b2" in text) or ("\u25bc" in text)
+        if delta > 0:
+            assert text.endswith(f"\u25b2{delta}"), text
+        elif delta < 0:
+            assert text.endswith(f"\u25bc{-delta}"), text
+        else:
+            assert text.isdigit(), text
 
 
 # ---------------------------------------------------------------- failures
@@ -170,22 +177,26 @@ def bare_panel(qtbot, training_db):
 
     def make(command=None):
         store = Store()
-        with qtbot.waitSignal(store.opened, timeout=10_000):
+        with qtbot.waitSignal(store.opened, timeout=WAIT):
             store.open(training_db)
         scoring = QtScoringController(command)
         panel = QtTrainingPanel(store, AppState(), scoring, command)
         qtbot.addWidget(panel)
         made.append((store, scoring, panel))
         panel.reload()
-        qtbot.waitUntil(lambda: not store.busy, timeout=10_000)
+        qtbot.waitUntil(lambda: not store.busy, timeout=WAIT)
         return panel
 
     made = []
     yield make
+    import shiboken6
+
     for store, scoring, panel in made:
         panel.shutdown()
         scoring.shutdown()
         store.close()
+        shiboken6.delete(scoring)  # parentless: destroyed here, on the GUI thread
+        shiboken6.delete(store)
 
 
 def test_a_user_error_from_the_trainer_is_shown_and_nothing_changes(bare_panel, qtbot, training_db):
@@ -193,7 +204,7 @@ def test_a_user_error_from_the_trainer_is_shown_and_nothing_changes(bare_panel, 
     panel.setup.catalog = RecipeCatalog({"cpu-quick": {"hidden": 64}}, (FieldSpec("hidden", "int", 128),))
     panel.setup.set_override("hidden", 15)  # attention_heads (4) does not divide 15: MMSSConfig refuses it
     assert panel.start()
-    qtbot.waitUntil(lambda: not panel.state.status.active, timeout=60_000)
+    qtbot.waitUntil(lambda: not panel.state.status.active, timeout=LONG_WAIT)
     assert panel.state.status is RunStatus.FAILED
     assert "attention_heads" in panel.state.error and "15" in panel.state.error
     assert panel.progress.status_label.text() == "Failed" and "attention_heads" in panel.progress.stage.text()
@@ -203,8 +214,10 @@ def test_a_user_error_from_the_trainer_is_shown_and_nothing_changes(bare_panel, 
 
 
 FAKE_ENGINE = r'''
-import json, os, signal, sys, time
+import json, os, signal, sys
 mode = os.environ["FAKE_MODE"]
+if mode == "stubborn":  # ignores SIGTERM from its first line: Cancel must kill it after the grace period
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 print(json.dumps({"event": "start", "run_id": 1, "device": "cpu", "config": {"epochs": 3}, "train_products": 1,
                   "dev_products": 1, "parent": None}), flush=True)
 print(json.dumps({"event": "step", "epoch": 1, "step": 1, "steps": 2, "loss": 0.9, "samples_per_s": 5,
@@ -213,9 +226,9 @@ if mode == "crash":
     raise RuntimeError("CUDA error: device-side assert triggered")
 if mode == "killed":
     os.kill(os.getpid(), signal.SIGKILL)
-if mode == "stubborn":  # ignores SIGTERM: Cancel must kill it after the grace period
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    time.sleep(60)
+if mode == "stubborn":
+    while True:
+        signal.pause()  # until SIGKILL
 '''
 
 
@@ -234,30 +247,30 @@ def fake_engine(tmp_path, monkeypatch):
 def test_a_crashing_trainer_shows_its_traceback_and_the_app_stays_usable(bare_panel, qtbot, fake_engine, training_db):
     panel = bare_panel(fake_engine("crash"))
     assert panel.start()
-    qtbot.waitUntil(lambda: not panel.state.status.active, timeout=20_000)
+    qtbot.waitUntil(lambda: not panel.state.status.active, timeout=WAIT)
     assert panel.state.status is RunStatus.FAILED
     assert panel.state.error == "RuntimeError: CUDA error: device-side assert triggered"
     assert "Traceback" in panel.log.toPlainText()
     assert len(panel.state.steps) == 1  # what arrived before the crash is kept on screen
     assert panel.restart()  # and a new run can start at once
-    qtbot.waitUntil(lambda: not panel.state.status.active, timeout=20_000)
+    qtbot.waitUntil(lambda: not panel.state.status.active, timeout=WAIT)
     assert _models(training_db) == ([], [])
 
 
 def test_a_killed_trainer_and_one_that_ignores_cancel(bare_panel, qtbot, fake_engine):
     panel = bare_panel(fake_engine("killed"))
     panel.start()
-    qtbot.waitUntil(lambda: not panel.state.status.active, timeout=20_000)
+    qtbot.waitUntil(lambda: not panel.state.status.active, timeout=WAIT)
     assert panel.state.status is RunStatus.FAILED and "unexpectedly" in panel.state.error
 
     stubborn = bare_panel(fake_engine("stubborn"))
     stubborn.controller.process.kill_after_ms = 500
     stubborn.start()
-    qtbot.waitUntil(lambda: len(stubborn.state.steps) == 1, timeout=20_000)
+    qtbot.waitUntil(lambda: len(stubborn.state.steps) == 1, timeout=WAIT)
     assert stubborn.cancel()
-    qtbot.waitUntil(lambda: not stubborn.state.status.active, timeout=20_000)
+    qtbot.waitUntil(lambda: not stubborn.state.status.active, timeout=WAIT)
     assert stubborn.state.status is RunStatus.CANCELLED
-    assert "did not stop" in stubborn.log.toPlainText() or "killed" in stubborn.log.toPlainText()
+    assert "did not stop within" in stubborn.log.toPlainText()  # it ignored SIGTERM: killed after the grace time
 
 
 def test_advanced_options_dialog_edits_the_setup_and_follows_it(bare_panel, qtbot):
@@ -287,10 +300,10 @@ def test_advanced_options_dialog_edits_the_setup_and_follows_it(bare_panel, qtbo
 
 
 FAKE_SCORER = r'''
-import json, sys
+import json, os, sys
 args = sys.argv[1:]
 with open(sys.argv[0] + ".calls", "a") as fh:
-    fh.write(json.dumps(args) + "\n")
+    fh.write(json.dumps(args + ["ENV_DB=" + os.environ.get("REVIEWSCOPE_DB", "")]) + "\n")
 if args[0] == "doctor":
     print(json.dumps({"torch": "2.x", "cuda": True, "device": "NVIDIA H200"}))
 elif args[0] == "recipes":
@@ -319,17 +332,18 @@ def test_first_launch_scores_the_imported_sample_with_the_starter_model(qtbot, s
     w.show()
     try:
         w.open_database(None)
-        qtbot.waitUntil(lambda: w.product_model.rowCount() == 36 and not w.importer.running, timeout=30_000)
-        qtbot.waitUntil(lambda: "GPU: NVIDIA H200" in w.status.device_label.text(), timeout=15_000)
+        qtbot.waitUntil(lambda: w.product_model.rowCount() == 36 and not w.importer.running, timeout=WAIT)
+        qtbot.waitUntil(lambda: "GPU: NVIDIA H200" in w.status.device_label.text(), timeout=WAIT)
         assert "GPU: NVIDIA H200" in w.training.form.device_label.text()
         if starter:
-            qtbot.waitUntil(lambda: w.scoring.state.status is RunStatus.SUCCEEDED, timeout=15_000)
+            qtbot.waitUntil(lambda: w.scoring.state.status is RunStatus.SUCCEEDED, timeout=WAIT)
             assert "starter" in w.status.currentMessage()
             calls = [json.loads(line) for line in Path(str(script) + ".calls").read_text().splitlines()]
             (score,) = [c for c in calls if c[0] == "score"]
-            assert "--model" not in score and score[score.index("--db") + 1] == w.store.db.url
+            assert "--model" not in score and "--db" not in score  # never on the command line (`ps`)
+            assert score[-1] == f"ENV_DB={w.store.db.url}"
         else:
-            qtbot.waitUntil(lambda: "No model yet" in w.status.currentMessage(), timeout=15_000)
+            qtbot.waitUntil(lambda: "No model yet" in w.status.currentMessage(), timeout=WAIT)
             assert w.scoring.state.status is RunStatus.IDLE
     finally:
         w.close()

@@ -154,7 +154,7 @@ def test_importing_an_evil_model_folder_is_refused(evil_store, capsys):
         err = capsys.readouterr().err
         lines = [line for line in err.splitlines() if line.startswith("error: ")]
         assert rc == 2 and len(lines) == 1 and "Traceback" not in err, (name, err)
-        assert re.search(needle, lines[0]) or "unexpected file" in lines[0], (name, lines[0])
+        assert re.search(needle, lines[0]), (name, lines[0])
         assert not marker.exists(), f"{name}: unpickling ran code"
     with db.begin() as s:
         assert {m.name for m in repo.list_model_versions(s)} == before
@@ -287,7 +287,7 @@ def test_gui_image_reader_refuses_a_bomb(tmp_path, qapp):
     assert QImageReader.allocationLimit() > 0  # Qt's own cap (MB) is on
     assert read_image(str(bomb)).isNull()  # 4.8 GB of pixels are never allocated
     small = read_image(str(bomb), max_side=72)  # a thumbnail request does not decode it either
-    assert small.isNull() or small.width() <= 72
+    assert small.isNull()
 
 
 # ------------------------------------------------------------------------ tripwire over the source
