@@ -511,10 +511,10 @@ vectorised collate gave 8 % of its 0.35 s and was not kept).
 IMPORT_NOTES = """\
 The importer validates every field (types, ranges, duplicates, UTF-8, surrogates, ids), which raw
 `json.loads` + `executemany` does not; its write phase was already one DBAPI `executemany` per table on
-SQLite. This round: (1) the cyclic garbage collector is paused while an import builds its rows
-(`storage.importers.common.gc_paused`, restored afterwards; reference counting still frees everything):
-parsing keeps a few container objects per row alive, and the collector's generational passes rescanned
-the growing heap again and again, about a fifth of the import's time; (2) unknown-field detection and
+SQLite. An earlier round paused the cyclic garbage collector during an import (about a fifth of its
+time); that pause was process-wide, and in the app it made a pool thread collect the GUI's Qt objects,
+which aborted the process, so it was removed (stop 20: 0.30x of raw executemany without it, measured by
+`python -m benchmarks.import_speed`, best of 3: 0.371 s against 0.112 s). (2) unknown-field detection and
 empty `image_urls` / `extra` values take C-level fast paths (`dict.keys() <= frozenset`, no
 `json.dumps` of `[]` / `{}`). What is left, per review: JSON decoding with the duplicate-key hook
 (~4 µs), field validation (~3 µs), line reading (~1 µs), the row's dataclasses (~1 µs); the database
@@ -554,7 +554,7 @@ CHANGES = """\
 | engine/jobs/score.py | frozen-encoder models loaded without MiniLM; encoder loaded lazily on the first cache miss | cached job: model loading ~2.5 s -> ~0.8 s, 230 MiB less |
 | engine/jobs/score.py, storage/repository.py | streaming: review ids up front, then chunks of whole products read with column queries (`review_pks_by_product`, `load_products`) | peak memory flat from 1k to 100k reviews (1.10x of model + one batch) |
 | engine/jobs/data.py | inference batches sorted by text lengths, run under `torch.inference_mode`; fp16 states kept fp16; metadata over all reviews of a product | MM-SS head a few % cheaper per review; a partial rescoring gives the same scores as a full one |
-| storage/importers/__init__.py, common.py, jsonl.py | garbage collector paused during an import; fast paths for known-fields-only rows and empty JSON values | import of ../shared/data ~0.33 s -> ~0.23 s (0.28x -> ~0.37x of raw executemany) |
+| storage/importers/__init__.py, common.py, jsonl.py | fast paths for known-fields-only rows and empty JSON values (the garbage-collector pause of the same round was removed in stop 20: it aborted the app) | import of ../shared/data 0.371 s, 0.30x of raw executemany |
 
 Before these changes (one thread, under cProfile, which inflates Python-heavy parts): cached rescoring of
 ../shared/data took 26 s, of which 8 s loading the model with MiniLM and 3.5 s opening 11,700 cache

@@ -39,9 +39,12 @@ def _open_db(args):
 
 
 def _cmd_import(args) -> int:
+    from storage.files import clean_orphan_media
     from storage.importers import import_path
 
     db = _open_db(args)
+    for line in clean_orphan_media(db):  # what an import killed earlier left in the media folder
+        print(f"note: {line}", file=sys.stderr)
     prog = Progress("import", json_lines=args.json_progress, unit="rows")
     try:
         report = import_path(db, args.path, progress=prog.update)

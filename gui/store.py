@@ -178,10 +178,10 @@ class Store(QObject):
 
 def _open_and_clean(url: str | None) -> Database:
     """Open (create, migrate) the database, then remove what killed jobs left beside it."""
-    from storage.files import clean_leftovers
+    from storage.files import clean_leftovers, clean_orphan_media
 
     db = open_database(url)
-    for line in clean_leftovers(db):
+    for line in clean_leftovers(db) + clean_orphan_media(db):
         log.info("%s: %s", db.display_path, line)
     return db
 

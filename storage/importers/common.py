@@ -25,6 +25,7 @@ from sqlalchemy import JSON, Float, Integer, String, delete, func, select, updat
 from sqlalchemy.orm import Session
 
 from ..errors import CatalogueError
+from ..files import media_writer
 from ..models import Image, ImageLink, Product, Review
 from ..records import label_from_votes
 from ..repository import record_audit
@@ -622,7 +623,8 @@ def run_import(db, cat: Catalogue, t0: float, actor: str | None = None) -> Impor
             raise
 
     try:
-        report = db.run(_write)
+        with media_writer(db.media_dir):  # until the rows naming the files are committed
+            report = db.run(_write)
     except BaseException:
         stored.remove_created()  # the commit itself failed
         raise

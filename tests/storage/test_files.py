@@ -72,3 +72,37 @@ def test_legacy_leftovers_without_a_pid_wait_for_the_grace_period(db):
     assert clean_leftovers(db) == [] and legacy.exists()
     assert clean_leftovers(db, now=time.time() + LEGACY_GRACE_S + 1) == [f"removed {legacy.name}"]
     assert not legacy.exists()
+
+
+def test_orphan_media_are_removed_unless_an_import_is_writing(db, tmp_path):
+    from storage.files import clean_orphan_media, media_writer
+    from storage.models import Image
+
+    media = db.media_dir
+    (media / "ab").mkdir(parents=True)
+    kept = media / "ab" / "abcd.png"
+    kept.write_bytes(b"png")
+    with db.begin() as s:
+        s.add(Image(sha256="ab" * 32, relpath="ab/abcd.png", width=1, height=1, format="PNG", n_bytes=3))
+    orphan = media / "ab" / "ffff.png"
+    orphan.write_bytes(b"from a killed import")
+    partial = media / "ab" / ".import-x1.part"
+    partial.write_bytes(b"half")
+    with media_writer(media):  # an import at work: nothing is touched
+        assert clean_orphan_media(db) == []
+    assert orphan.exists() and partial.exists()
+    assert clean_orphan_media(db) == ["removed orphan media file ab/.import-x1.part", "removed orphan media file ab/ffff.png"]
+    assert kept.exists() and not orphan.exists() and not partial.exists()
+
+
+def test_a_server_database_never_cleans_the_shared_media_folder(tmp_path):
+    from storage.files import clean_orphan_media
+
+    class ServerDb:  # what clean_orphan_media reads of a Database on PostgreSQL
+        is_sqlite = False
+        media_dir = tmp_path / "media"
+
+    ServerDb.media_dir.mkdir()
+    other = ServerDb.media_dir / "image-of-another-database.png"
+    other.write_bytes(b"x")
+    assert clean_orphan_media(ServerDb()) == [] and other.exists()
