@@ -423,17 +423,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from storage.errors import StorageError
 
+    from engine.events import EXIT_USER_ERROR
+
     try:
         return int(args.func(args) or 0)
     except StorageError as exc:
         _fail(args, exc)
-        return 2
+        return EXIT_USER_ERROR
     except (ValueError, FileNotFoundError) as exc:
         _fail(args, exc)
-        return 2
+        return EXIT_USER_ERROR
     except OSError as exc:  # disk full, read-only folder, permissions: one line, no traceback
         _fail(args, f"{exc.strerror or exc}" + (f": {exc.filename}" if getattr(exc, "filename", None) else ""))
-        return 2
+        return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

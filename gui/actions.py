@@ -4,7 +4,6 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
 
-from . import qt_compat  # noqa: F401  (before any call into Qt: see the module)
 from .theme import icon
 
 

@@ -14,7 +14,6 @@ from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
-from . import qt_compat  # noqa: F401  (before any call into Qt: see the module)
 from .settings import Settings
 from .theme import icon
 

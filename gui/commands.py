@@ -19,7 +19,6 @@ from PySide6.QtGui import QUndoCommand
 from storage.db import Database
 from storage.records import FlagRecord
 
-from . import qt_compat  # noqa: F401  (before any call into Qt: see the module)
 from . import flag_ops
 from .state.flag_draft import FlagDraft
 

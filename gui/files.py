@@ -6,7 +6,6 @@ from pathlib import Path
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QFileDialog
 
-from . import qt_compat  # noqa: F401  (before any call into Qt: see the module)
 from . import export
 from .dialogs import show_error, show_info
 

@@ -10,7 +10,6 @@ from PySide6.QtWidgets import QWidget
 
 from storage.db import Database
 
-from . import qt_compat  # noqa: F401  (before any call into Qt: see the module)
 from .store import Store
 from .widgets.qt_import_progress import QtImportProgress, show_import_error
 from .workers import WorkerContext

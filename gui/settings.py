@@ -8,7 +8,6 @@ from typing import Optional
 
 from PySide6.QtCore import QByteArray, QSettings
 
-from . import qt_compat  # noqa: F401  (before any call into Qt: see the module)
 
 MAX_RECENT = 10
 

@@ -16,7 +16,6 @@ from PySide6.QtCore import QObject, Signal
 
 from storage.db import Database, open_database
 
-from . import qt_compat  # noqa: F401  (before any call into Qt: see the module)
 from .workers import Job, JobRunner, make_pool
 
 log = logging.getLogger(__name__)

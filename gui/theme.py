@@ -7,7 +7,6 @@ from pathlib import Path
 from PySide6.QtGui import QColor, QIcon, QPalette
 from PySide6.QtWidgets import QApplication
 
-from . import qt_compat  # noqa: F401  (before any call into Qt: see the module)
 
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
 THEMES_DIR = RESOURCES / "themes"

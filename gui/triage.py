@@ -6,7 +6,6 @@ from typing import Callable, Optional
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 
-from . import qt_compat  # noqa: F401  (before any call into Qt: see the module)
 from .commands import AddFlagCommand, FlagChain, SetLabelCommand, run_step
 from .state.app_state import AppState
 from .state.flag_draft import FlagDraft

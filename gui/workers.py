@@ -32,7 +32,6 @@ from typing import Any, Callable, Optional
 
 from PySide6.QtCore import QObject, QThreadPool, Signal
 
-from . import qt_compat  # noqa: F401  (before any call into Qt: see the module)
 
 Callback = Optional[Callable[[Any], None]]
 

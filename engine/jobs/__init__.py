@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 import sys
 
+from engine import events
+
 
 def register_commands(sub, add_common) -> None:
     p = sub.add_parser("train", help="train MM-SS with SSP-Label on the train split (dev MAP selects the epoch)")
@@ -51,6 +53,8 @@ def _emitter(args):
     prog = Progress(args.command, json_lines=args.json_progress)
 
     def on_event(name, **fields):
+        if args.command in events.COMMANDS:
+            events.encode(args.command, name, fields)  # what the app will read: validated here first
         if args.json_progress:
             prog.event(name, **fields)
         elif name == "epoch":
@@ -84,7 +88,7 @@ def _cmd_train(args) -> int:
 
             dist.destroy_process_group()
     if res.status == "cancelled":
-        return 3
+        return events.EXIT_CANCELLED
     if res.name and not args.json_progress:
         print(json.dumps({"model": res.name, "metrics": res.metrics, "checkpoint": res.checkpoint}, indent=1))
     return 0

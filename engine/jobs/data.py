@@ -8,14 +8,15 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Container, Iterator, Sequence
+from typing import Callable, Container, Sequence
 
 import numpy as np
 import torch
 
 from engine.metadata import compute_metadata
 from engine.model.config import MMSSConfig
-from engine.model.mmss import MMSSModel, ReviewExample, collate
+from engine.model.batch import ReviewExample, collate
+from engine.model.mmss import MMSSModel
 
 from .cache import FeatureCache, content_key
 
@@ -283,17 +284,3 @@ def grouped(prepared: Prepared, scores: Sequence[float], *, labelled_only: bool 
         s.setdefault(pid, []).append(float(scores[i]))
         y.setdefault(pid, []).append(int(lab) if lab is not None else 0)
     return s, y
-
-
-def iter_chunks(products: Sequence, max_reviews: int) -> Iterator[list]:
-    """Products in chunks of about ``max_reviews`` reviews (streaming keeps memory flat)."""
-    cur: list = []
-    n = 0
-    for p in products:
-        cur.append(p)
-        n += len(p.reviews)
-        if n >= max_reviews:
-            yield cur
-            cur, n = [], 0
-    if cur:
-        yield cur

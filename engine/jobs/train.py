@@ -7,22 +7,19 @@ ends the run after the current step; nothing is registered then.
 from __future__ import annotations
 
 import copy
-import dataclasses
 import datetime as dt
-import math
 import os
 import random
 import signal
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 import torch
 
 from engine.metrics import evaluate_rankings
-from engine.model.config import SUBTASKS, MMSSConfig
+from engine.model.config import MMSSConfig
 from engine.model.mmss import MMSSModel
 from engine.pseudolabels import SSPLabeler
 

@@ -1,15 +1,8 @@
 """MM-SS model: config, text and vision feature extractors, layers and the model itself."""
 
 from engine.model.config import SUBTASKS, TEXT_SUBTASKS, ImageSource, MarginMode, MMSSConfig
-from engine.model.mmss import (
-    MMSSBatch,
-    MMSSModel,
-    MMSSOutput,
-    ReviewExample,
-    collate,
-    pad_regions,
-    pad_states,
-)
+from engine.model.batch import MMSSBatch, ReviewExample, collate, pad_regions, pad_states
+from engine.model.mmss import MMSSModel, MMSSOutput
 from engine.model.text import TextEncoder, encoder_identity
 
 __all__ = [

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, fields
 from enum import Enum
 from typing import Any
 
+from engine.events import SUBTASKS as _SUBTASKS
 from engine.metadata import METADATA_FEATURES
 
 __all__ = [
@@ -19,8 +20,9 @@ __all__ = [
     "IMAGE_FEATURE_DIMS",
 ]
 
-#: The five interaction subtasks / branches of module (b), in output order.
-SUBTASKS: tuple[str, ...] = ("p_t r_t", "p_v r_v", "p_t r_v", "p_v r_t", "r_t r_v")
+#: The five interaction subtasks / branches of module (b), in output order (one definition,
+#: in the torch-free protocol module the app also reads).
+SUBTASKS: tuple[str, ...] = _SUBTASKS
 #: The branches that involve no image (all that remain under ``text_only``).
 TEXT_SUBTASKS: tuple[str, ...] = ("p_t r_t",)
 

@@ -7,7 +7,6 @@ from typing import Optional, Sequence
 
 from PySide6.QtCore import QObject, Signal
 
-from .. import qt_compat  # noqa: F401  (before any call into Qt: see the module)
 from ..state.app_state import AppState
 from ..store import Store
 from ..training.engine_info import starter_model_exists

@@ -6,7 +6,6 @@ from typing import Optional
 from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QSplitter, QTableView, QVBoxLayout, QWidget
 
-from .. import qt_compat  # noqa: F401  (before any call into Qt: see the module)
 from ..models.roles import SortRole
 from .compare import Comparison
 from .state import ModelsViewState

@@ -9,7 +9,6 @@ from PySide6.QtWidgets import (
     QTableView, QVBoxLayout, QWidget,
 )
 
-from .. import qt_compat  # noqa: F401  (before any call into Qt: see the module)
 from ..models.roles import KeyRole, SortRole
 from ..state.app_state import AppState
 from ..store import Store

@@ -14,7 +14,6 @@ from PySide6.QtGui import QColor, QFont
 
 from storage.records import ModelVersionRecord
 
-from .. import qt_compat  # noqa: F401  (before any call into Qt: see the module)
 from ..models.formatting import fmt_datetime, one_line
 from ..models.roles import KeyRole, SortRole
 from .compare import RankMove

@@ -8,7 +8,6 @@ from typing import Optional, Sequence
 
 from PySide6.QtCore import QObject, Signal
 
-from .. import qt_compat  # noqa: F401  (before any call into Qt: see the module)
 from .process import QtEngineProcess
 from .setup import TrainingSetup
 from .state import RunStatus, TrainingRunState

@@ -17,7 +17,6 @@ from typing import Optional, Sequence
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
 
-from .. import qt_compat  # noqa: F401  (before any call into Qt: see the module)
 from .state import KILLED_NOTE
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]

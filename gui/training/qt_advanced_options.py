@@ -9,7 +9,6 @@ from PySide6.QtWidgets import (
     QToolButton, QVBoxLayout, QWidget,
 )
 
-from .. import qt_compat  # noqa: F401  (before any call into Qt: see the module)
 from ..models.formatting import plain_tooltip
 from .setup import FieldSpec, TrainingSetup
 

@@ -6,7 +6,6 @@ import html
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QWidget
 
-from .. import qt_compat  # noqa: F401  (before any call into Qt: see the module)
 from .chart_style import BEST_COLOR, DARK_MAIN, LIGHT_MAIN, NDCG_COLOR, STEP_COLOR, SUBTASK_COLORS
 
 

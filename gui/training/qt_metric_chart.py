@@ -7,7 +7,6 @@ from PySide6.QtCharts import QChartView, QLineSeries, QScatterSeries
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor
 
-from .. import qt_compat  # noqa: F401  (before any call into Qt: see the module)
 from .chart_style import (
     BEST_COLOR, DARK_MAIN, LIGHT_MAIN, NDCG_COLOR, fit, new_chart, pen, set_epoch_range, style_chart, value_axis,
 )

@@ -5,7 +5,6 @@ from __future__ import annotations
 from PySide6.QtCharts import QChartView, QLineSeries
 from PySide6.QtCore import QPointF, Qt
 
-from .. import qt_compat  # noqa: F401  (before any call into Qt: see the module)
 from .chart_style import (
     DARK_MAIN, LIGHT_MAIN, SUBTASK_COLORS, fit, new_chart, pen, set_epoch_range, style_chart, value_axis,
 )

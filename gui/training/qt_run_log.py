@@ -4,7 +4,6 @@ from __future__ import annotations
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QPlainTextEdit, QWidget
 
-from .. import qt_compat  # noqa: F401  (before any call into Qt: see the module)
 from .state import MAX_LOG_LINES, TrainingRunState
 
 

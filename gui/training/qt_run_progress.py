@@ -4,7 +4,6 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGridLayout, QLabel, QProgressBar, QWidget
 
-from .. import qt_compat  # noqa: F401  (before any call into Qt: see the module)
 from .state import Progress, RunStatus, TrainingRunState, format_duration
 
 STATUS_TEXT = {

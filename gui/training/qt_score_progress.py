@@ -4,7 +4,6 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QWidget
 
-from .. import qt_compat  # noqa: F401  (before any call into Qt: see the module)
 from .scoring_state import ScoreJobState
 from .state import Progress, RunStatus, format_duration
 

@@ -10,7 +10,6 @@ from typing import Optional, Sequence
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSplitter, QVBoxLayout, QWidget
 
-from .. import qt_compat  # noqa: F401  (before any call into Qt: see the module)
 from ..state.app_state import AppState
 from ..store import Store
 from ..theme import icon

@@ -9,7 +9,6 @@ from PySide6.QtWidgets import (
     QSpinBox, QVBoxLayout, QWidget,
 )
 
-from .. import qt_compat  # noqa: F401  (before any call into Qt: see the module)
 from .queries import TrainingInfo
 from .setup import RECIPE_TITLES, ActivatePolicy, DeviceChoice, TrainingSetup, estimate_seconds, estimate_text
 

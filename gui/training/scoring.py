@@ -6,7 +6,6 @@ from typing import Callable, Optional, Sequence
 
 from PySide6.QtCore import QObject, Signal
 
-from .. import qt_compat  # noqa: F401  (before any call into Qt: see the module)
 from .process import QtEngineProcess
 from .scoring_state import ScoreJobState
 from .state import RunStatus

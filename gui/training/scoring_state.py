@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Optional, Union
+
+from engine import events
 
 from ..state.evented import EventedState, evented
 from .state import EXIT_CANCELLED, EXIT_OK, Progress, RunStatus, _num
@@ -39,46 +41,49 @@ class ScoreJobState(EventedState):
         self.progress = Progress(0, 0, f"scoring with {model}\u2026" if model else "scoring\u2026")
         self.status = RunStatus.STARTING
 
-    def apply_line(self, line: str) -> Optional[dict]:
+    def apply_line(self, line: str) -> Optional[events.Event]:
         text = line.strip()
-        if not text.startswith("{"):
-            if text:
-                self.events.log_line.emit(text)
-            return None
-        try:
-            ev = json.loads(text)
-        except json.JSONDecodeError:
+        if text.startswith("{"):
+            try:
+                obj = json.loads(text)
+            except json.JSONDecodeError:
+                obj = None
+            if isinstance(obj, dict) and "event" in obj:
+                return self.apply(obj)
+        if text:
             self.events.log_line.emit(text)
-            return None
-        if isinstance(ev, dict):
-            self.apply(ev)
-            return ev
         return None
 
-    def apply(self, ev: dict[str, Any]) -> None:
-        kind = ev.get("event")
+    def apply(self, ev: Union[events.Event, dict[str, Any]]) -> Optional[events.Event]:
+        """Apply one event of ``score`` (:mod:`engine.events`); an unknown or malformed one is
+        logged as an error and becomes the job's error if it fails."""
+        if isinstance(ev, dict):
+            try:
+                ev = events.decode("score", ev)
+            except events.ProtocolError as exc:
+                self.events.log_line.emit(f"error: engine protocol: {exc}")
+                self._error_event = self._error_event or f"engine protocol: {exc}"
+                return None
         if self.status is RunStatus.STARTING:
             self.status = RunStatus.RUNNING
-        if kind == "start":
-            self.model = str(ev.get("model") or self.model)
-            total = int(ev.get("reviews") or 0)
-            self.progress = Progress(0, total, f"scoring {total} reviews with {self.model}")
-            self.events.log_line.emit(f"scoring {total} reviews with {self.model} on {ev.get('device', '?')}")
-        elif kind == "progress":
-            done, total = int(ev.get("done") or 0), int(ev.get("total") or 0)
-            rate = _num(ev.get("reviews_per_s"))
-            self.progress = Progress(done, total, f"scoring with {self.model}: {done}/{total}"
+        if isinstance(ev, events.ScoreStart):
+            self.model = ev.model or self.model
+            self.progress = Progress(0, ev.reviews, f"scoring {ev.reviews} reviews with {self.model}")
+            self.events.log_line.emit(f"scoring {ev.reviews} reviews with {self.model} on {ev.device}")
+        elif isinstance(ev, events.ScoreProgress):
+            rate = _num(ev.reviews_per_s)
+            self.progress = Progress(ev.done, ev.total, f"scoring with {self.model}: {ev.done}/{ev.total}"
                                      + (f" ({rate:.0f} reviews/s)" if rate else ""))
-            self.eta_s = _num(ev.get("eta_s"))
-        elif kind == "done":
-            self.outcome = ScoreOutcome(str(ev.get("model") or self.model), int(ev.get("scored") or 0),
-                                        float(ev.get("seconds") or 0.0))
+            self.eta_s = _num(ev.eta_s)
+        elif isinstance(ev, events.ScoreDone):
+            self.outcome = ScoreOutcome(ev.model or self.model, ev.scored, ev.seconds)
             self.events.log_line.emit(f"scored {self.outcome.scored} reviews with {self.outcome.model} "
                                       f"in {self.outcome.seconds:.1f} s")
-        elif kind == "error":
-            self._error_event = str(ev.get("message") or "")
-        elif kind == "cancelled":
+        elif isinstance(ev, events.Error):
+            self._error_event = ev.message
+        elif isinstance(ev, events.ScoreCancelled):
             self.events.log_line.emit("scoring stopped on request")
+        return ev
 
     def finish(self, exit_code: int, stderr_tail: str = "") -> RunStatus:
         if exit_code == EXIT_OK and self.outcome is not None:

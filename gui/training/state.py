@@ -1,24 +1,26 @@
 """Qt-free state of one training run, fed by the engine's ``--json-progress`` lines.
 
-The engine prints one JSON object per line: ``start``, ``stage``, ``features``, ``step``,
-``epoch``, ``done``, ``cancelled``, ``error`` (see ``engine/jobs/train.py``). The state turns
-them into plain records and evented attributes the panel binds to; the exit code closes
-the run (0 ok, 3 cancelled, 2 user error, anything else a crash).
+The engine prints one JSON object per line; :mod:`engine.events` defines them (``start``,
+``stage``, ``features``, ``step``, ``epoch``, ``done``, ``cancelled``, ``error``) and validates
+them on both sides. The state turns them into plain records and evented attributes the panel
+binds to; the exit code closes the run (0 ok, 3 cancelled, 2 user error, anything else a crash).
+A line that is not a valid event of the protocol is shown in the log as an error.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Optional
+from typing import Any, Optional, Union
+
+from engine import events
+from engine.events import EXIT_CANCELLED, EXIT_OK, EXIT_USER_ERROR, SUBTASKS  # noqa: F401  (used by the panel)
 
 from ..state.evented import EventedState, evented
 
-SUBTASKS = ("p_t r_t", "p_v r_v", "p_t r_v", "p_v r_t", "r_t r_v")
-"""The five interaction subtasks, in the engine's order (engine.model.config.SUBTASKS)."""
 HUMAN_LABEL = "y_g"
-EXIT_OK, EXIT_USER_ERROR, EXIT_CANCELLED = 0, 2, 3
 KILLED_NOTE = "the engine did not stop within {seconds} of Cancel; killed"
 """What the process runner adds to the stderr tail when it had to kill the engine after Cancel."""
 MAX_LOG_LINES = 5000
@@ -262,71 +264,89 @@ class TrainingRunState(EventedState):
             del self.log[: len(self.log) - MAX_LOG_LINES]
         self.events.log_line.emit(line)
 
-    def apply_line(self, line: str) -> Optional[dict]:
-        """One stdout line: a JSON event is applied and returned; other text is logged."""
+    def apply_line(self, line: str) -> Optional[events.Event]:
+        """One stdout line: a JSON event is validated, applied and returned; other text is logged."""
         text = line.strip()
         if not text:
             return None
         if text.startswith("{"):
             try:
-                event = json.loads(text)
+                obj = json.loads(text)
             except json.JSONDecodeError:
-                event = None
-            if isinstance(event, dict) and "event" in event:
-                self.apply(event)
-                return event
+                obj = None
+            if isinstance(obj, dict) and "event" in obj:
+                return self.apply(obj)
         self.add_log(text)
         return None
 
-    def apply(self, ev: dict[str, Any]) -> None:
-        """Apply one engine event (unknown events are logged and otherwise ignored)."""
-        kind = ev.get("event")
-        handler = getattr(self, f"_on_{kind}", None) if isinstance(kind, str) else None
+    def apply(self, ev: Union[events.Event, dict[str, Any]]) -> Optional[events.Event]:
+        """Apply one engine event (a parsed JSON object is validated first); an unknown or
+        malformed one is logged as an error and remembered as the run's error."""
+        if isinstance(ev, dict):
+            try:
+                ev = events.decode("train", ev)
+            except events.ProtocolError as exc:
+                self._protocol_error(str(exc))
+                return None
+        handler = self._handlers().get(type(ev))
         if handler is None:
-            self.add_log(json.dumps(ev))
-            return
+            self._protocol_error(f"a {type(ev).__name__} event is not one of `train`'s")
+            return None
         if self.status is RunStatus.STARTING:
             self.status = RunStatus.RUNNING
         handler(ev)
+        return ev
 
-    def _on_start(self, ev: dict) -> None:
-        self.config = dict(ev.get("config") or {})
-        self.device = str(ev.get("device") or "")
-        self.run_id = ev.get("run_id")
-        self.parent = ev.get("parent")
+    def _handlers(self) -> dict:
+        return {
+            events.TrainStart: self._on_start, events.Stage: self._on_stage, events.Features: self._on_features,
+            events.Progress: self._on_progress, events.Step: self._on_step, events.Epoch: self._on_epoch,
+            events.TrainDone: self._on_done, events.TrainCancelled: self._on_cancelled, events.Error: self._on_error,
+        }
+
+    def _protocol_error(self, message: str) -> None:
+        self.add_log(f"error: engine protocol: {message}")
+        if not self._error_event:
+            self._error_event = f"engine protocol: {message}"
+
+    def _on_start(self, ev: events.TrainStart) -> None:
+        self.config = dict(ev.config)
+        self.device = ev.device
+        self.run_id = ev.run_id
+        self.parent = ev.parent
         epochs = self.config.get("epochs", "?")
-        self.add_log(f"run #{self.run_id} on {self.device}: {ev.get('train_products', '?')} train and "
-                     f"{ev.get('dev_products', '?')} dev products, {epochs} epochs, "
+        self.add_log(f"run #{self.run_id} on {self.device}: {ev.train_products} train and "
+                     f"{ev.dev_products} dev products, {epochs} epochs, "
                      f"{'from ' + str(self.parent) if self.parent else 'from scratch'}")
         self.stage = "loading the catalogue"
 
-    def _on_stage(self, ev: dict) -> None:
-        message = str(ev.get("message") or ev.get("stage") or "")
+    def _on_stage(self, ev: events.Stage) -> None:
+        message = ev.message or ev.stage
         if self.status is not RunStatus.CANCELLING:
             self.stage = message
-        self.add_log(f"[{ev.get('stage', '')}] {message}")
-        if ev.get("stage") == "evaluate":
+        self.add_log(f"[{ev.stage}] {message}")
+        if ev.stage == "evaluate":
             self.progress = Progress(0, 0, "evaluating the best epoch on dev and test")
 
-    def _on_features(self, ev: dict) -> None:
-        done, total = int(ev.get("done") or 0), int(ev.get("total") or 0)
+    def _on_features(self, ev: Union[events.Features, events.Progress]) -> None:
+        done, total = ev.done, ev.total or 0
         self.progress = Progress(done, total, f"encoding texts and images {done}/{total} (cached on disk)")
 
-    def _on_step(self, ev: dict) -> None:
-        rec = StepRecord(int(ev.get("epoch", 1)), int(ev.get("step", 0)), int(ev.get("steps", 1) or 1), _num(ev.get("loss")))
+    def _on_step(self, ev: events.Step) -> None:
+        rec = StepRecord(ev.epoch, ev.step, ev.steps or 1, _num(ev.loss))
         self.steps.append(rec)
         epochs = int(self.config.get("epochs") or rec.epoch)
         done = (rec.epoch - 1) * rec.steps + rec.step
         self.progress = Progress(done, max(epochs * rec.steps, done),
                                  f"epoch {rec.epoch}/{epochs}, step {rec.step}/{rec.steps}")
-        self.eta_s = _num(ev.get("eta_s"))
-        self.samples_per_s = _num(ev.get("samples_per_s"))
+        self.eta_s = _num(ev.eta_s)
+        self.samples_per_s = _num(ev.samples_per_s)
         if self.status is not RunStatus.CANCELLING:
             self.stage = f"training: epoch {rec.epoch}/{epochs}"
         self.events.step_added.emit(rec)
 
-    def _on_epoch(self, ev: dict) -> None:
-        rec = EpochRecord.from_event(ev)
+    def _on_epoch(self, ev: events.Epoch) -> None:
+        rec = EpochRecord.from_event(dataclasses.asdict(ev))
         self.epochs.append(rec)
         self.eta_s = rec.eta_s
         if rec.samples_per_s is not None:
@@ -336,23 +356,22 @@ class TrainingRunState(EventedState):
                      f"{_fmt(rec.samples_per_s, 1)} reviews/s")
         self.events.epoch_added.emit(rec)
 
-    def _on_done(self, ev: dict) -> None:
-        out = TrainingOutcome(str(ev.get("model", "")), int(ev.get("model_version_id") or 0), dict(ev.get("metrics") or {}),
-                              str(ev.get("checkpoint", "")), bool(ev.get("activated")))
+    def _on_done(self, ev: events.TrainDone) -> None:
+        out = TrainingOutcome(ev.model, ev.model_version_id, dict(ev.metrics), ev.checkpoint, ev.activated)
         test = (out.metrics.get("test") or {}).get("MAP")
         self.add_log(f"registered model {out.model} (#{out.model_version_id}): dev MAP {_fmt(out.dev_map, 2)}, "
                      f"test MAP {_fmt(_num(test), 2)}; {'activated' if out.activated else 'not activated'}")
         self.outcome = out
 
-    def _on_cancelled(self, ev: dict) -> None:
+    def _on_cancelled(self, ev: events.TrainCancelled) -> None:
         self._cancelled_event = True
         self.add_log("the trainer stopped on request")
 
-    def _on_error(self, ev: dict) -> None:
-        self._error_event = str(ev.get("message") or "unknown error")
+    def _on_error(self, ev: events.Error) -> None:
+        self._error_event = ev.message or "unknown error"
         self.add_log(f"error: {self._error_event}")
 
-    def _on_progress(self, ev: dict) -> None:  # generic Progress events (not sent by train today)
+    def _on_progress(self, ev: events.Progress) -> None:  # generic Progress events (not sent by train today)
         self._on_features(ev)
 
     # ------------------------------------------------------------ derived

@@ -28,7 +28,7 @@ from ..errors import CatalogueError
 from ..files import media_writer
 from ..models import Image, ImageLink, Product, Review
 from ..records import label_from_votes
-from ..repository import record_audit
+from ..repository.audit import record_audit
 from .images import ImageRef, StoredFiles, store_images
 
 Progress = Optional[Callable[[int, int], Any]]

@@ -8,7 +8,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from engine.model.config import MMSSConfig
-from engine.model.mmss import MMSSBatch
+from engine.model.batch import MMSSBatch
 from engine.model.vision import GridImageEncoder, cap_regions, load_roi_features
 
 

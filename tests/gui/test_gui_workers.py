@@ -123,45 +123,11 @@ def test_finished_jobs_leave_nothing_alive(qtbot, catalogue):
     store.deleteLater()
 
 
-def test_loses_references_detects_a_call_that_drops_references():
-    import ctypes
-
-    from gui import qt_compat
-
-    victim = object()
-    keep = [victim] * 100  # references the simulated bug may take
-    drop = lambda: ctypes.pythonapi.Py_DecRef(ctypes.py_object(victim))  # noqa: E731
-    assert qt_compat._loses_references(victim, drop, trials=32)
-    for _ in range(32):
-        ctypes.pythonapi.Py_IncRef(ctypes.py_object(victim))
-    assert not qt_compat._loses_references(victim, lambda: None, trials=32)
-    del keep
-
-
-def test_install_pins_the_singletons_when_pyside_loses_references():
-    import subprocess
-
-    code = (
-        "import sys; from gui import qt_compat\n"
-        "qt_compat._installed = False\n"
-        "qt_compat.pyside_loses_references = lambda: True\n"
-        "before = sys.getrefcount(None)\n"
-        "pinned = qt_compat.install()\n"
-        "print(pinned, sys.getrefcount(None) - before >= qt_compat.PIN)\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"}).stdout.split()
-    expected = ["True", "True"] if sys.version_info < (3, 12) else ["False", "False"]
-    assert out == expected
-
-
 def test_many_qt_calls_and_emits_do_not_drain_none_or_true():
-    """PySide6 6.12 lost a reference to None per void call and to True per emit, which aborted
-    the interpreter; whatever PySide6 is installed, 200,000 calls leave both counts standing
-    (either the bug is absent or gui.qt_compat pinned them)."""
+    """PySide6 6.12.0 lost a reference to None per void call and to True per emit, which aborted
+    the interpreter after a few minutes (pyproject.toml excludes that release). A release with
+    the same bug fails here: 200,000 calls must leave both counts standing."""
     from PySide6.QtCore import Signal
-
-    from gui import qt_compat  # noqa: F401  (installs the pin where needed)
 
     class Emitter(QObject):
         fired = Signal(object)

@@ -204,3 +204,17 @@ def test_the_engines_recipe_report_parses_into_a_catalog():
     assert catalog.spec("hidden").doc.startswith("d, the width")
     assert catalog.recipe_value("cpu-quick", "hidden") == 64 and catalog.recipe_value("gpu-full", "hidden") == 128
     assert BUILTIN_CATALOG.recipes.keys() == catalog.recipes.keys()
+
+
+def test_an_unknown_or_malformed_engine_event_is_shown_as_an_error():
+    from gui.training.state import RunStatus, TrainingRunState
+
+    state = TrainingRunState()
+    state.begin("python -m engine train")
+    assert state.apply_line('{"event": "stpe", "epoch": 1}') is None
+    assert state.apply_line('{"event": "step", "epoch": 1, "step": 1, "loss": 0.3}') is None  # no "steps"
+    errors = [line for line in state.log if line.startswith("error: engine protocol")]
+    assert len(errors) == 2 and "unknown event 'stpe'" in errors[0] and "'steps'" in errors[1]
+    assert state.steps == []
+    assert state.finish(1, "") is RunStatus.FAILED
+    assert "unknown event 'stpe'" in state.error

@@ -1,0 +1,125 @@
+"""Repository functions that the GUI and the engine call, one module per concept.
+
+Every function takes a :class:`~sqlalchemy.orm.Session` and never commits: the caller owns
+the transaction (``with db.begin() as session: ...``). Results are plain dataclasses from
+:mod:`storage.records`. Callers import this package (``from storage import repository as
+repo``); the modules say where each concept lives:
+
+- :mod:`.catalogue`: products and reviews, pages of the review table, the review detail, and
+  the catalogue as training and scoring read it;
+- :mod:`.flags`: moderators' flags (add, edit, undo, redo, export, resolution);
+- :mod:`.model_versions`: registered models and the active one;
+- :mod:`.predictions`: scores and sub-scores per model;
+- :mod:`.training_runs`: training runs and the stale ones of killed trainers;
+- :mod:`.audit`: the audit log.
+"""
+from __future__ import annotations
+
+from ..errors import ConflictError, NotFoundError, StorageError  # noqa: F401  (raised by the functions)
+from ..records import FLAG_KINDS, PredictionIn  # noqa: F401  (their arguments)
+from .audit import (  # noqa: F401
+    list_audit_events,
+    record_audit,
+)
+from .catalogue import (  # noqa: F401
+    catalogue_summary,
+    corrected_labels,
+    count_reviews,
+    count_reviews_among,
+    get_product_pk,
+    get_review_detail,
+    list_categories,
+    list_products,
+    load_catalogue,
+    load_products,
+    page_reviews,
+    page_reviews_among,
+    product_rank_inputs,
+    review_pks_by_product,
+    review_rows_by_pks,
+    subscore_range,
+    training_data_summary,
+)
+from .flags import (  # noqa: F401
+    active_flag,
+    add_flag,
+    edit_flag,
+    export_flags_rows,
+    flag_resolutions,
+    get_flag,
+    list_flags,
+    redo_flag,
+    resolve_flags,
+    undo_flag,
+)
+from .model_versions import (  # noqa: F401
+    activate_model,
+    delete_model_version,
+    get_active_model,
+    get_model_version,
+    list_model_versions,
+    previous_model_version,
+    register_model_version,
+    update_model_metrics,
+)
+from .predictions import (  # noqa: F401
+    prediction_counts,
+    review_pks_missing_prediction,
+    scores_by_product,
+    write_predictions,
+)
+from .training_runs import (  # noqa: F401
+    finish_training_run,
+    list_training_runs,
+    mark_stale_runs,
+    start_training_run,
+)
+
+__all__ = [
+    "ConflictError", "NotFoundError", "StorageError", "FLAG_KINDS", "PredictionIn",
+    "record_audit",
+    "list_audit_events",
+    "list_categories",
+    "list_products",
+    "get_product_pk",
+    "count_reviews",
+    "page_reviews",
+    "get_review_detail",
+    "product_rank_inputs",
+    "subscore_range",
+    "review_rows_by_pks",
+    "page_reviews_among",
+    "count_reviews_among",
+    "corrected_labels",
+    "load_catalogue",
+    "catalogue_summary",
+    "training_data_summary",
+    "review_pks_by_product",
+    "load_products",
+    "add_flag",
+    "undo_flag",
+    "redo_flag",
+    "edit_flag",
+    "list_flags",
+    "export_flags_rows",
+    "resolve_flags",
+    "get_flag",
+    "active_flag",
+    "flag_resolutions",
+    "register_model_version",
+    "list_model_versions",
+    "get_model_version",
+    "get_active_model",
+    "activate_model",
+    "delete_model_version",
+    "update_model_metrics",
+    "previous_model_version",
+    "write_predictions",
+    "review_pks_missing_prediction",
+    "scores_by_product",
+    "prediction_counts",
+    "start_training_run",
+    "finish_training_run",
+    "list_training_runs",
+    "mark_stale_runs",
+]

@@ -1,0 +1,483 @@
+"""Products and reviews: browsing pages, review detail, and the catalogue as training and scoring read it.
+
+Every function takes a Session and never commits; results are plain dataclasses."""
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from ..errors import NotFoundError
+from ..models import SUBSCORE_COLUMNS, Flag, Image, ImageLink, Prediction, Product, Review
+from ..records import (
+    ImageRecord,
+    ProductSummary,
+    ReviewDetail,
+    ReviewFilter,
+    ReviewRow,
+    TrainingProduct,
+    TrainingReview,
+)
+from ._chunks import in_chunks
+from .flags import _flag_record
+
+__all__ = [
+    "list_categories",
+    "list_products",
+    "get_product_pk",
+    "count_reviews",
+    "page_reviews",
+    "get_review_detail",
+    "product_rank_inputs",
+    "subscore_range",
+    "review_rows_by_pks",
+    "page_reviews_among",
+    "count_reviews_among",
+    "corrected_labels",
+    "load_catalogue",
+    "catalogue_summary",
+    "training_data_summary",
+    "review_pks_by_product",
+    "load_products",
+]
+
+
+def list_categories(session: Session) -> list[str]:
+    return [c for c in session.scalars(select(Product.category).distinct().order_by(Product.category)) if c is not None]
+
+
+def list_products(
+    session: Session, search: str = "", category: str | None = None, model_version_id: int | None = None
+) -> list[ProductSummary]:
+    """Products with counts: reviews, labelled reviews, active flags, scored by the model."""
+    n_reviews = (
+        select(Review.product_pk, func.count().label("n"), func.count(Review.label).label("nl"))
+        .group_by(Review.product_pk)
+        .subquery()
+    )
+    n_flagged = (
+        select(Review.product_pk, func.count(func.distinct(Flag.review_pk)).label("n"))
+        .join(Flag, Flag.review_pk == Review.id)
+        .where(Flag.undone.is_(False))
+        .group_by(Review.product_pk)
+        .subquery()
+    )
+    cols = [
+        Product.id,
+        Product.product_id,
+        Product.title,
+        Product.category,
+        Product.split,
+        func.coalesce(n_reviews.c.n, 0),
+        func.coalesce(n_reviews.c.nl, 0),
+        func.coalesce(n_flagged.c.n, 0),
+    ]
+    q = (
+        select(*cols)
+        .outerjoin(n_reviews, n_reviews.c.product_pk == Product.id)
+        .outerjoin(n_flagged, n_flagged.c.product_pk == Product.id)
+    )
+    if model_version_id is not None:
+        n_scored = (
+            select(Review.product_pk, func.count().label("n"))
+            .join(Prediction, Prediction.review_pk == Review.id)
+            .where(Prediction.model_version_id == model_version_id)
+            .group_by(Review.product_pk)
+            .subquery()
+        )
+        q = q.add_columns(func.coalesce(n_scored.c.n, 0)).outerjoin(n_scored, n_scored.c.product_pk == Product.id)
+    if search:
+        like = f"%{search}%"
+        q = q.where(or_(Product.title.ilike(like), Product.product_id.ilike(like)))
+    if category:
+        q = q.where(Product.category == category)
+    q = q.order_by(Product.id)
+    out = []
+    for row in session.execute(q):
+        n_scored_v = row[8] if model_version_id is not None else 0
+        out.append(ProductSummary(row[0], row[1], row[2] or "", row[3] or "", row[4], row[5], row[6], row[7], n_scored_v))
+    return out
+
+
+def get_product_pk(session: Session, product_id: str) -> int:
+    pk = session.scalar(select(Product.id).where(Product.product_id == product_id))
+    if pk is None:
+        raise NotFoundError(f"no product with id {product_id!r}")
+    return pk
+
+
+_ORDERABLE = {
+    "score": Prediction.score,
+    "label": Review.label,
+    "votes": Review.helpful_votes,
+    "rating": Review.rating,
+    "time": Review.time,
+    "review_id": Review.review_id,
+    "id": Review.id,
+    **{name: getattr(Prediction, name) for name in SUBSCORE_COLUMNS},
+}
+
+
+def _review_query(model_version_id: Optional[int]):
+    n_img = (
+        select(ImageLink.review_pk, func.count().label("n"))
+        .where(ImageLink.review_pk.is_not(None))
+        .group_by(ImageLink.review_pk)
+        .subquery()
+    )
+    active_flag = (
+        select(Flag.review_pk, func.max(Flag.id).label("flag_id"))
+        .where(Flag.undone.is_(False))
+        .group_by(Flag.review_pk)
+        .subquery()
+    )
+    q = (
+        select(
+            Review.id,
+            Review.review_id,
+            Review.product_pk,
+            Review.title,
+            Review.text,
+            Review.rating,
+            Review.helpful_votes,
+            Review.label,
+            Review.time,
+            func.coalesce(n_img.c.n, 0),
+            Prediction.score,
+            *[getattr(Prediction, c) for c in SUBSCORE_COLUMNS],
+            Flag.kind,
+            Flag.id,
+            Flag.corrected_label,
+        )
+        .outerjoin(n_img, n_img.c.review_pk == Review.id)
+        .outerjoin(
+            Prediction,
+            and_(Prediction.review_pk == Review.id, Prediction.model_version_id == (model_version_id or -1)),
+        )
+        .outerjoin(active_flag, active_flag.c.review_pk == Review.id)
+        .outerjoin(Flag, Flag.id == active_flag.c.flag_id)
+    )
+    return q, n_img
+
+
+def _row(r) -> ReviewRow:
+    return ReviewRow(
+        id=r[0], review_id=r[1], product_pk=r[2], title=r[3] or "", text=r[4] or "", rating=r[5],
+        helpful_votes=r[6], label=r[7], time=r[8], n_images=r[9], score=r[10], sub_scores=tuple(r[11:16]),
+        flag_kind=r[16], flag_id=r[17], corrected_label=r[18],
+    )
+
+
+def _apply_filter(q, flt: ReviewFilter | None, n_img):
+    if flt is None:
+        return q
+    if flt.text:
+        like = f"%{flt.text}%"
+        q = q.where(or_(Review.text.ilike(like), Review.title.ilike(like), Review.review_id.ilike(like)))
+    if flt.only_flagged:
+        q = q.where(Flag.id.is_not(None))
+    if flt.has_images:
+        q = q.where(n_img.c.n > 0)
+    if flt.only_labeled:
+        q = q.where(Review.label.is_not(None))
+    return q
+
+
+def count_reviews(session: Session, product_pk: int | None = None, flt: ReviewFilter | None = None) -> int:
+    q, n_img = _review_query(None)
+    if product_pk is not None:
+        q = q.where(Review.product_pk == product_pk)
+    q = _apply_filter(q, flt, n_img)
+    return session.scalar(select(func.count()).select_from(q.subquery()))
+
+
+def page_reviews(
+    session: Session,
+    product_pk: int | None,
+    model_version_id: int | None = None,
+    offset: int = 0,
+    limit: int | None = 200,
+    order_by: str = "score",
+    descending: bool = True,
+    flt: ReviewFilter | None = None,
+) -> list[ReviewRow]:
+    """One page of a product's reviews (or all reviews when ``product_pk`` is None),
+    with the prediction of ``model_version_id`` and the latest active flag.
+    Ordering is stable (ties broken by review id) and NULLs sort last."""
+    if order_by not in _ORDERABLE:
+        raise ValueError(f"cannot order reviews by {order_by!r}; choose one of {sorted(_ORDERABLE)}")
+    q, n_img = _review_query(model_version_id)
+    if product_pk is not None:
+        q = q.where(Review.product_pk == product_pk)
+    q = _apply_filter(q, flt, n_img)
+    col = _ORDERABLE[order_by]
+    q = q.order_by(col.is_(None), col.desc() if descending else col.asc(), Review.id)
+    q = q.offset(offset)
+    if limit is not None:
+        q = q.limit(limit)
+    return [_row(r) for r in session.execute(q)]
+
+
+def _images_of(session: Session, media_dir: Path, *, product_pk: int | None = None, review_pk: int | None = None):
+    q = select(Image).join(ImageLink, ImageLink.image_id == Image.id).order_by(ImageLink.position)
+    q = q.where(ImageLink.product_pk == product_pk) if product_pk is not None else q.where(ImageLink.review_pk == review_pk)
+    return tuple(
+        ImageRecord(i.id, i.sha256, str(Path(media_dir) / i.relpath), i.width, i.height, i.format) for i in session.scalars(q)
+    )
+
+
+def get_review_detail(session: Session, review_pk: int, model_version_id: int | None, media_dir: Path) -> ReviewDetail:
+    q, _ = _review_query(model_version_id)
+    r = session.execute(q.where(Review.id == review_pk)).first()
+    if r is None:
+        raise NotFoundError(f"no review #{review_pk}")
+    row = _row(r)
+    review = session.get(Review, review_pk)
+    product = session.get(Product, row.product_pk)
+    flags = session.scalars(select(Flag).where(Flag.review_pk == review_pk).order_by(Flag.id)).all()
+    return ReviewDetail(
+        row=row,
+        product_id=product.product_id,
+        product_title=product.title or "",
+        product_description=product.description or "",
+        product_images=_images_of(session, media_dir, product_pk=product.id),
+        review_images=_images_of(session, media_dir, review_pk=review_pk),
+        flags=tuple(_flag_record(f) for f in flags),
+        extra=dict(review.extra or {}),
+    )
+
+
+def product_rank_inputs(
+    session: Session, product_pk: int, model_version_id: int | None
+) -> list[tuple[int, Optional[float], Optional[int], int]]:
+    """``(review_pk, score or None, vote label, helpful votes)`` of every review of a
+    product, in review-id order: what ranking under the model and the votes needs."""
+    q = (
+        select(Review.id, Prediction.score, Review.label, Review.helpful_votes)
+        .outerjoin(
+            Prediction,
+            and_(Prediction.review_pk == Review.id, Prediction.model_version_id == (model_version_id or -1)),
+        )
+        .where(Review.product_pk == product_pk)
+        .order_by(Review.id)
+    )
+    return [(r[0], r[1], r[2], r[3] or 0) for r in session.execute(q)]
+
+
+def subscore_range(session: Session, product_pk: int, model_version_id: int | None) -> tuple[float, float] | None:
+    """Smallest and largest of the five sub-scores over a product's reviews (None if unscored)."""
+    if model_version_id is None:
+        return None
+    cols = [getattr(Prediction, c) for c in SUBSCORE_COLUMNS]
+    q = (
+        select(*[func.min(c) for c in cols], *[func.max(c) for c in cols])
+        .join(Review, Review.id == Prediction.review_pk)
+        .where(Review.product_pk == product_pk, Prediction.model_version_id == model_version_id)
+    )
+    row = session.execute(q).one()
+    lows = [v for v in row[:5] if v is not None]
+    highs = [v for v in row[5:] if v is not None]
+    if not lows:
+        return None
+    return float(min(lows)), float(max(highs))
+
+
+def review_rows_by_pks(session: Session, review_pks: Sequence[int], model_version_id: int | None) -> list[ReviewRow]:
+    """Review-table rows of the given reviews (any product), in the order of ``review_pks``."""
+    found: dict[int, ReviewRow] = {}
+    pks = list(dict.fromkeys(review_pks))
+    for cond in in_chunks(Review.id, pks):
+        q, _ = _review_query(model_version_id)
+        for r in session.execute(q.where(cond)):
+            found[r[0]] = _row(r)
+    return [found[pk] for pk in pks if pk in found]
+
+
+def page_reviews_among(
+    session: Session,
+    review_pks: Sequence[int],
+    model_version_id: int | None = None,
+    offset: int = 0,
+    limit: int | None = 200,
+    order_by: str = "score",
+    descending: bool = True,
+    flt: ReviewFilter | None = None,
+) -> list[ReviewRow]:
+    """Like :func:`page_reviews`, restricted to ``review_pks`` (e.g. a product's
+    disagreements); ordering, NULLs-last and filters as there."""
+    if order_by not in _ORDERABLE:
+        raise ValueError(f"cannot order reviews by {order_by!r}; choose one of {sorted(_ORDERABLE)}")
+    if not review_pks:
+        return []
+    q, n_img = _review_query(model_version_id)
+    q = _apply_filter(q.where(Review.id.in_(list(review_pks))), flt, n_img)
+    col = _ORDERABLE[order_by]
+    q = q.order_by(col.is_(None), col.desc() if descending else col.asc(), Review.id).offset(offset)
+    if limit is not None:
+        q = q.limit(limit)
+    return [_row(r) for r in session.execute(q)]
+
+
+def count_reviews_among(session: Session, review_pks: Sequence[int], flt: ReviewFilter | None = None) -> int:
+    """How many of ``review_pks`` pass ``flt``."""
+    if not review_pks:
+        return 0
+    q, n_img = _review_query(None)
+    q = _apply_filter(q.where(Review.id.in_(list(review_pks))), flt, n_img)
+    return session.scalar(select(func.count()).select_from(q.subquery()))
+
+
+def _image_paths(session: Session, media_dir: Path, owner_col, owner_ids: Sequence[int]) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = defaultdict(list)
+    if not owner_ids:
+        return out
+    q = (
+        select(owner_col, Image.relpath)
+        .join(Image, Image.id == ImageLink.image_id)
+        .where(owner_col.in_(owner_ids))
+        .order_by(owner_col, ImageLink.position)
+    )
+    for oid, rel in session.execute(q):
+        out[oid].append(str(Path(media_dir) / rel))
+    return out
+
+
+def corrected_labels(session: Session) -> dict[int, int]:
+    """review_pk -> the newest active moderator correction (overrides the vote label in training)."""
+    q = (
+        select(Flag.review_pk, Flag.corrected_label)
+        .where(Flag.undone.is_(False), Flag.corrected_label.is_not(None))
+        .order_by(Flag.id)
+    )
+    return {rpk: lab for rpk, lab in session.execute(q)}
+
+
+def load_catalogue(
+    session: Session, media_dir: Path, splits: Sequence[str] | None = None, review_pks: Sequence[int] | None = None,
+    use_corrections: bool = True,
+) -> list[TrainingProduct]:
+    """Products (optionally of some splits) with their reviews, effective labels and image paths."""
+    pq = select(Product).order_by(Product.id)
+    if splits:
+        pq = pq.where(Product.split.in_(list(splits)))
+    products = session.scalars(pq).all()
+    ppks = [p.id for p in products]
+    rq = select(Review).where(Review.product_pk.in_(ppks)).order_by(Review.product_pk, Review.id) if ppks else None
+    reviews = session.scalars(rq).all() if rq is not None else []
+    if review_pks is not None:
+        wanted = set(review_pks)
+        reviews = [r for r in reviews if r.id in wanted]
+    corr = corrected_labels(session) if use_corrections else {}
+    pimg = _image_paths(session, media_dir, ImageLink.product_pk, ppks)
+    rimg = _image_paths(session, media_dir, ImageLink.review_pk, [r.id for r in reviews])
+    by_product: dict[int, list[TrainingReview]] = defaultdict(list)
+    for r in reviews:
+        by_product[r.product_pk].append(
+            TrainingReview(
+                r.id, r.review_id, r.title or "", r.text or "", r.rating, r.time, corr.get(r.id, r.label), r.label,
+                tuple(rimg.get(r.id, ())),
+            )
+        )
+    out = []
+    for p in products:
+        revs = by_product.get(p.id)
+        if not revs and review_pks is not None:
+            continue
+        out.append(
+            TrainingProduct(
+                p.id, p.product_id, p.title or "", p.description or "", p.category or "", p.split, tuple(pimg.get(p.id, ())),
+                tuple(revs or ()),
+            )
+        )
+    return out
+
+
+def catalogue_summary(session: Session) -> dict[str, Any]:
+    n_products = session.scalar(select(func.count()).select_from(Product))
+    n_reviews = session.scalar(select(func.count()).select_from(Review))
+    n_labeled = session.scalar(select(func.count()).select_from(Review).where(Review.label.is_not(None)))
+    by_split = dict(session.execute(select(Product.split, func.count()).group_by(Product.split)).all())
+    n_corr = len(corrected_labels(session))
+    return {"products": n_products, "reviews": n_reviews, "labeled": n_labeled, "products_by_split": by_split, "corrections": n_corr}
+
+
+def training_data_summary(session: Session, since: dt.datetime | None = None) -> dict[str, Any]:
+    """What a training run would use: labelled reviews per split (moderators' corrected labels
+    count as labels), all active corrections, and those made after ``since`` (e.g. the active
+    model's creation)."""
+    corrections = corrected_labels(session)
+    out: dict[str, Any] = {"corrections": len(corrections)}
+    for split in ("train", "dev", "test"):
+        rows = session.execute(
+            select(Review.id, Review.label).join(Product, Product.id == Review.product_pk).where(Product.split == split)
+        ).all()
+        out[f"{split}_reviews"] = len(rows)
+        out[f"{split}_labelled"] = sum(1 for pk, lab in rows if corrections.get(pk, lab) is not None)
+        out[f"{split}_products"] = session.scalar(select(func.count()).select_from(Product).where(Product.split == split))
+    q = select(func.count(func.distinct(Flag.review_pk))).where(Flag.undone.is_(False), Flag.corrected_label.is_not(None))
+    out["corrections_since"] = session.scalar(q.where(Flag.created_at > since)) if since is not None else len(corrections)
+    return out
+
+
+def review_pks_by_product(session: Session, missing_for_model: int | None = None) -> dict[int, list[int]]:
+    """product pk -> its review pks (ascending), in product order; with ``missing_for_model``
+    only the reviews that model has no prediction for (products without any are left out)."""
+    q = select(Review.product_pk, Review.id)
+    if missing_for_model is not None:
+        have = select(Prediction.review_pk).where(Prediction.model_version_id == missing_for_model)
+        q = q.where(Review.id.not_in(have))
+    out: dict[int, list[int]] = {}
+    for ppk, rpk in session.execute(q.order_by(Review.product_pk, Review.id)):
+        out.setdefault(ppk, []).append(rpk)
+    return out
+
+
+def load_products(session: Session, media_dir: Path, product_pks: Sequence[int], use_corrections: bool = True) -> list[TrainingProduct]:
+    """Like :func:`load_catalogue` for the given products only (each with ALL its reviews),
+    in ``product_pks`` order; plain column reads, no ORM objects."""
+    pks = list(dict.fromkeys(product_pks))
+    if not pks:
+        return []
+    prows: dict[int, Any] = {}
+    for cond in in_chunks(Product.id, pks):
+        for row in session.execute(
+            select(Product.id, Product.product_id, Product.title, Product.description, Product.category, Product.split).where(cond)
+        ):
+            prows[row[0]] = row
+    rrows = []
+    for cond in in_chunks(Review.product_pk, pks):
+        rrows.extend(session.execute(
+            select(Review.id, Review.product_pk, Review.review_id, Review.title, Review.text, Review.rating, Review.time,
+                   Review.label).where(cond).order_by(Review.product_pk, Review.id)
+        ).all())
+    corr = corrected_labels(session) if use_corrections else {}
+    pimg: dict[int, list[str]] = defaultdict(list)
+    rimg: dict[int, list[str]] = defaultdict(list)
+    for cond in in_chunks(ImageLink.product_pk, pks):  # images of the products and of their reviews
+        q = (select(ImageLink.product_pk, Image.relpath).join(Image, Image.id == ImageLink.image_id)
+             .where(cond).order_by(ImageLink.product_pk, ImageLink.position))
+        for oid, rel in session.execute(q):
+            pimg[oid].append(str(Path(media_dir) / rel))
+    rq = (select(ImageLink.review_pk, Image.relpath).join(Image, Image.id == ImageLink.image_id)
+          .join(Review, Review.id == ImageLink.review_pk))
+    for cond in in_chunks(Review.product_pk, pks):
+        for oid, rel in session.execute(rq.where(cond).order_by(ImageLink.review_pk, ImageLink.position)):
+            rimg[oid].append(str(Path(media_dir) / rel))
+    by_product: dict[int, list[TrainingReview]] = defaultdict(list)
+    for rid, ppk, review_id, title, text, rating, time, label in rrows:
+        by_product[ppk].append(
+            TrainingReview(rid, review_id, title or "", text or "", rating, time, corr.get(rid, label), label,
+                           tuple(rimg.get(rid, ())))
+        )
+    out = []
+    for pk in pks:
+        p = prows.get(pk)
+        if p is None:
+            continue
+        out.append(TrainingProduct(p[0], p[1], p[2] or "", p[3] or "", p[4] or "", p[5], tuple(pimg.get(pk, ())),
+                                   tuple(by_product.get(pk, ()))))
+    return out

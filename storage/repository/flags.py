@@ -1,0 +1,214 @@
+"""Moderators' flags: add, edit, undo and redo with optimistic versions; export; resolution against a model.
+
+Every function takes a Session and never commits; results are plain dataclasses."""
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any, Optional
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from ..errors import ConflictError, NotFoundError
+from ..models import Flag, Prediction, Product, Review
+from ..records import FlagRecord
+from .audit import record_audit
+
+__all__ = [
+    "add_flag",
+    "undo_flag",
+    "redo_flag",
+    "edit_flag",
+    "list_flags",
+    "export_flags_rows",
+    "resolve_flags",
+    "get_flag",
+    "active_flag",
+    "flag_resolutions",
+]
+
+
+def _flag_record(f: Flag) -> FlagRecord:
+    return FlagRecord(
+        f.id, f.review_pk, f.model_version_id, f.kind, f.corrected_label, f.note or "", f.author or "",
+        f.created_at, bool(f.undone), f.resolution, f.version,
+    )
+
+
+def _check_flag_args(kind: str, corrected_label: Optional[int]) -> None:
+    if not kind or len(kind) > 64:
+        raise ValueError("flag kind must be 1-64 characters")
+    if corrected_label is not None and corrected_label not in (0, 1, 2, 3, 4):
+        raise ValueError(f"corrected label must be 0-4, got {corrected_label!r}")
+
+
+def add_flag(
+    session: Session,
+    review_pk: int,
+    kind: str,
+    author: str,
+    corrected_label: Optional[int] = None,
+    note: str = "",
+    model_version_id: Optional[int] = None,
+) -> FlagRecord:
+    """Flag a review. Earlier active flags of the same review stay; the newest one shows."""
+    _check_flag_args(kind, corrected_label)
+    if session.get(Review, review_pk) is None:
+        raise NotFoundError(f"no review #{review_pk}")
+    f = Flag(
+        review_pk=review_pk, kind=kind, corrected_label=corrected_label, note=note or "", author=(author or "")[:200],
+        model_version_id=model_version_id,
+    )
+    session.add(f)
+    session.flush()
+    record_audit(
+        session, author, "flag.add", "review", review_pk,
+        {"flag_id": f.id, "kind": kind, "corrected_label": corrected_label, "note": note, "model_version_id": model_version_id},
+    )
+    return _flag_record(f)
+
+
+def _set_flag_undone(session: Session, flag_id: int, undone: bool, author: str, expected_version: int | None) -> FlagRecord:
+    f = session.get(Flag, flag_id)
+    if f is None:
+        raise NotFoundError(f"no flag #{flag_id}")
+    if expected_version is not None and f.version != expected_version:
+        raise ConflictError(
+            f"flag #{flag_id} was changed by someone else (version {f.version}, you had {expected_version}); reload and retry"
+        )
+    f.undone = undone
+    try:
+        session.flush()
+    except StaleDataError as exc:
+        raise ConflictError(f"flag #{flag_id} was changed by someone else at the same time; reload and retry") from exc
+    record_audit(session, author, "flag.undo" if undone else "flag.redo", "review", f.review_pk, {"flag_id": flag_id})
+    return _flag_record(f)
+
+
+def undo_flag(session: Session, flag_id: int, author: str, expected_version: int | None = None) -> FlagRecord:
+    return _set_flag_undone(session, flag_id, True, author, expected_version)
+
+
+def redo_flag(session: Session, flag_id: int, author: str, expected_version: int | None = None) -> FlagRecord:
+    return _set_flag_undone(session, flag_id, False, author, expected_version)
+
+
+def edit_flag(
+    session: Session, flag_id: int, author: str, expected_version: int, *, kind: str | None = None,
+    corrected_label: Optional[int] = -1, note: str | None = None,
+) -> FlagRecord:
+    """Change a flag; ``expected_version`` must match or ConflictError tells the loser."""
+    f = session.get(Flag, flag_id)
+    if f is None:
+        raise NotFoundError(f"no flag #{flag_id}")
+    if f.version != expected_version:
+        raise ConflictError(f"flag #{flag_id} was changed by someone else (version {f.version}, you had {expected_version})")
+    before = {"kind": f.kind, "corrected_label": f.corrected_label, "note": f.note}
+    if kind is not None:
+        f.kind = kind
+    if corrected_label != -1:
+        f.corrected_label = corrected_label
+    if note is not None:
+        f.note = note
+    _check_flag_args(f.kind, f.corrected_label)
+    try:
+        session.flush()
+    except StaleDataError as exc:
+        raise ConflictError(f"flag #{flag_id} was changed by someone else at the same time; reload and retry") from exc
+    record_audit(session, author, "flag.edit", "review", f.review_pk, {"flag_id": flag_id, "before": before})
+    return _flag_record(f)
+
+
+def list_flags(session: Session, include_undone: bool = False) -> list[FlagRecord]:
+    q = select(Flag).order_by(Flag.id)
+    if not include_undone:
+        q = q.where(Flag.undone.is_(False))
+    return [_flag_record(f) for f in session.scalars(q)]
+
+
+def export_flags_rows(session: Session) -> list[dict[str, Any]]:
+    """All active flags joined with their review and product ids, for CSV/JSONL export."""
+    q = (
+        select(Flag, Review.review_id, Product.product_id)
+        .join(Review, Review.id == Flag.review_pk)
+        .join(Product, Product.id == Review.product_pk)
+        .where(Flag.undone.is_(False))
+        .order_by(Flag.id)
+    )
+    return [
+        {
+            "flag_id": f.id, "review_id": rid, "product_id": pid, "kind": f.kind, "corrected_label": f.corrected_label,
+            "note": f.note, "author": f.author, "created_at": f.created_at.isoformat(), "model_version_id": f.model_version_id,
+            "resolution": f.resolution,
+        }
+        for f, rid, pid in session.execute(q)
+    ]
+
+
+def resolve_flags(session: Session, model_version_id: int) -> int:
+    """Mark active, unresolved flags whose corrected label the new model now agrees with
+    (model rank of the review within its product equals the rank of its corrected label
+    direction: score order agrees with the corrected label against every other labelled review)."""
+    flags = session.execute(
+        select(Flag.id, Flag.review_pk, Flag.corrected_label, Flag.kind, Review.product_pk)
+        .join(Review, Review.id == Flag.review_pk)
+        .where(Flag.undone.is_(False), Flag.resolution.is_(None), Flag.corrected_label.is_not(None))
+    ).all()
+    if not flags:
+        return 0
+    products = {f[4] for f in flags}
+    scores = dict(
+        session.execute(
+            select(Prediction.review_pk, Prediction.score)
+            .join(Review, Review.id == Prediction.review_pk)
+            .where(Prediction.model_version_id == model_version_id, Review.product_pk.in_(products))
+        ).all()
+    )
+    labels = defaultdict(list)
+    for rpk, ppk, lab in session.execute(
+        select(Review.id, Review.product_pk, Review.label).where(Review.product_pk.in_(products), Review.label.is_not(None))
+    ):
+        labels[ppk].append((rpk, lab))
+    n = 0
+    for fid, rpk, corrected, _kind, ppk in flags:
+        s = scores.get(rpk)
+        if s is None:
+            continue
+        agree = all(
+            (scores.get(o) is None) or (lab == corrected) or ((s > scores[o]) == (corrected > lab))
+            for o, lab in labels[ppk] if o != rpk
+        )
+        if agree:
+            session.execute(update(Flag).where(Flag.id == fid).values(resolution=f"resolved by model #{model_version_id}"))
+            n += 1
+    return n
+
+
+def get_flag(session: Session, flag_id: int) -> FlagRecord:
+    f = session.get(Flag, flag_id)
+    if f is None:
+        raise NotFoundError(f"no flag #{flag_id}")
+    return _flag_record(f)
+
+
+def active_flag(session: Session, review_pk: int) -> FlagRecord | None:
+    """The newest flag of a review that is not undone (the one the table shows)."""
+    f = session.scalar(
+        select(Flag).where(Flag.review_pk == review_pk, Flag.undone.is_(False)).order_by(Flag.id.desc()).limit(1)
+    )
+    return _flag_record(f) if f is not None else None
+
+
+def flag_resolutions(session: Session, product_pk: int) -> dict[int, str]:
+    """review_pk -> resolution of the review's newest active flag, for the reviews of a
+    product whose flag a model resolved (:func:`resolve_flags`)."""
+    newest = (
+        select(Flag.review_pk, func.max(Flag.id).label("fid"))
+        .join(Review, Review.id == Flag.review_pk)
+        .where(Review.product_pk == product_pk, Flag.undone.is_(False))
+        .group_by(Flag.review_pk)
+        .subquery()
+    )
+    q = select(Flag.review_pk, Flag.resolution).join(newest, newest.c.fid == Flag.id).where(Flag.resolution.is_not(None))
+    return {pk: res for pk, res in session.execute(q)}
