@@ -13,6 +13,7 @@ from typing import Any, Optional
 from sqlalchemy import (
     JSON,
     Boolean,
+    CheckConstraint,
     DateTime,
     Float,
     ForeignKey,
@@ -22,8 +23,11 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from .records import RunStatus
 
 # Deterministic constraint names keep Alembic diffs clean (and SQLite batch moves possible).
 NAMING_CONVENTION = {
@@ -39,6 +43,9 @@ SUBSCORE_COLUMNS = ("s_pt_rt", "s_pv_rv", "s_pt_rv", "s_pv_rt", "s_rt_rv")
 p_t r_t, p_v r_v, p_t r_v, p_v r_t, r_t r_v."""
 
 SPLITS = ("train", "dev", "test")
+
+RUN_STATUSES = tuple(s.value for s in RunStatus)
+"""What a training run's ``status`` may be (a CHECK constraint holds it)."""
 
 
 def utcnow() -> dt.datetime:
@@ -127,6 +134,12 @@ class ImageLink(Base):
 
 class ModelVersion(Base):
     __tablename__ = "model_versions"
+    # At most one active model, whoever writes (two app windows, a trainer, a colleague's
+    # PostgreSQL session): a unique index over the active rows only.
+    __table_args__ = (
+        Index("ix_model_versions_one_active", "active", unique=True,
+              sqlite_where=text("active = 1"), postgresql_where=text("active")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
@@ -192,6 +205,9 @@ class Flag(Base):
 
 class TrainingRun(Base):
     __tablename__ = "training_runs"
+    __table_args__ = (
+        CheckConstraint(f"status IN {RUN_STATUSES!r}", name="status"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     status: Mapped[str] = mapped_column(String(32), default="running")

@@ -4,10 +4,21 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any, Optional
 
 SUBSCORE_NAMES = ("p_t r_t", "p_v r_v", "p_t r_v", "p_v r_t", "r_t r_v")
 """The five interaction sub-scores of MMSS.md, in order."""
+
+class RunStatus(str, Enum):
+    """Where a training run stands (``training_runs.status``; a CHECK constraint holds the set)."""
+
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    INTERRUPTED = "interrupted"  # its trainer was killed; marked by the next one
+
 
 FLAG_KINDS = (
     "model too high",

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import NotFoundError
 from ..models import AuditEvent, TrainingRun, utcnow
-from ..records import TrainingRunRecord
+from ..records import RunStatus, TrainingRunRecord
 from ._chunks import in_chunks
 from .audit import record_audit
 
@@ -52,6 +52,7 @@ def finish_training_run(
     session: Session, run_id: int, status: str, metrics: dict | None = None, model_version_id: int | None = None,
     log: str = "", actor: str = "engine",
 ) -> TrainingRunRecord:
+    status = RunStatus(status).value  # ValueError for a status outside the set
     t = session.get(TrainingRun, run_id)
     if t is None:
         raise NotFoundError(f"no training run #{run_id}")

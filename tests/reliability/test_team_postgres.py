@@ -234,3 +234,25 @@ def test_the_loser_of_a_conflicting_edit_is_told(backend_url, tmp_path):
     with db.begin() as s:
         assert s.scalar(select(func.count()).select_from(Flag)) == 1
     db.dispose()
+
+
+def test_postgresql_holds_one_active_model_and_known_run_statuses(pg_url, tmp_path):
+    import sqlalchemy as sa
+
+    db = open_database(pg_url, media_dir=tmp_path / "media")
+    with db.begin() as s:
+        for name in ("a", "b"):
+            repo.register_model_version(s, name, "/m", "ab" * 32)
+        ids = [m.id for m in repo.list_model_versions(s)]
+        repo.activate_model(s, ids[0])
+        repo.activate_model(s, ids[1])  # the switch itself stays possible
+        assert [m.name for m in repo.list_model_versions(s) if m.active] == ["b"]
+    with pytest.raises(sa.exc.IntegrityError):
+        with db.begin() as s:
+            s.execute(sa.text("UPDATE model_versions SET active = true"))
+    with db.begin() as s:
+        run = repo.start_training_run(s, {})
+    with pytest.raises(sa.exc.IntegrityError):
+        with db.begin() as s:
+            s.execute(sa.text("UPDATE training_runs SET status = 'whatever' WHERE id = :i"), {"i": run.id})
+    db.dispose()

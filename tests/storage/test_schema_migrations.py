@@ -87,3 +87,59 @@ def test_foreign_keys_are_enforced(db):
     with pytest.raises(IntegrityError):
         with db.begin() as s:
             s.add(Review(review_id="orphan", product_pk=12345, text="x", helpful_votes=0))
+
+
+def test_0002_keeps_every_row_and_leaves_one_active_model(tmp_path):
+    """A database as main wrote it before 0002: two active models (the race the index now
+    prevents), flags, predictions, a run with a status outside the set. After the upgrade every
+    row is there, the newest active model is the one active, and a second one is refused."""
+    import sqlalchemy as sa
+
+    from storage import repository as repo
+    from storage.models import RUN_STATUSES
+
+    path = tmp_path / "made_by_0001.db"
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        command.upgrade(_alembic_config(conn), "0001")
+    from sqlalchemy.orm import Session
+
+    from storage.models import Flag, ModelVersion, Prediction, Product, Review, TrainingRun
+
+    with Session(engine) as s, s.begin():  # rows as 0001's code wrote them (the ORM skips no column)
+        s.add(Product(id=1, product_id="P1", title="t"))
+        s.add(Review(id=1, review_id="R1", product_pk=1, text="text", helpful_votes=3))
+        for mid, name in ((1, "old"), (2, "new")):
+            s.add(ModelVersion(id=mid, name=name, checkpoint_path="/m", checkpoint_sha256="ab", active=True))
+            s.flush()
+            s.add(Prediction(model_version_id=mid, review_pk=1, score=0.5, s_pt_rt=1, s_pv_rv=1, s_pt_rv=1, s_pv_rt=1,
+                             s_rt_rv=1))
+        s.add(Flag(review_pk=1, model_version_id=1, kind="spam", corrected_label=2, note="n", author="mod"))
+        s.add(TrainingRun(id=1, status="exploded"))
+    with engine.connect() as conn:
+        before = {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar()
+                  for t in ("products", "reviews", "model_versions", "predictions", "flags", "training_runs")}
+    engine.dispose()
+
+    db = open_database(str(path), media_dir=tmp_path / "m")
+    assert current_revision(db.engine) == head_revision()
+    with db.begin() as s:
+        after = {t: s.execute(text(f"SELECT count(*) FROM {t}")).scalar() for t in before}
+        assert after == before
+        assert [m.name for m in repo.list_model_versions(s) if m.active] == ["new"]
+        assert [f.corrected_label for f in repo.list_flags(s)] == [2]
+        assert [r.status for r in repo.list_training_runs(s)] == ["failed"]
+    with pytest.raises(sa.exc.IntegrityError):
+        with db.begin() as s:
+            s.execute(text("UPDATE model_versions SET active = 1"))
+    with pytest.raises(sa.exc.IntegrityError):
+        with db.begin() as s:
+            s.execute(text("UPDATE training_runs SET status = 'whatever'"))
+    with db.begin() as s:
+        repo.activate_model(s, 1)  # switching stays possible
+        assert [m.name for m in repo.list_model_versions(s) if m.active] == ["old"]
+    with pytest.raises(ValueError):
+        with db.begin() as s:
+            repo.finish_training_run(s, 1, "exploded")
+    assert "interrupted" in RUN_STATUSES
+    db.dispose()
