@@ -24,7 +24,8 @@ ENGINE_COMMAND: tuple[str, ...] = (sys.executable, "-m", "engine")
 STDERR_TAIL_LINES = 200
 # Training saturates every core; at a lower priority the engine still gets all idle CPU, but
 # the scheduler serves the GUI first, so the window stays responsive on a small laptop.
-ENGINE_NICENESS = 10
+# REVIEWSCOPE_ENGINE_NICE overrides it (0: the engine's share of busy cores is the app's).
+ENGINE_NICENESS = int(os.environ.get("REVIEWSCOPE_ENGINE_NICE", "10"))
 # The database URL travels to the engine in its environment, never on its command line:
 # `ps` shows every local user the arguments, and a server URL may carry a password.
 DB_ENV = "REVIEWSCOPE_DB"
@@ -88,11 +89,11 @@ class QtEngineProcess(QObject):
     finished = Signal(int, str)
 
     def __init__(self, command: Optional[Sequence[str]] = None, parent: QObject | None = None,
-                 kill_after_ms: int = 30_000, niceness: int = ENGINE_NICENESS) -> None:
+                 kill_after_ms: int = 30_000, niceness: Optional[int] = None) -> None:
         super().__init__(parent)
         self.command = tuple(command or ENGINE_COMMAND)
         self.kill_after_ms = kill_after_ms
-        self.niceness = niceness
+        self.niceness = ENGINE_NICENESS if niceness is None else niceness
         self._proc: Optional[QProcess] = None
         self._out = b""
         self._err = b""

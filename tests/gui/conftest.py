@@ -11,6 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# The app runs the engine at nice 10 so that the window stays responsive; the tests check what
+# the window does with the engine, not the scheduler, and on cores kept busy by other work a
+# niced engine would only make the waits long.
+os.environ.setdefault("REVIEWSCOPE_ENGINE_NICE", "0")
 
 import pytest  # noqa: E402
 

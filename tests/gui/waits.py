@@ -9,5 +9,5 @@ WAIT = 120_000
 """Database jobs, page loads, dialogs: seconds when idle."""
 
 LONG_WAIT = 1_500_000
-"""Engine processes (training, scoring, model import and export): tens of seconds when idle, but
-the engine runs at a lower priority (nice 10), so busy cores can slow it twentyfold."""
+"""Engine processes (training, scoring, model import and export): tens of seconds when idle, and
+several times that when other processes keep the cores busy."""
