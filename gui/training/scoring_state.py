@@ -1,14 +1,13 @@
 """Qt-free state of a scoring job (``python -m engine score --json-progress``)."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any, Optional, Union
 
 from engine import events
 
 from ..state.evented import EventedState, evented
-from .state import EXIT_CANCELLED, EXIT_OK, Progress, RunStatus, _num
+from .state import EXIT_CANCELLED, EXIT_OK, Progress, RunStatus, _num, json_event
 
 
 @dataclass(frozen=True)
@@ -42,16 +41,11 @@ class ScoreJobState(EventedState):
         self.status = RunStatus.STARTING
 
     def apply_line(self, line: str) -> Optional[events.Event]:
-        text = line.strip()
-        if text.startswith("{"):
-            try:
-                obj = json.loads(text)
-            except json.JSONDecodeError:
-                obj = None
-            if isinstance(obj, dict) and "event" in obj:
-                return self.apply(obj)
-        if text:
-            self.events.log_line.emit(text)
+        obj = json_event(line)
+        if obj is not None:
+            return self.apply(obj)
+        if line.strip():
+            self.events.log_line.emit(line.strip())
         return None
 
     def apply(self, ev: Union[events.Event, dict[str, Any]]) -> Optional[events.Event]:

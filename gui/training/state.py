@@ -41,6 +41,18 @@ class RunStatus(Enum):
         return self in (RunStatus.STARTING, RunStatus.RUNNING, RunStatus.CANCELLING)
 
 
+def json_event(line: str) -> Optional[dict[str, Any]]:
+    """The JSON object of an engine stdout line that carries an ``event``, else None (plain text)."""
+    text = line.strip()
+    if not text.startswith("{"):
+        return None
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError:
+        return None
+    return obj if isinstance(obj, dict) and "event" in obj else None
+
+
 def _num(value: Any) -> Optional[float]:
     try:
         out = float(value)
@@ -266,17 +278,11 @@ class TrainingRunState(EventedState):
 
     def apply_line(self, line: str) -> Optional[events.Event]:
         """One stdout line: a JSON event is validated, applied and returned; other text is logged."""
-        text = line.strip()
-        if not text:
-            return None
-        if text.startswith("{"):
-            try:
-                obj = json.loads(text)
-            except json.JSONDecodeError:
-                obj = None
-            if isinstance(obj, dict) and "event" in obj:
-                return self.apply(obj)
-        self.add_log(text)
+        obj = json_event(line)
+        if obj is not None:
+            return self.apply(obj)
+        if line.strip():
+            self.add_log(line.strip())
         return None
 
     def apply(self, ev: Union[events.Event, dict[str, Any]]) -> Optional[events.Event]:
