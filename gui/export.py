@@ -15,7 +15,7 @@ from storage import exporters
 from storage.records import SUBSCORE_NAMES, ReviewRow
 
 from .queries import all_reviews
-from .state.rankings import RankInfo
+from storage.ranking import RankInfo
 from .state.review_table import ReviewQuery
 
 VIEW_FIELDS = (

@@ -10,7 +10,7 @@ from storage import repository as repo
 from storage.records import FlagRecord
 
 from .state.flag_draft import FlagDraft
-from .state.rankings import MODEL_TOO_HIGH, MODEL_TOO_LOW, RankInput, correction_kind
+from storage.ranking import MODEL_TOO_HIGH, MODEL_TOO_LOW, RankInput, correction_kind
 
 _MODEL_KINDS = (MODEL_TOO_HIGH, MODEL_TOO_LOW)
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from storage import repository as repo
 from storage.records import AuditRecord, ModelVersionRecord, ProductSummary, ReviewDetail, ReviewRow
 
-from .state.rankings import Disagreement, DisagreementMode, RankInfo, RankInput, find_disagreements, rank_product
+from storage.ranking import Disagreement, DisagreementMode, RankInfo, RankInput, find_disagreements, rank_product
 from .state.review_table import ReviewQuery
 
 PAGE_SIZE = 500

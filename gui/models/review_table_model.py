@@ -17,7 +17,7 @@ from .. import queries
 from ..models_view.queries import TableChanges, table_changes
 from ..state.app_state import AppState
 from ..state.columns import COLUMN_INDEX, REVIEW_COLUMNS, ColumnKind, subscore_index
-from ..state.rankings import RankInfo
+from storage.ranking import RankInfo
 from ..state.review_table import ReviewQuery, ReviewTableState
 from ..store import Store
 from .formatting import NOT_SCORED, fmt_date, fmt_flag, fmt_float, one_line, plain_tooltip

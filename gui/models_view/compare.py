@@ -10,7 +10,7 @@ from typing import Any, Mapping, Optional, Sequence
 
 from storage.records import ModelVersionRecord, ReviewRow
 
-from ..state.rankings import RankInput, rank_product
+from storage.ranking import RankInput, rank_product
 
 ScoreRows = Mapping[str, Sequence[tuple[int, float, Optional[int]]]]
 METRICS = ("MAP", "NDCG@3", "NDCG@5")

@@ -4,7 +4,7 @@ from .disagreement_queue import DisagreementQueueState
 from .evented import EventedState, EventEmitter, evented
 from .flag_draft import FlagDraft
 from .product_list import ProductListState
-from .rankings import DisagreementMode, RankInfo, RankInput, correction_kind, find_disagreements, rank_product
+from storage.ranking import DisagreementMode, RankInfo, RankInput, correction_kind, find_disagreements, rank_product
 from .review_table import ReviewQuery, ReviewTableState
 
 __all__ = [

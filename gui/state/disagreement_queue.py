@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from .evented import EventedState, evented
-from .rankings import DisagreementMode
+from storage.ranking import DisagreementMode
 
 
 class DisagreementQueueState(EventedState):

@@ -12,7 +12,7 @@ from ..models.disagreement_model import DisagreementTableModel
 from ..models.roles import KeyRole
 from ..state.app_state import AppState
 from ..state.disagreement_queue import DisagreementQueueState
-from ..state.rankings import DisagreementMode
+from storage.ranking import DisagreementMode
 from ..store import Store
 from ..theme import icon
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any, Optional
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..errors import ConflictError, NotFoundError
 from ..models import Flag, Prediction, Product, Review
+from ..ranking import RankInput, model_agrees
 from ..records import FlagRecord
 from .audit import record_audit
 
@@ -147,39 +148,26 @@ def export_flags_rows(session: Session) -> list[dict[str, Any]]:
 
 
 def resolve_flags(session: Session, model_version_id: int) -> int:
-    """Mark active, unresolved flags whose corrected label the new model now agrees with
-    (model rank of the review within its product equals the rank of its corrected label
-    direction: score order agrees with the corrected label against every other labelled review)."""
+    """Mark active, unresolved flags with a corrected label that the model now agrees with:
+    it places the review among the reviews of that label (:func:`storage.ranking.model_agrees`,
+    the same rule as the review table and the disagreement queue). Returns how many."""
     flags = session.execute(
-        select(Flag.id, Flag.review_pk, Flag.corrected_label, Flag.kind, Review.product_pk)
+        select(Flag.id, Flag.review_pk, Flag.corrected_label, Review.product_pk)
         .join(Review, Review.id == Flag.review_pk)
         .where(Flag.undone.is_(False), Flag.resolution.is_(None), Flag.corrected_label.is_not(None))
     ).all()
     if not flags:
         return 0
-    products = {f[4] for f in flags}
-    scores = dict(
-        session.execute(
-            select(Prediction.review_pk, Prediction.score)
-            .join(Review, Review.id == Prediction.review_pk)
-            .where(Prediction.model_version_id == model_version_id, Review.product_pk.in_(products))
-        ).all()
-    )
-    labels = defaultdict(list)
-    for rpk, ppk, lab in session.execute(
-        select(Review.id, Review.product_pk, Review.label).where(Review.product_pk.in_(products), Review.label.is_not(None))
-    ):
-        labels[ppk].append((rpk, lab))
+    products = {f[3] for f in flags}
+    items: dict[int, list[RankInput]] = defaultdict(list)
+    q = (select(Review.product_pk, Review.id, Prediction.score, Review.label)
+         .outerjoin(Prediction, and_(Prediction.review_pk == Review.id, Prediction.model_version_id == model_version_id))
+         .where(Review.product_pk.in_(products)).order_by(Review.product_pk, Review.id))
+    for ppk, rpk, score, label in session.execute(q):
+        items[ppk].append(RankInput(rpk, score, label))
     n = 0
-    for fid, rpk, corrected, _kind, ppk in flags:
-        s = scores.get(rpk)
-        if s is None:
-            continue
-        agree = all(
-            (scores.get(o) is None) or (lab == corrected) or ((s > scores[o]) == (corrected > lab))
-            for o, lab in labels[ppk] if o != rpk
-        )
-        if agree:
+    for fid, rpk, corrected, ppk in flags:
+        if model_agrees(items[ppk], rpk, corrected):
             session.execute(update(Flag).where(Flag.id == fid).values(resolution=f"resolved by model #{model_version_id}"))
             n += 1
     return n

@@ -16,7 +16,7 @@ from gui.models.roles import RangeRole, ValueRole
 from gui.queries import QueueItem
 from gui.state import AppState, DisagreementQueueState, ProductListState, ReviewTableState
 from gui.state.columns import COLUMN_INDEX
-from gui.state.rankings import Disagreement, RankInfo
+from storage.ranking import Disagreement, RankInfo
 from gui.store import Store
 from storage.records import AuditRecord, FlagRecord, ProductSummary, ReviewRow
 

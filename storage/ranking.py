@@ -1,6 +1,8 @@
-"""Where a review stands among its product's reviews: under the model, under the votes.
+"""Where a review stands among its product's reviews: under the model, under the votes; and
+the one definition of a disagreement between them.
 
-Pure functions over plain tuples; the GUI computes these in workers and shows them.
+Pure functions over plain tuples (no database, no Qt): the review table, the disagreement
+queue, the flags' resolution after retraining and the reports all decide here.
 A review's *implied label* is the vote label found at the model's position when the
 product's labelled reviews are sorted by label: if the model puts a review labelled 1 at
 the place of the 4s, the model implies 4, it is "too high" by 3 labels.
@@ -105,6 +107,15 @@ def rank_product(items: Sequence[RankInput]) -> dict[int, RankInfo]:
             model_rank.get(r.review_pk), len(scored), vote_rank[r.review_pk], len(items), implied, label_gap, rank_gap
         )
     return out
+
+
+def model_agrees(items: Sequence[RankInput], review_pk: int, label: int) -> bool:
+    """True when the model places ``review_pk`` among the reviews labelled ``label`` (its
+    :class:`RankInfo` has no label gap once it carries that label); False when it does not, or
+    when the model did not score it. A disagreement is the opposite, with the review's label."""
+    patched = [r._replace(label=label) if r.review_pk == review_pk else r for r in items]
+    info = rank_product(patched).get(review_pk)
+    return info is not None and info.label_gap == 0
 
 
 def correction_kind(items: Sequence[RankInput], review_pk: int, corrected_label: int) -> str:
