@@ -92,7 +92,7 @@ def drive(actions: int, warmup: int, seed: int, db_dir: Path) -> dict:
                 and not window.review_model.is_loading and not window.importer.running
                 and not window.scoring.busy)
 
-    def settle(limit_s: float = 600.0) -> None:
+    def settle(limit_s: float = 3600.0) -> None:  # a hang detector: first-launch scoring on busy cores is slow
         t0 = time.monotonic()
         while not idle():
             app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)

@@ -329,6 +329,8 @@ def test_first_launch_scores_the_imported_sample_with_the_starter_model(qtbot, s
     monkeypatch.setattr(operations, "starter_model_exists", lambda: starter)
     w = QtMainWindow(settings, import_sample_when_empty=True, engine_command=[sys.executable, str(script)])
     qtbot.addWidget(w)
+    shown = []  # every status message: a later one may replace the one a step showed
+    w.status.messageChanged.connect(shown.append)
     w.show()
     try:
         w.open_database(None)
@@ -337,7 +339,7 @@ def test_first_launch_scores_the_imported_sample_with_the_starter_model(qtbot, s
         assert "GPU: NVIDIA H200" in w.training.form.device_label.text()
         if starter:
             qtbot.waitUntil(lambda: w.scoring.state.status is RunStatus.SUCCEEDED, timeout=WAIT)
-            assert "starter" in w.status.currentMessage()
+            qtbot.waitUntil(lambda: any("starter" in m for m in shown), timeout=WAIT)
             calls = [json.loads(line) for line in Path(str(script) + ".calls").read_text().splitlines()]
             (score,) = [c for c in calls if c[0] == "score"]
             assert "--model" not in score and "--db" not in score  # never on the command line (`ps`)
