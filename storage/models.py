@@ -224,6 +224,29 @@ class TrainingRun(Base):
     finished_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime, nullable=True)
 
 
+class TrainingEpoch(Base):
+    """One finished epoch of a training run: written as the epoch ends, so a killed run keeps
+    the epochs it finished. The headline figures are columns (sortable, comparable across runs);
+    the per-subtask detail, whose keys depend on the model, stays JSON."""
+
+    __tablename__ = "training_epochs"
+    __table_args__ = (
+        UniqueConstraint("training_run_id", "epoch"),
+        CheckConstraint("epoch >= 1", name="epoch_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    training_run_id: Mapped[int] = mapped_column(ForeignKey("training_runs.id", ondelete="CASCADE"), index=True)
+    epoch: Mapped[int] = mapped_column(Integer)
+    loss: Mapped[Optional[float]] = mapped_column(Float, nullable=True)
+    dev_map: Mapped[Optional[float]] = mapped_column(Float, nullable=True)
+    samples_per_s: Mapped[Optional[float]] = mapped_column(Float, nullable=True)
+    losses: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    dev: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    pseudo_labels: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    finished_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class AuditEvent(Base):
     __tablename__ = "audit_events"
 

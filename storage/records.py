@@ -148,6 +148,28 @@ class TrainingRunRecord:
     started_at: dt.datetime
     finished_at: Optional[dt.datetime]
     log: str = ""
+    epochs: int = 0
+    """How many epochs it finished (rows of ``training_epochs``)."""
+
+
+@dataclass(frozen=True)
+class TrainingEpochRecord:
+    """One finished epoch of a training run (``training_epochs``)."""
+
+    training_run_id: int
+    epoch: int
+    loss: Optional[float]
+    dev_map: Optional[float]
+    samples_per_s: Optional[float]
+    losses: dict[str, Any]
+    dev: dict[str, Any]
+    pseudo_labels: dict[str, Any]
+    finished_at: dt.datetime
+
+    def as_history(self) -> dict[str, Any]:
+        """The epoch as the engine's ``epoch`` event and the model card's history carry it."""
+        return {"epoch": self.epoch, "losses": dict(self.losses), "dev": dict(self.dev),
+                "pseudo_labels": dict(self.pseudo_labels), "samples_per_s": self.samples_per_s}
 
 
 @dataclass(frozen=True)

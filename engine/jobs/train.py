@@ -255,9 +255,16 @@ def run_train(db, opts: TrainOptions, on_event: EventFn = lambda *a, **k: None,
     on_event("start", run_id=run.id if run else None, device=_device_name(device), config=config.to_dict(),
              train_products=len(train_p), dev_products=len(dev_p), parent=parent.name if parent else None)
     deadline = time.monotonic() + opts.max_minutes * 60 if opts.max_minutes else None
+
+    def emit(kind: str, **fields) -> None:
+        if kind == "epoch" and run is not None:  # stored as it ends: a killed run keeps its finished epochs
+            with db.begin() as s:
+                repo.record_training_epoch(s, run.id, fields)
+        on_event(kind, **fields)
+
     try:
         model, info = train_model(
-            config, train_p, dev_p, device=device, cache=cache_for(db), model=model, on_event=on_event,
+            config, train_p, dev_p, device=device, cache=cache_for(db), model=model, on_event=emit,
             should_stop=should_stop, deadline=deadline, max_steps=opts.max_steps, refit_metadata=parent is None,
         )
     except StopRequested:
@@ -304,7 +311,7 @@ def run_train(db, opts: TrainOptions, on_event: EventFn = lambda *a, **k: None,
             s, name, str(target), sha, parent_id=parent.id if parent else None, config=config.to_dict(),
             metrics=metrics, card={k: v for k, v in card.items() if k != "history"}, activate=activate,
         )
-        repo.finish_training_run(s, run.id, "succeeded", metrics={**metrics, "history": info["history"]},
+        repo.finish_training_run(s, run.id, "succeeded", metrics=metrics,
                                  model_version_id=mv.id)
     on_event("done", model=name, model_version_id=mv.id, metrics=metrics, checkpoint=str(target), activated=activate)
     return TrainResult(mv.id, name, metrics, str(target), "succeeded")

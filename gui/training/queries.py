@@ -37,7 +37,6 @@ def load_training_info(session: Session) -> TrainingInfo:
     for run in repo.list_training_runs(session):
         if run.status != "succeeded" or run.finished_at is None:
             continue
-        history = run.metrics.get("history") if isinstance(run.metrics.get("history"), list) else []
-        past.append(PastRun((run.finished_at - run.started_at).total_seconds(), len(history),
+        past.append(PastRun((run.finished_at - run.started_at).total_seconds(), run.epochs,
                             int(run.config.get("text_finetune_layers", 0) or 0) == 0))
     return TrainingInfo(active, data, past)

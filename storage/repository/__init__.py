@@ -70,8 +70,10 @@ from .predictions import (  # noqa: F401
 )
 from .training_runs import (  # noqa: F401
     finish_training_run,
+    list_training_epochs,
     list_training_runs,
     mark_stale_runs,
+    record_training_epoch,
     start_training_run,
 )
 
@@ -119,6 +121,8 @@ __all__ = [
     "scores_by_product",
     "prediction_counts",
     "start_training_run",
+    "record_training_epoch",
+    "list_training_epochs",
     "finish_training_run",
     "list_training_runs",
     "mark_stale_runs",

@@ -1,4 +1,4 @@
-"""Training runs: started, finished, and the stale ones of killed trainers.
+"""Training runs: started, their finished epochs, finished, and the stale ones of killed trainers.
 
 Every function takes a Session and never commits; results are plain dataclasses."""
 from __future__ import annotations
@@ -9,24 +9,39 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from ..errors import NotFoundError
-from ..models import AuditEvent, TrainingRun, utcnow
-from ..records import RunStatus, TrainingRunRecord
+from ..models import AuditEvent, TrainingEpoch, TrainingRun, utcnow
+from ..records import RunStatus, TrainingEpochRecord, TrainingRunRecord
 from ._chunks import in_chunks
 from .audit import record_audit
 
 __all__ = [
     "start_training_run",
+    "record_training_epoch",
+    "list_training_epochs",
     "finish_training_run",
     "list_training_runs",
     "mark_stale_runs",
 ]
 
 
-def _run_record(t: TrainingRun) -> TrainingRunRecord:
+def _run_record(t: TrainingRun, epochs: int = 0) -> TrainingRunRecord:
     return TrainingRunRecord(
         t.id, t.status, dict(t.config or {}), dict(t.metrics or {}), t.parent_model_id, t.model_version_id, t.started_at,
-        t.finished_at, t.log or "",
+        t.finished_at, t.log or "", epochs,
     )
+
+
+def _epoch_record(e: TrainingEpoch) -> TrainingEpochRecord:
+    return TrainingEpochRecord(e.training_run_id, e.epoch, e.loss, e.dev_map, e.samples_per_s, dict(e.losses or {}),
+                               dict(e.dev or {}), dict(e.pseudo_labels or {}), e.finished_at)
+
+
+def _number(v) -> float | None:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return f if f == f and f not in (float("inf"), float("-inf")) else None
 
 
 def _this_host() -> str:
@@ -65,8 +80,40 @@ def finish_training_run(
     return _run_record(t)
 
 
+def record_training_epoch(session: Session, run_id: int, epoch: dict) -> TrainingEpochRecord:
+    """Store one finished epoch, as the engine's ``epoch`` event carries it (``epoch``,
+    ``losses``, ``dev``, ``pseudo_labels``, ``samples_per_s``). The same epoch again replaces
+    the row (a retried write); an unknown run raises NotFoundError."""
+    if session.get(TrainingRun, run_id) is None:
+        raise NotFoundError(f"no training run #{run_id}")
+    n = int(epoch["epoch"])
+    if n < 1:
+        raise ValueError(f"epoch must be >= 1, got {n}")
+    losses = dict(epoch.get("losses") or {})
+    dev = dict(epoch.get("dev") or {})
+    row = session.scalar(select(TrainingEpoch).where(TrainingEpoch.training_run_id == run_id, TrainingEpoch.epoch == n))
+    if row is None:
+        row = TrainingEpoch(training_run_id=run_id, epoch=n)
+        session.add(row)
+    row.loss = _number(losses.get("total"))
+    row.dev_map = _number(dev.get("MAP"))
+    row.samples_per_s = _number(epoch.get("samples_per_s"))
+    row.losses, row.dev, row.pseudo_labels = losses, dev, dict(epoch.get("pseudo_labels") or {})
+    row.finished_at = utcnow()
+    session.flush()
+    return _epoch_record(row)
+
+
+def list_training_epochs(session: Session, run_id: int) -> list[TrainingEpochRecord]:
+    """The epochs a run finished, in order."""
+    rows = session.scalars(select(TrainingEpoch).where(TrainingEpoch.training_run_id == run_id).order_by(TrainingEpoch.epoch))
+    return [_epoch_record(e) for e in rows]
+
+
 def list_training_runs(session: Session) -> list[TrainingRunRecord]:
-    return [_run_record(t) for t in session.scalars(select(TrainingRun).order_by(TrainingRun.id))]
+    counts = dict(session.execute(
+        select(TrainingEpoch.training_run_id, func.count()).group_by(TrainingEpoch.training_run_id)).all())
+    return [_run_record(t, counts.get(t.id, 0)) for t in session.scalars(select(TrainingRun).order_by(TrainingRun.id))]
 
 
 def _pid_alive(pid: int) -> bool:

@@ -72,6 +72,15 @@ def test_train_registers_model_with_metrics_and_run(db_url, tiny_job_config, cap
     assert set(mv.metrics["dev"]) == {"MAP", "NDCG@3", "NDCG@5"} and "test" in mv.metrics
     assert (Path(mv.checkpoint_path) / "model.safetensors").exists()
     assert runs[-1].status == "succeeded" and runs[-1].model_version_id == mv.id
+    # every epoch the run reported is a row of its own, as the event carried it
+    with db.begin() as s:
+        stored = repo.list_training_epochs(s, runs[-1].id)
+    reported = [e for e in events if e["event"] == "epoch"]
+    assert runs[-1].epochs == len(reported) == len(stored) >= 1
+    for row, ev in zip(stored, reported):
+        assert row.epoch == ev["epoch"] and row.losses == ev["losses"] and row.dev == ev["dev"]
+        assert row.loss == ev["losses"]["total"] and row.dev_map == ev["dev"]["MAP"]
+    assert "history" not in runs[-1].metrics
 
 
 def test_score_writes_every_review_then_rescoring_reads_the_cache(db_url, tiny_job_config):

@@ -164,3 +164,28 @@ def test_training_runs_and_stale_runs(cat_db):
         assert repo.mark_stale_runs(s) == 1
         status = {r.id: r.status for r in repo.list_training_runs(s)}
         assert status == {run.id: "succeeded", other.id: "interrupted"}
+
+
+def test_training_epochs_are_rows_of_their_run(cat_db):
+    from storage.errors import NotFoundError
+
+    with cat_db.begin() as s:
+        run = repo.start_training_run(s, {"epochs": 2})
+        other = repo.start_training_run(s, {"epochs": 1})
+        for n, m in ((1, 0.5), (2, 0.6)):
+            repo.record_training_epoch(s, run.id, {"epoch": n, "losses": {"total": 1.0 / n, "target": 0.4},
+                                                   "dev": {"MAP": m}, "pseudo_labels": {}, "samples_per_s": 10.0,
+                                                   "epochs": 2, "eta_s": 3.0})
+        repo.record_training_epoch(s, run.id, {"epoch": 2, "losses": {"total": 0.25}, "dev": {"MAP": 0.7}})  # retried
+        repo.record_training_epoch(s, other.id, {"epoch": 1, "losses": {}, "dev": {}})  # no dev labels: no MAP
+        with pytest.raises(NotFoundError):
+            repo.record_training_epoch(s, 999, {"epoch": 1})
+        with pytest.raises(ValueError):
+            repo.record_training_epoch(s, run.id, {"epoch": 0})
+    with cat_db.begin() as s:
+        rows = repo.list_training_epochs(s, run.id)
+        assert [(r.epoch, r.loss, r.dev_map) for r in rows] == [(1, 1.0, 0.5), (2, 0.25, 0.7)]
+        assert rows[0].as_history()["losses"] == {"total": 1.0, "target": 0.4}
+        (o,) = repo.list_training_epochs(s, other.id)
+        assert o.dev_map is None and o.loss is None
+        assert {r.id: r.epochs for r in repo.list_training_runs(s)} == {run.id: 2, other.id: 1}

@@ -143,3 +143,41 @@ def test_0002_keeps_every_row_and_leaves_one_active_model(tmp_path):
             repo.finish_training_run(s, 1, "exploded")
     assert "interrupted" in RUN_STATUSES
     db.dispose()
+
+
+def test_0003_moves_each_run_history_into_epoch_rows_and_back(tmp_path):
+    """A database at 0002 keeps a run's epochs as metrics["history"]; after 0003 they are rows
+    of training_epochs (bad entries stay in the JSON), and downgrading restores the list."""
+    import json
+
+    from storage import repository as repo
+
+    path = tmp_path / "made_by_0002.db"
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        command.upgrade(_alembic_config(conn), "0002")
+    history = [{"epoch": 1, "losses": {"total": 0.9, "target": 0.8}, "dev": {"MAP": 0.51}, "pseudo_labels": {"p_t r_t": {}},
+                "samples_per_s": 12.5},
+               {"epoch": 2, "losses": {"total": 0.7}, "dev": {"MAP": 0.55}, "pseudo_labels": {}, "samples_per_s": 13.0},
+               "not an epoch"]
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO training_runs (id, status, config, log, metrics, started_at, finished_at) VALUES "
+                          "(1, 'succeeded', '{}', '', :m, '2026-01-01 10:00:00', '2026-01-01 10:05:00'), "
+                          "(2, 'failed', '{}', '', '{}', '2026-01-02 10:00:00', NULL)"),
+                     {"m": json.dumps({"best_epoch": 2, "dev": {"MAP": 0.55}, "history": history})})
+    engine.dispose()
+
+    db = open_database(str(path), media_dir=tmp_path / "m")
+    with db.begin() as s:
+        runs = {r.id: r for r in repo.list_training_runs(s)}
+        assert runs[1].metrics == {"best_epoch": 2, "dev": {"MAP": 0.55}, "history": ["not an epoch"]}
+        assert runs[1].epochs == 2 and runs[2].epochs == 0
+        rows = repo.list_training_epochs(s, 1)
+        assert [r.as_history() for r in rows] == history[:2]
+        assert [(r.loss, r.dev_map) for r in rows] == [(0.9, 0.51), (0.7, 0.55)]
+    with db.engine.begin() as conn:
+        command.downgrade(_alembic_config(conn), "0002")
+        restored = json.loads(conn.execute(text("SELECT metrics FROM training_runs WHERE id = 1")).scalar())
+        tables = {r[0] for r in conn.execute(text("SELECT name FROM sqlite_master WHERE type='table'"))}
+    assert restored["history"] == history and "training_epochs" not in tables
+    db.dispose()
