@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from storage import open_database  # noqa: E402
 from storage.importers import import_path  # noqa: E402
-from storage.importers.common import hash_split  # noqa: E402
+from storage.importers.rows import hash_split  # noqa: E402
 from storage.records import label_from_votes  # noqa: E402
 
 DEFAULT = ROOT.parent / "shared" / "data"

@@ -7,6 +7,10 @@ of its ``products.jsonl`` or ``reviews.jsonl`` means the folder), an MRHP folder
 A malformed row raises :class:`~storage.errors.CatalogueError` ("FILE, line N, field 'F':
 message") and leaves the database unchanged. Re-importing is idempotent: rows are matched
 by product_id / review_id and updated in place, so flags and predictions stay attached.
+
+Shared by the formats: :mod:`.lines` (bounded UTF-8 line reading), :mod:`.fields` (field
+validation), :mod:`.rows` (the parsed catalogue) and :mod:`.writer` (phase 2: the
+one-transaction bulk writer; the two phases are described there).
 """
 from __future__ import annotations
 
@@ -16,7 +20,8 @@ from typing import Union
 
 from ..errors import CatalogueError
 from . import csv_, jsonl, mrhp
-from .common import Catalogue, ImportReport, Progress, hash_split, run_import
+from .rows import Catalogue, ImportReport, Progress, hash_split
+from .writer import run_import
 
 __all__ = ["import_path", "read_catalogue", "detect_format", "ImportReport", "Catalogue", "hash_split", "FORMATS"]
 

@@ -19,8 +19,10 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..errors import CatalogueError
-from . import common as c
+from . import fields, lines
+from .fields import FieldError
 from .images import ImageProblem, ImageResolver
+from .rows import Catalogue, ParsedProduct, ParsedReview, Progress, ProgressTicker, Where, effective_label
 
 REQUIRED = ("review_id", "product_id", "text", "helpful_votes")
 REVIEW_COLUMNS = frozenset({
@@ -45,9 +47,9 @@ def _number(name: str, cell: str) -> Any:
     try:
         v = float(s)
     except ValueError:
-        raise c.FieldError(name, f"must be a number, got {cell[:40]!r}") from None
+        raise FieldError(name, f"must be a number, got {cell[:40]!r}") from None
     if not math.isfinite(v):
-        raise c.FieldError(name, f"must be a finite number, got {cell[:40]!r}")
+        raise FieldError(name, f"must be a finite number, got {cell[:40]!r}")
     return v
 
 
@@ -59,13 +61,13 @@ def _list(name: str, cell: str) -> list[str]:
         try:
             v = json.loads(s)
         except json.JSONDecodeError as exc:
-            raise c.FieldError(name, f"is not a valid JSON list ({exc.msg})") from None
-        return c.str_list({name: v}, name)
-    return c.str_list({name: [p.strip() for p in s.split(";") if p.strip()]}, name)
+            raise FieldError(name, f"is not a valid JSON list ({exc.msg})") from None
+        return fields.str_list({name: v}, name)
+    return fields.str_list({name: [p.strip() for p in s.split(";") if p.strip()]}, name)
 
 
 def _physical_lines(path: Path, counter: list[int]) -> Iterator[str]:
-    for lineno, text in c.iter_lines(path):
+    for lineno, text in lines.iter_lines(path):
         counter[0] = lineno
         yield text
 
@@ -76,19 +78,19 @@ def _images(resolver: ImageResolver, name: str, cell: str) -> list:
         try:
             out.append(resolver.ref(rel))
         except ImageProblem as exc:
-            raise c.FieldError(name, f"entry {i}: {exc}") from None
+            raise FieldError(name, f"entry {i}: {exc}") from None
     return out
 
 
-def read_catalogue(path: Path, progress: c.Progress = None) -> c.Catalogue:
+def read_catalogue(path: Path, progress: Progress = None) -> Catalogue:
     """Phase 1: read and validate a CSV file (no database access)."""
     path = Path(path)
-    cat = c.Catalogue(format="csv", path=path, files=[path.name])
+    cat = Catalogue(format="csv", path=path, files=[path.name])
     resolver = ImageResolver(path.parent)
-    ticker = c.ProgressTicker(progress, max(c.count_lines(path) - 1, 0))
+    ticker = ProgressTicker(progress, max(lines.count_lines(path) - 1, 0))
     physical = [0]
     old_limit = csv.field_size_limit()
-    csv.field_size_limit(max(old_limit, c.MAX_LINE_BYTES))
+    csv.field_size_limit(max(old_limit, lines.MAX_LINE_BYTES))
     try:
         reader = csv.reader(_physical_lines(path, physical), strict=True)
         try:
@@ -109,7 +111,7 @@ def read_catalogue(path: Path, progress: c.Progress = None) -> c.Catalogue:
             if col not in seen_cols:
                 raise CatalogueError(path, 1, col, "required column is missing from the header")
         width = len(header)
-        products: dict[str, c.ParsedProduct] = {}
+        products: dict[str, ParsedProduct] = {}
         seen_r: dict[str, int] = {}
         while True:
             try:
@@ -127,7 +129,7 @@ def read_catalogue(path: Path, progress: c.Progress = None) -> c.Catalogue:
             row = dict(zip(header, cells))
             try:
                 _parse_row(row, cat, products, seen_r, resolver, path, lineno)
-            except c.FieldError as exc:
+            except FieldError as exc:
                 raise CatalogueError(path, lineno, exc.field, exc.message) from None
     finally:
         csv.field_size_limit(old_limit)
@@ -138,27 +140,27 @@ def read_catalogue(path: Path, progress: c.Progress = None) -> c.Catalogue:
     return cat
 
 
-def _parse_row(row: dict, cat: c.Catalogue, products: dict, seen_r: dict, resolver, path: Path, lineno: int) -> None:
-    rid = c.req_id(row, "review_id")
-    pid = c.req_id(row, "product_id")
+def _parse_row(row: dict, cat: Catalogue, products: dict, seen_r: dict, resolver, path: Path, lineno: int) -> None:
+    rid = fields.req_id(row, "review_id")
+    pid = fields.req_id(row, "product_id")
     if rid in seen_r:
-        raise c.FieldError("review_id", f"duplicate review id {rid!r} (first on line {seen_r[rid]})")
+        raise FieldError("review_id", f"duplicate review id {rid!r} (first on line {seen_r[rid]})")
     if row["helpful_votes"].strip() == "":
-        raise c.FieldError("helpful_votes", "required value is empty")
-    helpful = c.votes({"helpful_votes": _number("helpful_votes", row["helpful_votes"])}, "helpful_votes", required=True)
-    values: dict[str, Any] = {"text": c.opt_str(row, "text"), "helpful_votes": helpful}
+        raise FieldError("helpful_votes", "required value is empty")
+    helpful = fields.votes({"helpful_votes": _number("helpful_votes", row["helpful_votes"])}, "helpful_votes", required=True)
+    values: dict[str, Any] = {"text": fields.opt_str(row, "text"), "helpful_votes": helpful}
     explicit_label = None
     if "label" in row:
-        explicit_label = c.label({"label": _number("label", row["label"])})
-    values["label"] = c.effective_label(explicit_label, helpful)
+        explicit_label = fields.label({"label": _number("label", row["label"])})
+    values["label"] = effective_label(explicit_label, helpful)
     if "title" in row:
-        values["title"] = c.opt_str(row, "title")
+        values["title"] = fields.opt_str(row, "title")
     if "rating" in row:
-        values["rating"] = c.rating({"rating": _number("rating", row["rating"])})
+        values["rating"] = fields.rating({"rating": _number("rating", row["rating"])})
     if "total_votes" in row:
-        values["total_votes"] = c.votes({"total_votes": _number("total_votes", row["total_votes"])}, "total_votes", required=False)
+        values["total_votes"] = fields.votes({"total_votes": _number("total_votes", row["total_votes"])}, "total_votes", required=False)
     if "time" in row:
-        values["time"] = c.unix_time({"time": _number("time", row["time"])})
+        values["time"] = fields.unix_time({"time": _number("time", row["time"])})
     if "image_urls" in row:
         values["image_urls"] = _list("image_urls", row["image_urls"])
     images = _images(resolver, "image_files", row["image_files"]) if "image_files" in row else []
@@ -166,7 +168,7 @@ def _parse_row(row: dict, cat: c.Catalogue, products: dict, seen_r: dict, resolv
     if review_extra:
         values["extra"] = review_extra
     seen_r[rid] = lineno
-    cat.reviews.append(c.ParsedReview(rid, pid, values, images, c.Where(path, lineno), images_given="image_files" in row))
+    cat.reviews.append(ParsedReview(rid, pid, values, images, Where(path, lineno), images_given="image_files" in row))
 
     pvalues: dict[str, Any] = {}
     pimages: list = []
@@ -178,23 +180,23 @@ def _parse_row(row: dict, cat: c.Catalogue, products: dict, seen_r: dict, resolv
         elif key == "image_urls":
             pvalues[key] = _list(col, row[col])
         elif key == "split":
-            s = c.split({col: row[col]}, col)
+            s = fields.split({col: row[col]}, col)
             if s is not None:
                 pvalues[key] = s
         else:
-            pvalues[key] = c.opt_str(row, col, max_chars=c.MAX_CATEGORY_CHARS if key == "category" else None)
+            pvalues[key] = fields.opt_str(row, col, max_chars=fields.MAX_CATEGORY_CHARS if key == "category" else None)
     pextra = {k[len("product_"):]: v for k, v in row.items() if k.startswith("product_") and k != "product_id"
               and k not in PRODUCT_COLUMNS}
     if pextra:
         pvalues["extra"] = pextra
     known = products.get(pid)
     if known is None:
-        products[pid] = c.ParsedProduct(pid, pvalues, pimages, c.Where(path, lineno),
+        products[pid] = ParsedProduct(pid, pvalues, pimages, Where(path, lineno),
                                         images_given="product_image_files" in row)
         return
     for key, v in pvalues.items():
         if known.values.get(key) != v:
             col = next((k for k, m in PRODUCT_COLUMNS.items() if m == key), f"product_{key}")
-            raise c.FieldError(col, f"differs from product {pid!r} on line {known.where.line}")
+            raise FieldError(col, f"differs from product {pid!r} on line {known.where.line}")
     if [r.sha256 for r in pimages] != [r.sha256 for r in known.images]:
-        raise c.FieldError("product_image_files", f"differs from product {pid!r} on line {known.where.line}")
+        raise FieldError("product_image_files", f"differs from product {pid!r} on line {known.where.line}")

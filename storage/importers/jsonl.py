@@ -12,8 +12,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import CatalogueError
-from . import common as c
+from . import fields, lines
+from .fields import FieldError
 from .images import ImageProblem, ImageResolver
+from .rows import Catalogue, ParsedProduct, ParsedReview, Progress, ProgressTicker, Where, effective_label
 
 PRODUCTS_FILE = "products.jsonl"
 REVIEWS_FILE = "reviews.jsonl"
@@ -30,76 +32,76 @@ def is_catalogue_folder(folder: Path) -> bool:
 
 
 def image_refs(resolver: ImageResolver, obj: dict) -> list:
-    files = c.str_list(obj, "image_files")
+    files = fields.str_list(obj, "image_files")
     out = []
     for i, rel in enumerate(files):
         try:
             out.append(resolver.ref(rel))
         except ImageProblem as exc:
-            raise c.FieldError("image_files", f"entry {i}: {exc}") from None
+            raise FieldError("image_files", f"entry {i}: {exc}") from None
     return out
 
 
 def extras(obj: dict, known: frozenset) -> dict:
     if obj.keys() <= known:  # the common case, checked in C
         return {}
-    return {k: c.check_extra(k, v) for k, v in obj.items() if k not in known}
+    return {k: fields.check_extra(k, v) for k, v in obj.items() if k not in known}
 
 
 def parse_product(obj: dict, resolver: ImageResolver) -> tuple[str, dict, list]:
-    pid = c.req_id(obj, "product_id")
+    pid = fields.req_id(obj, "product_id")
     values = {
-        "title": c.opt_str(obj, "title"),
-        "description": c.opt_str(obj, "description"),
-        "category": c.opt_str(obj, "category", max_chars=c.MAX_CATEGORY_CHARS),
-        "image_urls": c.str_list(obj, "image_urls"),
+        "title": fields.opt_str(obj, "title"),
+        "description": fields.opt_str(obj, "description"),
+        "category": fields.opt_str(obj, "category", max_chars=fields.MAX_CATEGORY_CHARS),
+        "image_urls": fields.str_list(obj, "image_urls"),
         "extra": extras(obj, PRODUCT_FIELDS),
     }
-    s = c.split(obj)
+    s = fields.split(obj)
     if s is not None:
         values["split"] = s
     return pid, values, image_refs(resolver, obj)
 
 
 def parse_review(obj: dict, resolver: ImageResolver) -> tuple[str, str, dict, list]:
-    rid = c.req_id(obj, "review_id")
-    pid = c.req_id(obj, "product_id")
-    helpful = c.votes(obj, "helpful_votes", required=True)
+    rid = fields.req_id(obj, "review_id")
+    pid = fields.req_id(obj, "product_id")
+    helpful = fields.votes(obj, "helpful_votes", required=True)
     values = {
-        "title": c.opt_str(obj, "title"),
-        "text": c.opt_str(obj, "text", required=True),
-        "rating": c.rating(obj),
+        "title": fields.opt_str(obj, "title"),
+        "text": fields.opt_str(obj, "text", required=True),
+        "rating": fields.rating(obj),
         "helpful_votes": helpful,
-        "total_votes": c.votes(obj, "total_votes", required=False),
-        "time": c.unix_time(obj),
-        "label": c.effective_label(c.label(obj), helpful),
-        "image_urls": c.str_list(obj, "image_urls"),
+        "total_votes": fields.votes(obj, "total_votes", required=False),
+        "time": fields.unix_time(obj),
+        "label": effective_label(fields.label(obj), helpful),
+        "image_urls": fields.str_list(obj, "image_urls"),
         "extra": extras(obj, REVIEW_FIELDS),
     }
     return rid, pid, values, image_refs(resolver, obj)
 
 
-def _rows(path: Path, ticker: c.ProgressTicker):
+def _rows(path: Path, ticker: ProgressTicker):
     """``(line number, parsed object)`` of every non-blank line; errors carry file + line."""
-    for lineno, text in c.iter_lines(path):
+    for lineno, text in lines.iter_lines(path):
         ticker.tick()
         if not text.strip():
             continue
         try:
-            yield lineno, c.parse_json_object(text)
-        except c.FieldError as exc:
+            yield lineno, fields.parse_json_object(text)
+        except FieldError as exc:
             raise CatalogueError(path, lineno, exc.field, exc.message) from None
 
 
-def read_catalogue(folder: Path, progress: c.Progress = None) -> c.Catalogue:
+def read_catalogue(folder: Path, progress: Progress = None) -> Catalogue:
     """Phase 1: read and validate the whole folder (no database access)."""
     folder = Path(folder)
     pfile, rfile = folder / PRODUCTS_FILE, folder / REVIEWS_FILE
     have_p, have_r = pfile.is_file(), rfile.is_file()
     if not have_p and not have_r:
         raise CatalogueError(folder, None, None, f"no {PRODUCTS_FILE} or {REVIEWS_FILE} in this folder")
-    cat = c.Catalogue(format="jsonl", path=folder)
-    ticker = c.ProgressTicker(progress, (c.count_lines(pfile) if have_p else 0) + (c.count_lines(rfile) if have_r else 0))
+    cat = Catalogue(format="jsonl", path=folder)
+    ticker = ProgressTicker(progress, (lines.count_lines(pfile) if have_p else 0) + (lines.count_lines(rfile) if have_r else 0))
     resolver = ImageResolver(folder)
 
     if have_p:
@@ -108,12 +110,12 @@ def read_catalogue(folder: Path, progress: c.Progress = None) -> c.Catalogue:
         for lineno, obj in _rows(pfile, ticker):
             try:
                 pid, values, images = parse_product(obj, resolver)
-            except c.FieldError as exc:
+            except FieldError as exc:
                 raise CatalogueError(pfile, lineno, exc.field, exc.message) from None
             if pid in seen:
                 raise CatalogueError(pfile, lineno, "product_id", f"duplicate product id {pid!r} (first on line {seen[pid]})")
             seen[pid] = lineno
-            cat.products.append(c.ParsedProduct(pid, values, images, c.Where(pfile, lineno)))
+            cat.products.append(ParsedProduct(pid, values, images, Where(pfile, lineno)))
         if not cat.products:
             raise CatalogueError(pfile, None, None, "the file is empty: no products")
 
@@ -123,12 +125,12 @@ def read_catalogue(folder: Path, progress: c.Progress = None) -> c.Catalogue:
         for lineno, obj in _rows(rfile, ticker):
             try:
                 rid, pid, values, images = parse_review(obj, resolver)
-            except c.FieldError as exc:
+            except FieldError as exc:
                 raise CatalogueError(rfile, lineno, exc.field, exc.message) from None
             if rid in seen_r:
                 raise CatalogueError(rfile, lineno, "review_id", f"duplicate review id {rid!r} (first on line {seen_r[rid]})")
             seen_r[rid] = lineno
-            cat.reviews.append(c.ParsedReview(rid, pid, values, images, c.Where(rfile, lineno)))
+            cat.reviews.append(ParsedReview(rid, pid, values, images, Where(rfile, lineno)))
         if not cat.reviews:
             raise CatalogueError(rfile, None, None, "the file is empty: no reviews")
     ticker.finish()

@@ -28,8 +28,11 @@ from typing import Any
 from urllib.parse import urlparse
 
 from ..errors import CatalogueError
-from . import common as c
+from ..records import label_from_votes
+from . import fields, lines
+from .fields import FieldError
 from .images import ImageProblem, ImageResolver
+from .rows import Catalogue, ParsedProduct, ParsedReview, Progress, ProgressTicker, Where
 
 FILE_RE = re.compile(r"^(?P<cat>.+)\.(?P<kind>prd|rvw|rel)\.(?P<split>train|dev|test)$")
 KINDS = ("prd", "rvw", "rel")
@@ -54,8 +57,8 @@ def load_columns(path: Path) -> tuple[list[str], dict[str, dict[str, Any]]]:
         size = path.stat().st_size
     except OSError as exc:
         raise CatalogueError(path, None, None, f"cannot read the file: {exc.strerror or exc}") from None
-    if size > c.MAX_JSON_FILE_BYTES:
-        raise CatalogueError(path, None, None, f"file is {size:,} bytes, more than the {c.MAX_JSON_FILE_BYTES:,} allowed")
+    if size > lines.MAX_JSON_FILE_BYTES:
+        raise CatalogueError(path, None, None, f"file is {size:,} bytes, more than the {lines.MAX_JSON_FILE_BYTES:,} allowed")
     if size == 0:
         raise CatalogueError(path, None, None, "the file is empty")
     raw = path.read_bytes()
@@ -80,12 +83,12 @@ def load_columns(path: Path) -> tuple[list[str], dict[str, dict[str, Any]]]:
     except RecursionError:
         raise CatalogueError(path, None, None, "invalid JSON: nested too deeply") from None
     if not isinstance(obj, dict):
-        raise CatalogueError(path, None, None, f"expected a JSON object of columns (pandas orient 'columns'), got {c.type_name(obj)}")
+        raise CatalogueError(path, None, None, f"expected a JSON object of columns (pandas orient 'columns'), got {fields.type_name(obj)}")
     index: dict[str, None] = {}
     for col, values in obj.items():
         if not isinstance(values, dict):
             raise CatalogueError(
-                path, None, col, f"expected an object of row index -> value (pandas orient 'columns'), got {c.type_name(values)}"
+                path, None, col, f"expected an object of row index -> value (pandas orient 'columns'), got {fields.type_name(values)}"
             )
         for k in values:
             index.setdefault(k, None)
@@ -100,9 +103,9 @@ def _id(path: Path, row: str, cols: dict, name: str) -> str:
     if isinstance(v, int) and not isinstance(v, bool):
         v = str(v)  # pandas writes integer ids as numbers
     try:
-        return c.req_id({name: v}, name)
-    except c.FieldError as exc:
-        raise c.Where(path, None, row).error(name, exc.message) from None
+        return fields.req_id({name: v}, name)
+    except FieldError as exc:
+        raise Where(path, None, row).error(name, exc.message) from None
 
 
 def _text(v: Any, name: str) -> str:
@@ -110,15 +113,15 @@ def _text(v: Any, name: str) -> str:
         return ""  # pandas writes NaN as null
     if isinstance(v, list) and all(isinstance(x, str) for x in v):
         v = "\n".join(v)
-    return c.opt_str({name: v}, name)
+    return fields.opt_str({name: v}, name)
 
 
 def _urls(v: Any, name: str) -> list[str]:
     if v is None:
         return []
     if isinstance(v, str):
-        return c.str_list({name: [v]}, name) if v.strip() else []
-    return c.str_list({name: v}, name)
+        return fields.str_list({name: [v]}, name) if v.strip() else []
+    return fields.str_list({name: v}, name)
 
 
 def _time(v: Any, name: str) -> tuple[int | None, Any]:
@@ -128,15 +131,15 @@ def _time(v: Any, name: str) -> tuple[int | None, Any]:
     if isinstance(v, str):
         s = v.strip()
         if re.fullmatch(r"-?\d+", s):
-            return c.unix_time({name: int(s)}, name), None
+            return fields.unix_time({name: int(s)}, name), None
         try:
             d = dt.datetime.fromisoformat(s)
         except ValueError:
-            return None, c.check_extra(name, v)
+            return None, fields.check_extra(name, v)
         if d.tzinfo is None:
             d = d.replace(tzinfo=dt.timezone.utc)
         return int(d.timestamp()), None
-    return c.unix_time({name: v}, name), None
+    return fields.unix_time({name: v}, name), None
 
 
 class _Images:
@@ -157,11 +160,11 @@ class _Images:
             try:
                 out.append(self.resolver.ref(fname))
             except ImageProblem as exc:
-                raise c.FieldError(name, f"entry {i}: {exc}") from None
+                raise FieldError(name, f"entry {i}: {exc}") from None
         return out
 
 
-def read_catalogue(folder: Path, progress: c.Progress = None) -> c.Catalogue:
+def read_catalogue(folder: Path, progress: Progress = None) -> Catalogue:
     """Phase 1: read and validate every MRHP file of the folder (no database access)."""
     folder = Path(folder)
     files = mrhp_files(folder)
@@ -177,7 +180,7 @@ def read_catalogue(folder: Path, progress: c.Progress = None) -> c.Catalogue:
                 raise CatalogueError(folder / f"{cat_name}.{kind}.{split}", None, None,
                                      f"missing: {', '.join(sorted(kinds))} files of {cat_name}/{split} need their {kind} file")
 
-    cat = c.Catalogue(format="mrhp", path=folder, files=[p.name for p in files])
+    cat = Catalogue(format="mrhp", path=folder, files=[p.name for p in files])
     images = _Images(folder)
     loaded = {}
     total = 0
@@ -190,10 +193,10 @@ def read_catalogue(folder: Path, progress: c.Progress = None) -> c.Catalogue:
                     raise CatalogueError(path, None, col, "required column is missing")
             loaded[path] = (rows, cols)
             total += len(rows)
-    ticker = c.ProgressTicker(progress, total)
+    ticker = ProgressTicker(progress, total)
 
-    products: dict[str, c.ParsedProduct] = {}
-    reviews: dict[str, c.ParsedReview] = {}
+    products: dict[str, ParsedProduct] = {}
+    reviews: dict[str, ParsedReview] = {}
     for (cat_name, split), kinds in sorted(groups.items()):
         # -- products
         path = kinds["prd"]
@@ -201,7 +204,7 @@ def read_catalogue(folder: Path, progress: c.Progress = None) -> c.Catalogue:
         for row in rows:
             ticker.tick()
             pid = _id(path, row, cols, "product_id")
-            where = c.Where(path, None, row)
+            where = Where(path, None, row)
             if pid in products:
                 first = products[pid].where
                 raise where.error("product_id", f"duplicate product id {pid!r} (first in {first.path.name}, row {first.row})")
@@ -210,31 +213,31 @@ def read_catalogue(folder: Path, progress: c.Progress = None) -> c.Catalogue:
                 values = {
                     "title": _text(cols.get("name", {}).get(row), "name"),
                     "description": _text(cols.get("description", {}).get(row), "description"),
-                    "category": cat_name[: c.MAX_CATEGORY_CHARS],
+                    "category": cat_name[: fields.MAX_CATEGORY_CHARS],
                     "split": split,
                     "image_urls": urls,
-                    "extra": {k: c.check_extra(k, v[row]) for k, v in cols.items()
+                    "extra": {k: fields.check_extra(k, v[row]) for k, v in cols.items()
                               if k not in ("product_id", "name", "description", "img_url") and v.get(row) is not None},
                 }
                 refs = images.refs(urls, "img_url")
-            except c.FieldError as exc:
+            except FieldError as exc:
                 raise where.error(exc.field, exc.message) from None
-            products[pid] = c.ParsedProduct(pid, values, refs, where)
+            products[pid] = ParsedProduct(pid, values, refs, where)
 
         # -- reviews: content from rvw, product and label from rel
         rpath = kinds["rvw"]
         rrows, rcols = loaded[rpath]
-        split_reviews: dict[str, tuple[dict, list, c.Where]] = {}
+        split_reviews: dict[str, tuple[dict, list, Where]] = {}
         for row in rrows:
             ticker.tick()
             rid = _id(rpath, row, rcols, "review_id")
-            where = c.Where(rpath, None, row)
+            where = Where(rpath, None, row)
             if rid in reviews or rid in split_reviews:
                 raise where.error("review_id", f"duplicate review id {rid!r}")
             try:
                 urls = _urls(rcols.get("img_url", {}).get(row), "img_url")
                 t, raw_time = _time(rcols.get("time", {}).get(row), "time")
-                extra = {k: c.check_extra(k, v[row]) for k, v in rcols.items()
+                extra = {k: fields.check_extra(k, v[row]) for k, v in rcols.items()
                          if k not in ("review_id", "content", "title", "time", "img_url", "product_id")
                          and v.get(row) is not None}
                 if raw_time is not None:
@@ -248,21 +251,21 @@ def read_catalogue(folder: Path, progress: c.Progress = None) -> c.Catalogue:
                     "extra": extra,
                 }
                 refs = images.refs(urls, "img_url")
-            except c.FieldError as exc:
+            except FieldError as exc:
                 raise where.error(exc.field, exc.message) from None
             split_reviews[rid] = (values, refs, where)
 
         lpath = kinds["rel"]
         lrows, lcols = loaded[lpath]
-        rel: list[tuple[str, str, int, c.Where]] = []
+        rel: list[tuple[str, str, int, Where]] = []
         for row in lrows:
             ticker.tick()
-            where = c.Where(lpath, None, row)
+            where = Where(lpath, None, row)
             rid = _id(lpath, row, lcols, "review_id")
             pid = _id(lpath, row, lcols, "product_id")
             try:
-                up = c.votes({"upvotes": lcols["upvotes"].get(row)}, "upvotes", required=True)
-            except c.FieldError as exc:
+                up = fields.votes({"upvotes": lcols["upvotes"].get(row)}, "upvotes", required=True)
+            except FieldError as exc:
                 raise where.error(exc.field, exc.message) from None
             rel.append((rid, pid, up, where))
         as_votes = any(up > 4 for _, _, up, _ in rel)
@@ -275,8 +278,8 @@ def read_catalogue(folder: Path, progress: c.Progress = None) -> c.Catalogue:
             linked.add(rid)
             values, refs, rwhere = split_reviews[rid]
             values["helpful_votes"] = up
-            values["label"] = c.label_from_votes(up) if as_votes else up
-            reviews[rid] = c.ParsedReview(rid, pid, values, refs, where)
+            values["label"] = label_from_votes(up) if as_votes else up
+            reviews[rid] = ParsedReview(rid, pid, values, refs, where)
         for rid, (_, _, rwhere) in split_reviews.items():
             if rid not in linked:
                 raise rwhere.error("review_id", f"review {rid!r} has no row in {lpath.name} (no product, no label)")

@@ -25,7 +25,8 @@ from helpers.storage_checks import (
 )
 from storage import open_database
 from storage.errors import CatalogueError
-from storage.importers import common, images, import_path
+from storage.importers import images, import_path
+from storage.importers import lines as line_reading
 
 
 @dataclass
@@ -222,7 +223,7 @@ CASES = [
     Case("empty_reviews_file", reviews_bytes(lambda b: b""), R, None, None, "empty"),
     Case("blank_products_file", products_bytes(lambda b: b"\n\n  \n"), P, None, None, "empty"),
     Case("line_over_the_cap", with_review(3, text="x" * 5000), R, 4, None, "longer than 2,000 bytes",
-         patch=(common, "MAX_LINE_BYTES", 2000)),
+         patch=(line_reading, "MAX_LINE_BYTES", 2000)),
     # --- image paths escaping the catalogue folder
     Case("image_path_dotdot", review_image("../outside/secret.png", lambda cat: outside_png(cat.parent)), R, 3,
          "image_files", "leaves the catalogue folder"),

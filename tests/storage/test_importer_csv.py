@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from helpers.storage_checks import media_files, table_checksums, write_good_catalogue, write_png
 from storage.errors import CatalogueError
 from storage.importers import import_path
-from storage.importers.common import hash_split
+from storage.importers.rows import hash_split
 from storage.models import Image, ImageLink, Product, Review
 
 HEADER = ["review_id", "product_id", "title", "text", "rating", "helpful_votes", "total_votes", "time", "label",

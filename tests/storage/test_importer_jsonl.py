@@ -14,7 +14,7 @@ from helpers.storage_checks import (
 from storage import repository as repo
 from storage.errors import CatalogueError
 from storage.importers import ImportReport, import_path
-from storage.importers.common import hash_split
+from storage.importers.rows import hash_split
 from storage.models import AuditEvent, Image, ImageLink, Product, Review
 
 
@@ -73,7 +73,7 @@ def test_hash_split_is_deterministic_and_near_64_16_20():
     import subprocess
     import sys
 
-    code = "import sys; from storage.importers.common import hash_split; print(''.join(hash_split(f'B{i:09d}')[0] for i in range(2000)))"
+    code = "import sys; from storage.importers.rows import hash_split; print(''.join(hash_split(f'B{i:09d}')[0] for i in range(2000)))"
     other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                            env={**__import__("os").environ, "PYTHONHASHSEED": "12345"}).stdout.strip()
     assert other == "".join(s[0] for s in splits[:2000])
@@ -257,16 +257,16 @@ def test_unknown_product_found_in_the_write_phase_rolls_back_everything(db, tmp_
 
 
 def test_media_files_created_by_a_failed_transaction_are_removed(db, good_catalogue, monkeypatch):
-    from storage.importers import common
+    from storage.importers import writer
 
-    real = common.store_images
+    real = writer.store_images
 
     def store_then_fail(refs, media_dir, stored):
         real(refs, media_dir, stored)
         assert stored.created  # files were written ...
         raise RuntimeError("disk went away")  # ... and then the transaction fails
 
-    monkeypatch.setattr(common, "store_images", store_then_fail)
+    monkeypatch.setattr(writer, "store_images", store_then_fail)
     before = table_checksums(db)
     with pytest.raises(RuntimeError):
         import_path(db, good_catalogue)
@@ -288,11 +288,11 @@ def test_the_real_data_folder_imports_when_present(db):
 
 def test_sqlite_driver_insert_and_core_insert_store_the_same_rows(tmp_path, good_catalogue, monkeypatch):
     from storage import open_database
-    from storage.importers import common
+    from storage.importers import writer
 
     sums = []
     for fast in (True, False):
-        monkeypatch.setattr(common, "SQLITE_DRIVER_INSERT", fast)
+        monkeypatch.setattr(writer, "SQLITE_DRIVER_INSERT", fast)
         db = open_database(str(tmp_path / f"{fast}.db"), media_dir=tmp_path / f"m{fast}")
         import_path(db, good_catalogue)
         sums.append({t: v for t, v in table_checksums(db).items() if t in ("products", "reviews", "images", "image_links")})

@@ -1,0 +1,216 @@
+"""Field validation shared by the importers: each check takes a parsed row (a dict) and a
+field name and returns the clean value or raises :class:`FieldError`, which the format's loop
+turns into a :class:`~storage.errors.CatalogueError` naming the file and the line."""
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any, Optional
+
+from ..models import SPLITS
+
+__all__ = [
+    "FieldError", "MAX_ID_CHARS", "MAX_CATEGORY_CHARS", "MAX_URL_CHARS", "MAX_VOTES", "MAX_ABS_TIME",
+    "parse_json_object", "type_name", "req_id", "opt_str", "votes", "rating", "label", "unix_time", "split",
+    "str_list", "check_extra",
+]
+
+MAX_ID_CHARS = 200
+MAX_CATEGORY_CHARS = 300
+MAX_URL_CHARS = 4000
+MAX_VOTES = 10**9
+"""Vote counts above this are taken for corrupt data (the largest real count is in the thousands)."""
+MAX_ABS_TIME = 2**53
+
+_BAD_ID_CHARS = re.compile(r"[\r\n\t\x00]")
+
+
+class FieldError(Exception):
+    """A bad value in one field; the format loop adds the file and the line."""
+
+    def __init__(self, field: str | None, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict:
+    d = dict(pairs)
+    if len(d) != len(pairs):
+        seen: set[str] = set()
+        for k, _ in pairs:
+            if k in seen:
+                raise FieldError(k, "the field appears twice in the same object")
+            seen.add(k)
+    return d
+
+
+_DECODER = json.JSONDecoder(object_pairs_hook=_unique_keys)
+
+
+def parse_json_object(text: str) -> dict:
+    """One JSONL row: a JSON object, duplicate keys refused. Raises FieldError."""
+    try:
+        obj = _DECODER.decode(text)
+    except json.JSONDecodeError as exc:
+        raise FieldError(None, f"invalid JSON at column {exc.colno}: {exc.msg}") from None
+    except RecursionError:
+        raise FieldError(None, "invalid JSON: nested too deeply") from None
+    if not isinstance(obj, dict):
+        raise FieldError(None, f"expected a JSON object {{...}}, got {type_name(obj)}")
+    return obj
+
+
+def type_name(v: Any) -> str:
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "true/false"
+    if isinstance(v, str):
+        return "a string"
+    if isinstance(v, (int, float)):
+        return "a number"
+    if isinstance(v, list):
+        return "a list"
+    if isinstance(v, dict):
+        return "an object"
+    return type(v).__name__
+
+
+def _check_text(name: str, s: str) -> str:
+    if s.isascii():
+        return s
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        raise FieldError(name, "contains an unpaired UTF-16 surrogate escape (\\ud800-\\udfff)") from None
+    return s
+
+
+def req_id(obj: dict, name: str) -> str:
+    if name not in obj:
+        raise FieldError(name, "required field is missing")
+    v = obj[name]
+    if not isinstance(v, str):
+        raise FieldError(name, f"must be a string, got {type_name(v)}")
+    if not v.strip():
+        raise FieldError(name, "must not be empty")
+    if len(v) > MAX_ID_CHARS:
+        raise FieldError(name, f"is longer than {MAX_ID_CHARS} characters")
+    if _BAD_ID_CHARS.search(v):
+        raise FieldError(name, "must not contain tabs, line breaks or NUL characters")
+    return _check_text(name, v)
+
+
+def opt_str(obj: dict, name: str, *, required: bool = False, max_chars: int | None = None) -> str:
+    if name not in obj:
+        if required:
+            raise FieldError(name, "required field is missing")
+        return ""
+    v = obj[name]
+    if v is None:
+        if required:
+            raise FieldError(name, "must be a string, got null")
+        return ""
+    if not isinstance(v, str):
+        raise FieldError(name, f"must be a string, got {type_name(v)}")
+    if max_chars is not None and len(v) > max_chars:
+        raise FieldError(name, f"is longer than {max_chars} characters")
+    return _check_text(name, v)
+
+
+def _whole_number(name: str, v: Any, what: str) -> int:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise FieldError(name, f"must be {what}, got {type_name(v)}")
+    if isinstance(v, float):
+        if not math.isfinite(v):
+            raise FieldError(name, f"must be {what}, got {v!r}")
+        if not v.is_integer():
+            raise FieldError(name, f"must be {what}, got {v!r}")
+        v = int(v)
+    return v
+
+
+def votes(obj: dict, name: str, *, required: bool) -> Optional[int]:
+    if name not in obj or obj[name] is None:
+        if required:
+            raise FieldError(name, "required field is missing" if name not in obj else "must be a whole number >= 0, got null")
+        return None
+    v = _whole_number(name, obj[name], "a whole number >= 0")
+    if v < 0:
+        raise FieldError(name, f"must be >= 0, got {v}")
+    if v > MAX_VOTES:
+        raise FieldError(name, f"is implausibly large ({v}; at most {MAX_VOTES:,})")
+    return v
+
+
+def rating(obj: dict, name: str = "rating") -> Optional[float]:
+    v = obj.get(name)
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise FieldError(name, f"must be a number from 1 to 5, got {type_name(v)}")
+    if not math.isfinite(v) or not 1 <= v <= 5:
+        raise FieldError(name, f"must be a number from 1 to 5, got {v!r}")
+    return float(v)
+
+
+def label(obj: dict, name: str = "label") -> Optional[int]:
+    v = obj.get(name)
+    if v is None:
+        return None
+    v = _whole_number(name, v, "a whole number from 0 to 4")
+    if not 0 <= v <= 4:
+        raise FieldError(name, f"must be from 0 to 4, got {v}")
+    return v
+
+
+def unix_time(obj: dict, name: str = "time") -> Optional[int]:
+    v = obj.get(name)
+    if v is None:
+        return None
+    v = _whole_number(name, v, "whole unix seconds")
+    if abs(v) > MAX_ABS_TIME:
+        raise FieldError(name, f"is out of range ({v})")
+    return v
+
+
+def split(obj: dict, name: str = "split") -> Optional[str]:
+    v = obj.get(name)
+    if v is None or v == "":
+        return None
+    if v not in SPLITS:
+        raise FieldError(name, f"must be one of train, dev, test; got {v!r}")
+    return v
+
+
+def str_list(obj: dict, name: str, *, max_chars: int = MAX_URL_CHARS) -> list[str]:
+    v = obj.get(name)
+    if v is None or v == []:
+        return []
+    if not isinstance(v, list):
+        raise FieldError(name, f"must be a list of strings, got {type_name(v)}")
+    for i, s in enumerate(v):
+        if not isinstance(s, str):
+            raise FieldError(name, f"entry {i} must be a string, got {type_name(s)}")
+        if len(s) > max_chars:
+            raise FieldError(name, f"entry {i} is longer than {max_chars} characters")
+        _check_text(name, s)
+    return list(v)
+
+
+def check_extra(name: str, v: Any) -> Any:
+    """Extra fields are kept as JSON: refuse NaN/Infinity and broken strings in them."""
+    if isinstance(v, float):
+        if not math.isfinite(v):
+            raise FieldError(name, f"{v!r} is not valid JSON")
+    elif isinstance(v, str):
+        _check_text(name, v)
+    elif isinstance(v, list):
+        for x in v:
+            check_extra(name, x)
+    elif isinstance(v, dict):
+        for k, x in v.items():
+            check_extra(name, x)
+    return v
