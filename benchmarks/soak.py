@@ -122,7 +122,7 @@ def drive(actions: int, warmup: int, seed: int, db_dir: Path) -> dict:
         ("next", 20, lambda: navigate(1)),
         ("previous", 8, lambda: navigate(-1)),
         ("label", 14, lambda: window.triage.set_label(rng.randrange(5))),
-        ("flag", 6, lambda: window.triage.add_flag(FlagDraft(kind=rng.choice(kinds)))),
+        ("flag", 6, lambda: window.triage.save_flag(FlagDraft(kind=rng.choice(kinds)))),
         ("undo", 8, window.triage.undo),
         ("redo", 5, window.triage.redo),
         ("sort", 8, lambda: setattr(window.table_state, "sort", (rng.choice(sortable), rng.random() < 0.5))),

@@ -71,11 +71,6 @@ def run_step(db: Database, chain: FlagChain, step: Step, *args) -> Optional[Flag
 # ------------------------------------------------------------------------- steps (no Qt)
 
 
-def add_step(session, chain: FlagChain, review_pk: int, draft: FlagDraft, author: str,
-             model_version_id: Optional[int]) -> StepResult:
-    return StepResult(flag_ops.add_flag(session, review_pk, draft, author, model_version_id))
-
-
 def undo_step(session, chain: FlagChain, author: str) -> Optional[StepResult]:
     if chain.flag is None:
         return None
@@ -86,6 +81,12 @@ def redo_step(session, chain: FlagChain, author: str) -> Optional[StepResult]:
     if chain.flag is None:
         return None
     return StepResult(flag_ops.redo_flag(session, chain.flag.id, author, chain.expected_version()))
+
+
+def save_step(session, chain: FlagChain, review_pk: int, draft: FlagDraft, author: str, model_version_id: Optional[int],
+              seen: Optional[tuple[int, int]] = None) -> StepResult:
+    outcome = flag_ops.save_flag(session, review_pk, draft, author, model_version_id, seen, chain.versions)
+    return StepResult(outcome.flag, outcome)
 
 
 def correct_step(session, chain: FlagChain, review_pk: int, label: int, author: str,
@@ -134,23 +135,27 @@ class FlagCommand(QUndoCommand):
         self._controller.submit(self.review_pk, self.chain, step, *args)
 
 
-class AddFlagCommand(FlagCommand):
-    """Flag a review (the flag dialog). Undo marks the flag undone; redo restores it."""
+class SaveFlagCommand(FlagCommand):
+    """Save the flag dialog: edits the review's active flag, or creates one. Undo takes back
+    exactly that (the old values, or the new flag withdrawn); redo applies it again."""
 
-    def __init__(self, controller, review_pk: int, draft: FlagDraft, model_version_id: Optional[int]) -> None:
-        super().__init__(controller, review_pk, f"Flag review #{review_pk} ({draft.kind})")
+    def __init__(self, controller, review_pk: int, draft: FlagDraft, model_version_id: Optional[int],
+                 seen: Optional[tuple[int, int]] = None) -> None:
+        verb = "Edit flag" if seen is not None else "Flag"
+        super().__init__(controller, review_pk, f"{verb} on review #{review_pk} ({draft.kind})")
         self.draft = draft
         self.model_version_id = model_version_id
+        self.seen = seen
 
     def redo(self) -> None:
         if not self._started:
             self._started = True
-            self._submit(add_step, self.review_pk, self.draft, self.author, self.model_version_id)
+            self._submit(save_step, self.review_pk, self.draft, self.author, self.model_version_id, self.seen)
         else:
-            self._submit(redo_step, self.author)
+            self._submit(reapply_step, self.author)
 
     def undo(self) -> None:
-        self._submit(undo_step, self.author)
+        self._submit(take_back_step, self.author)
 
 
 class SetLabelCommand(FlagCommand):

@@ -42,9 +42,30 @@ class CorrectionOutcome:
         return self.before is None
 
 
-def add_flag(session: Session, review_pk: int, draft: FlagDraft, author: str, model_version_id: Optional[int]) -> FlagRecord:
+def save_flag(
+    session: Session, review_pk: int, draft: FlagDraft, author: str, model_version_id: Optional[int],
+    seen: Optional[tuple[int, int]] = None, own_versions: Optional[dict[int, int]] = None,
+) -> CorrectionOutcome:
+    """The flag dialog's save: a review has at most one active flag, so this edits it when
+    there is one and creates one otherwise.
+
+    ``seen`` is the (flag id, version) the dialog was filled from, if any: when the active flag
+    has changed since, by someone other than this app (``own_versions``: the version of each
+    flag as this app last wrote it), the save is refused with ConflictError naming who changed
+    it, rather than overwriting what the moderator never saw."""
     draft = draft.validated()
-    return repo.add_flag(session, review_pk, draft.kind, author, draft.corrected_label, draft.note, model_version_id)
+    current = repo.active_flag(session, review_pk)
+    if current is None:
+        flag = repo.add_flag(session, review_pk, draft.kind, author, draft.corrected_label, draft.note, model_version_id)
+        return CorrectionOutcome(flag, None, FlagValues.of(flag))
+    expected = current.version
+    if seen is not None and seen[0] == current.id and seen[1] != current.version:
+        if (own_versions or {}).get(current.id) != current.version:
+            expected = seen[1]  # someone else's change: edit_flag raises the conflict that names them
+    before = FlagValues.of(current)
+    flag = repo.edit_flag(session, current.id, author, expected, kind=draft.kind, corrected_label=draft.corrected_label,
+                          note=draft.note)
+    return CorrectionOutcome(flag, before, FlagValues.of(flag))
 
 
 def apply_correction(

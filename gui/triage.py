@@ -6,7 +6,7 @@ from typing import Callable, Optional
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 
-from .commands import AddFlagCommand, FlagChain, SetLabelCommand, run_step
+from .commands import FlagChain, SaveFlagCommand, SetLabelCommand, run_step
 from .state.app_state import AppState
 from .state.flag_draft import FlagDraft
 from .store import Store
@@ -63,11 +63,13 @@ class QtTriageController(QObject):
         self.undo_stack.push(SetLabelCommand(self, pk, label, self._app.model_version_id))
         return True
 
-    def add_flag(self, draft: FlagDraft, review_pk: Optional[int] = None) -> bool:
+    def save_flag(self, draft: FlagDraft, review_pk: Optional[int] = None, seen: Optional[tuple[int, int]] = None) -> bool:
+        """The flag dialog's result: edit the review's active flag (``seen``: the id and
+        version the dialog showed) or create one."""
         pk = self._app.current_review_pk if review_pk is None else review_pk
         if pk is None or self._store.db is None:
             return False
-        self.undo_stack.push(AddFlagCommand(self, pk, draft.validated(), self._app.model_version_id))
+        self.undo_stack.push(SaveFlagCommand(self, pk, draft.validated(), self._app.model_version_id, seen))
         return True
 
     def undo(self) -> None:

@@ -26,6 +26,7 @@ from ..models_view.operations import QtModelOperations
 from ..models_view.qt_models_view import QtModelsView
 from ..settings import Settings
 from ..state import AppState, DisagreementQueueState, ProductListState, ReviewTableState
+from ..state.flag_draft import FlagDraft
 from ..store import Store
 from ..theme import apply_theme, icon
 from ..training.engine_info import QtEngineInfo
@@ -400,10 +401,16 @@ class QtMainWindow(QMainWindow):
         bundle = self.detail.bundle
         row = bundle.detail.row if bundle is not None and bundle.detail.row.id == pk else None
         title = (row.title or row.text[:80]) if row else f"review #{pk}"
-        dialog = QtFlagDialog(title, parent=self)
+        # A review has one active flag: F opens it for editing (the save then edits it).
+        active = next((f for f in bundle.detail.flags if not f.undone), None) if row is not None else None
+        initial = FlagDraft(active.kind, active.corrected_label, active.note) if active is not None else None
+        seen = (active.id, active.version) if active is not None else None
+        dialog = QtFlagDialog(title, initial=initial, parent=self)
+        if active is not None:
+            dialog.setWindowTitle(f"Edit flag by {active.author or 'unknown'}")
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # one per flag: do not pile up
         self._flag_dialog = dialog
-        dialog.accepted.connect(lambda: self.triage.add_flag(dialog.draft(), pk))
+        dialog.accepted.connect(lambda: self.triage.save_flag(dialog.draft(), pk, seen))
         dialog.finished.connect(lambda _r: setattr(self, "_flag_dialog", None))
         dialog.open()
 

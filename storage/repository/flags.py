@@ -70,14 +70,43 @@ def add_flag(
     return _flag_record(f)
 
 
+_CHANGE_WORDS = {"flag.add": "flagged it", "flag.edit": "edited it", "flag.undo": "withdrew it",
+                 "flag.redo": "restored it", "flag.resolve": "resolved it"}
+
+
+def _describe(f: Flag) -> str:
+    label = "no corrected label" if f.corrected_label is None else f"label {f.corrected_label}"
+    state = "withdrawn" if f.undone else "active"
+    return f"now {f.kind!r}, {label}, {state}"
+
+
+def _conflict(session: Session, f: Flag, expected_version: int) -> ConflictError:
+    """The error for a stale write: who changed the flag last, how, when, and what it is now."""
+    from ..models import AuditEvent
+
+    last = None
+    for ev in session.scalars(
+        select(AuditEvent).where(AuditEvent.target_kind == "review", AuditEvent.target_id == str(f.review_pk),
+                                 AuditEvent.action.like("flag.%")).order_by(AuditEvent.id.desc()).limit(50)
+    ):
+        if isinstance(ev.details, dict) and ev.details.get("flag_id") == f.id:
+            last = ev
+            break
+    review_id = session.scalar(select(Review.review_id).where(Review.id == f.review_pk)) or f"#{f.review_pk}"
+    who = (f"{last.actor or 'someone'} {_CHANGE_WORDS.get(last.action, last.action)} at {last.at:%Y-%m-%d %H:%M}"
+           if last is not None else "someone else changed it")
+    return ConflictError(
+        f"The flag on review {review_id} changed since you last saw it: {who} ({_describe(f)}; version {f.version}, "
+        f"you had {expected_version}). Reload to see it, then decide again."
+    )
+
+
 def _set_flag_undone(session: Session, flag_id: int, undone: bool, author: str, expected_version: int | None) -> FlagRecord:
     f = session.get(Flag, flag_id)
     if f is None:
         raise NotFoundError(f"no flag #{flag_id}")
     if expected_version is not None and f.version != expected_version:
-        raise ConflictError(
-            f"flag #{flag_id} was changed by someone else (version {f.version}, you had {expected_version}); reload and retry"
-        )
+        raise _conflict(session, f, expected_version)
     f.undone = undone
     try:
         session.flush()
@@ -104,7 +133,7 @@ def edit_flag(
     if f is None:
         raise NotFoundError(f"no flag #{flag_id}")
     if f.version != expected_version:
-        raise ConflictError(f"flag #{flag_id} was changed by someone else (version {f.version}, you had {expected_version})")
+        raise _conflict(session, f, expected_version)
     before = {"kind": f.kind, "corrected_label": f.corrected_label, "note": f.note}
     if kind is not None:
         f.kind = kind

@@ -148,3 +148,33 @@ def test_queue_jump_to_another_product_keeps_the_queued_review(make_window, cata
     with qtbot.waitSignal(w.triage.flag_changed, timeout=WAIT):
         qtbot.keyClick(view, Qt.Key.Key_2)
     assert [f.corrected_label for f in _flags(open_db, item.review_pk)] == [2]
+
+
+def test_flag_key_on_a_flagged_review_edits_its_flag(make_window, catalogue, open_db, qtbot, focus):
+    """F on a review with an active flag opens that flag (kind, label, note filled in); saving
+    edits it, so the review still has one active flag; U gives back the old values."""
+    w = make_window(catalogue.url)
+    view = w.review_table.view
+    focus(view)
+    pk = w.app_state.current_review_pk
+    with qtbot.waitSignal(w.triage.flag_changed, timeout=WAIT):
+        qtbot.keyClick(view, Qt.Key.Key_2)
+    (before,) = _flags(open_db, pk)
+    qtbot.waitUntil(lambda: w.detail.bundle is not None and any(f.id == before.id for f in w.detail.bundle.detail.flags),
+                    timeout=WAIT)
+    qtbot.keyClick(view, Qt.Key.Key_F)
+    qtbot.waitUntil(lambda: w._flag_dialog is not None and w._flag_dialog.isVisible(), timeout=WAIT)
+    dialog = w._flag_dialog
+    assert dialog.kind.currentText() == before.kind and dialog.labels.checkedId() == 2
+    assert dialog.windowTitle().startswith("Edit flag")
+    dialog.kind.setCurrentText("spam")
+    qtbot.keyClicks(dialog.note, "coupon code")
+    with qtbot.waitSignal(w.triage.flag_changed, timeout=WAIT):
+        dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Save).click()
+    (after,) = _flags(open_db, pk, include_undone=False)
+    assert (after.id, after.kind, after.corrected_label, after.note) == (before.id, "spam", 2, "coupon code")
+    focus(view)
+    with qtbot.waitSignal(w.triage.flag_changed, timeout=WAIT):
+        qtbot.keyClick(view, Qt.Key.Key_U)
+    (undone,) = _flags(open_db, pk)
+    assert (undone.kind, undone.corrected_label, undone.note, undone.undone) == (before.kind, 2, "", False)

@@ -203,7 +203,7 @@ def test_the_loser_of_a_conflicting_edit_is_told(backend_url, tmp_path):
 
     # stale version: bob edits what he saw before alice's change
     db.run(lambda s: repo.edit_flag(s, f.id, "alice", f.version, note="alice's"))
-    with pytest.raises(ConflictError, match="changed by someone else"):
+    with pytest.raises(ConflictError, match="changed since you last saw it: alice edited it"):
         db.run(lambda s: repo.edit_flag(s, f.id, "bob", f.version, note="bob's"))
     with pytest.raises(ConflictError):
         db.run(lambda s: repo.undo_flag(s, f.id, "bob", expected_version=f.version))

@@ -96,7 +96,8 @@ def test_edit_flag_with_a_stale_version_is_a_conflict(cat_db):
     with cat_db.begin() as s:
         edited = repo.edit_flag(s, f.id, "bob", expected_version=f.version, note="bob was first")
         assert edited.version == f.version + 1
-    with pytest.raises(ConflictError, match="changed by someone else"):
+    with pytest.raises(ConflictError, match=r"review R2 changed since you last saw it: bob edited it at .*"
+                                            r"now 'spam', no corrected label, active; version 2, you had 1"):
         with cat_db.begin() as s:
             repo.edit_flag(s, f.id, "alice", expected_version=f.version, note="alice lost")
     with cat_db.begin() as s:
