@@ -1,18 +1,24 @@
-"""The window's actions (menus, toolbar, shortcuts), created in one place."""
+"""The window's actions (menus, toolbar, shortcuts), created in one place.
+
+Their keys come from :mod:`gui.state.shortcuts` (defaults plus the user's overrides):
+:meth:`QtActions.apply_keys` sets them, and the sheet is built from the same table.
+"""
 from __future__ import annotations
+
+from html import escape
+from typing import Mapping
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
 
+from .state import shortcuts
 from .theme import icon
 
 
-def _action(parent: QObject, text: str, icon_name: str = "", shortcut=None, tip: str = "", checkable: bool = False) -> QAction:
+def _action(parent: QObject, text: str, icon_name: str = "", tip: str = "", checkable: bool = False) -> QAction:
     action = QAction(text, parent)
     if icon_name:
         action.setIcon(icon(icon_name))
-    if shortcut is not None:
-        action.setShortcut(QKeySequence(shortcut))
     if tip:
         action.setStatusTip(tip)
         action.setToolTip(tip)
@@ -24,39 +30,50 @@ class QtActions:
     """Plain holder of QActions; the main window connects them."""
 
     def __init__(self, parent: QObject) -> None:
-        std = QKeySequence.StandardKey
-        self.open_db = _action(parent, "&Open database\u2026", "open", std.Open, "Open a ReviewScope database file")
-        self.import_folder = _action(parent, "&Import catalogue folder\u2026", "import", "Ctrl+I",
-                                     "Import a JSONL catalogue or MRHP folder")
-        self.import_file = _action(parent, "Import catalogue &file\u2026", "import", None, "Import a CSV or JSONL file")
-        self.export_view = _action(parent, "&Export current view\u2026", "export", "Ctrl+E",
+        self.open_db = _action(parent, "&Open database\u2026", "open", "Open a ReviewScope database file")
+        self.import_folder = _action(parent, "&Import catalogue folder\u2026", "import", "Import a JSONL catalogue or MRHP folder")
+        self.import_file = _action(parent, "Import catalogue &file\u2026", "import", "Import a CSV or JSONL file")
+        self.export_view = _action(parent, "&Export current view\u2026", "export",
                                    "Write the rows of the review table (all pages) to CSV or JSONL")
-        self.export_flags = _action(parent, "Export all &flags\u2026", "export", None, "Write every active flag to CSV or JSONL")
-        self.quit = _action(parent, "&Quit", "", std.Quit)
-        self.flag = _action(parent, "&Flag review\u2026", "flag", "F", "Flag the current review")
-        self.undo_key = _action(parent, "Undo (U)", "undo", "U")
-        self.labels = [_action(parent, f"Set corrected label {n}", "", str(n)) for n in range(5)]
-        self.user_name = _action(parent, "&User name\u2026", "", None, "The name written into flags and the audit log")
-        self.dark_theme = _action(parent, "&Dark theme", "theme", "Ctrl+Shift+D", "Switch between the light and dark theme",
-                                  checkable=True)
-        self.refresh = _action(parent, "&Reload", "refresh", std.Refresh, "Reload products, reviews and queues")
-        self.shortcuts = _action(parent, "&Keyboard shortcuts", "", None)
+        self.export_flags = _action(parent, "Export all &flags\u2026", "export", "Write every active flag to CSV or JSONL")
+        self.quit = _action(parent, "&Quit")
+        self.flag = _action(parent, "&Flag review\u2026", "flag", "Flag the current review, or edit its flag")
+        self.undo_key = _action(parent, "Undo last flag change", "undo", "Undo the last flag change (from the table or queue)")
+        self.labels = [_action(parent, f"Set corrected label {n}") for n in range(5)]
+        self.next = _action(parent, "&Next review", "", "Next review in the table or the queue")
+        self.previous = _action(parent, "&Previous review", "", "Previous review in the table or the queue")
+        self.user_name = _action(parent, "&User name\u2026", "", "The name written into flags and the audit log")
+        self.dark_theme = _action(parent, "&Dark theme", "theme", "Switch between the light and dark theme", checkable=True)
+        self.refresh = _action(parent, "&Reload", "refresh", "Reload products, reviews and queues")
+        self.shortcuts = _action(parent, "&Keyboard shortcuts")
+        self.edit_shortcuts = _action(parent, "Change &keyboard shortcuts\u2026", "", "Rebind any shortcut")
         self.about = _action(parent, "&About ReviewScope", "app")
         # Triage keys act in the review table and the queue only, never while typing elsewhere.
-        for a in (self.flag, self.undo_key, *self.labels):
+        for a in self.triage:
             a.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        self.keyed: dict[str, QAction] = {
+            "open_db": self.open_db, "import_folder": self.import_folder, "import_file": self.import_file,
+            "export_view": self.export_view, "export_flags": self.export_flags, "quit": self.quit,
+            "flag": self.flag, "undo_key": self.undo_key, "next": self.next, "previous": self.previous,
+            "refresh": self.refresh, "dark_theme": self.dark_theme, "shortcuts": self.shortcuts,
+            **{f"label_{n}": a for n, a in enumerate(self.labels)},
+        }
+        """Binding id -> action, for every action that has a key (undo/redo join in the window)."""
 
     @property
     def triage(self) -> list[QAction]:
-        return [self.flag, self.undo_key, *self.labels]
+        return [self.flag, self.undo_key, self.next, self.previous, *self.labels]
+
+    def apply_keys(self, keys: Mapping[str, tuple[str, ...]]) -> None:
+        for bid, action in self.keyed.items():
+            action.setShortcuts([QKeySequence(k) for k in keys.get(bid, ())])
 
 
-SHORTCUTS_HELP = """Review table and disagreement queue:
-  J / K      next / previous review
-  0 - 4      set the corrected helpfulness label
-             (creates a "model too high" or "model too low" flag, or updates the flag)
-  F          flag dialog
-  U          undo the last flag change (Ctrl+Shift+Z: redo)
-  Enter      read the review in the detail pane (Esc: back)
-
-Ctrl+O open database, Ctrl+I import catalogue, Ctrl+E export view, F5 reload."""
+def shortcut_sheet(keys: Mapping[str, tuple[str, ...]]) -> str:
+    """The keyboard shortcut sheet as an HTML table (aligned columns, whatever the font)."""
+    rows = []
+    for group, items in shortcuts.sheet_rows(keys):
+        rows.append(f"<tr><td colspan='2'><b>{escape(group)}</b></td></tr>")
+        rows += [f"<tr><td style='padding-right:18px'><code>{escape(k)}</code></td><td>{escape(text)}</td></tr>"
+                 for k, text in items]
+    return "<table cellspacing='2'>" + "".join(rows) + "</table>"

@@ -103,5 +103,19 @@ class Settings:
     def set_hidden_columns(self, keys) -> None:
         self._s.setValue("reviews/hidden_columns", json.dumps(sorted(keys)))
 
+    def shortcut_overrides(self) -> dict[str, list[str]]:
+        """Keys the user rebound: ``{binding id: [keys]}`` (gui/state/shortcuts.py)."""
+        raw = self._s.value("keys/overrides")
+        try:
+            value = json.loads(str(raw)) if raw is not None else {}
+        except ValueError:
+            return {}
+        if not isinstance(value, dict):
+            return {}
+        return {str(k): [str(x) for x in v] for k, v in value.items() if isinstance(v, list)}
+
+    def set_shortcut_overrides(self, overrides: dict[str, list[str]]) -> None:
+        self._s.setValue("keys/overrides", json.dumps(overrides, sort_keys=True))
+
     def sync(self) -> None:
         self._s.sync()

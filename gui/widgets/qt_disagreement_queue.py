@@ -1,8 +1,7 @@
 """The disagreement queue dock: reviews where the model and the votes disagree most."""
 from __future__ import annotations
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSignalBlocker, Qt, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSignalBlocker, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel, QTableView, QToolButton, QVBoxLayout, QWidget,
 )
@@ -81,12 +80,6 @@ class QtDisagreementQueue(QWidget):
         state.events.mode.connect(self._on_mode_changed)
         state.events.index.connect(self._on_index_changed)
         state.events.items.connect(self._on_items_changed)
-        for key, delta, text in (("J", 1, "Next in queue"), ("K", -1, "Previous in queue")):
-            action = QAction(text, self.view)
-            action.setShortcut(QKeySequence(key))
-            action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
-            action.triggered.connect(lambda _c=False, d=delta: self._state.step(d))
-            self.view.addAction(action)
 
     def reload(self) -> None:
         self._generation += 1

@@ -10,14 +10,14 @@ from typing import Optional, Sequence
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QApplication, QDockWidget, QInputDialog, QMainWindow, QSplitter, QToolBar, QWidget,
+    QApplication, QDockWidget, QInputDialog, QMainWindow, QMessageBox, QSplitter, QToolBar, QWidget,
 )
 
 from storage.db import Database
 
 from .. import queries
-from ..actions import SHORTCUTS_HELP, QtActions
-from ..dialogs import show_error, show_info
+from ..actions import QtActions, shortcut_sheet
+from ..dialogs import message_box, show_error, show_info
 from ..files import QtFileActions, is_database_file
 from ..importing import QtImporter, report_text, sample_catalogue
 from ..models.product_model import ProductTableModel
@@ -26,6 +26,7 @@ from ..models_view.operations import QtModelOperations
 from ..models_view.qt_models_view import QtModelsView
 from ..settings import Settings
 from ..state import AppState, DisagreementQueueState, ProductListState, ReviewTableState
+from ..state import shortcuts
 from ..state.flag_draft import FlagDraft
 from ..store import Store
 from ..theme import apply_theme, icon
@@ -40,6 +41,7 @@ from .qt_product_list import QtProductList
 from .qt_recent_menu import QtRecentMenu
 from .qt_review_detail import QtReviewDetail
 from .qt_review_table import QtReviewTable
+from .qt_shortcuts_dialog import QtShortcutsDialog
 from .qt_status_bar import QtStatusBar
 
 
@@ -136,12 +138,13 @@ class QtMainWindow(QMainWindow):
     def _build_menus(self) -> None:
         a = self.actions_
         undo = self.triage.undo_stack.createUndoAction(self, "&Undo")
-        undo.setShortcut(QKeySequence.StandardKey.Undo)
         undo.setIcon(icon("undo"))
         redo = self.triage.undo_stack.createRedoAction(self, "&Redo")
-        redo.setShortcut(QKeySequence.StandardKey.Redo)
         redo.setIcon(icon("redo"))
         self.undo_action, self.redo_action = undo, redo
+        a.keyed.update(undo=undo, redo=redo)
+        self.keys = shortcuts.effective(self.settings.shortcut_overrides())
+        a.apply_keys(self.keys)
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
         file_menu.addAction(a.open_db)
@@ -156,7 +159,7 @@ class QtMainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(a.quit)
         edit = bar.addMenu("&Edit")
-        for action in (undo, redo):
+        for action in (undo, redo, a.undo_key):
             edit.addAction(action)
         edit.addSeparator()
         edit.addAction(a.flag)
@@ -165,6 +168,10 @@ class QtMainWindow(QMainWindow):
             labels.addAction(action)
         edit.addSeparator()
         edit.addAction(a.user_name)
+        edit.addAction(a.edit_shortcuts)
+        go = bar.addMenu("&Go")
+        for action in (a.next, a.previous):
+            go.addAction(action)
         view = bar.addMenu("&View")
         view.addAction(a.dark_theme)
         view.addAction(a.refresh)
@@ -204,13 +211,16 @@ class QtMainWindow(QMainWindow):
         a.quit.triggered.connect(self.close)
         a.flag.triggered.connect(self.open_flag_dialog)
         a.undo_key.triggered.connect(self.triage.undo)
+        a.next.triggered.connect(lambda: self._step_review(1))
+        a.previous.triggered.connect(lambda: self._step_review(-1))
+        a.edit_shortcuts.triggered.connect(self.edit_shortcuts)
         for n, action in enumerate(a.labels):
             action.triggered.connect(lambda _c=False, label=n: self.triage.set_label(label))
         a.user_name.triggered.connect(self._on_user_name)
         a.dark_theme.setChecked(self.app_state.theme == "dark")
         a.dark_theme.toggled.connect(lambda dark: setattr(self.app_state, "theme", "dark" if dark else "light"))
         a.refresh.triggered.connect(lambda: self.reload_all())
-        a.shortcuts.triggered.connect(lambda: show_info(self, "Keyboard shortcuts", SHORTCUTS_HELP))
+        a.shortcuts.triggered.connect(self.show_shortcut_sheet)
         a.about.triggered.connect(lambda: show_info(
             self, "About ReviewScope", "ReviewScope: review moderation with the MM-SS helpfulness model."))
         self.store.opened.connect(self._on_database_opened)
@@ -443,7 +453,36 @@ class QtMainWindow(QMainWindow):
                 self.store.call(queries.load_product, product.id, product.product_id, self.app_state.model_version_id,
                                 on_result=lambda p: p and self.product_model.update_product(p))
 
+    def _step_review(self, delta: int) -> None:
+        """J / K (or Go menu): next or previous in the queue when it has the focus, else in the table."""
+        if self.queue.view.hasFocus():
+            self.queue_state.step(delta)
+        else:
+            self.review_table.step(delta)
+
     # ---------------------------------------------------------------- preferences
+
+    def show_shortcut_sheet(self) -> None:
+        box = message_box(self, QMessageBox.Icon.NoIcon, "Keyboard shortcuts", shortcut_sheet(self.keys))
+        box.setTextFormat(Qt.TextFormat.RichText)  # our own table; no user content in it
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self._sheet = box
+        box.open()
+
+    def edit_shortcuts(self) -> None:
+        dialog = QtShortcutsDialog(self.keys, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self._shortcuts_dialog = dialog
+        dialog.accepted.connect(lambda: self.set_keys(dialog.keys))
+        dialog.open()
+
+    def set_keys(self, keys) -> None:
+        """Rebind: the actions, the menus, the sheet and the stored overrides follow ``keys``."""
+        if shortcuts.conflicts(keys):
+            raise ValueError(f"conflicting shortcuts: {shortcuts.conflicts(keys)}")
+        self.keys = {k: tuple(v) for k, v in keys.items()}
+        self.actions_.apply_keys(self.keys)
+        self.settings.set_shortcut_overrides(shortcuts.overrides_of(self.keys))
 
     def _on_user_name(self) -> None:
         name, ok = QInputDialog.getText(self, "User name", "Name written into flags and the audit log:",

@@ -4,7 +4,6 @@ from __future__ import annotations
 from typing import Optional
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, QSignalBlocker, Qt, Signal
-from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QMenu, QTableView, QVBoxLayout, QWidget
 
 from ..models.review_table_model import ReviewTableModel
@@ -89,17 +88,8 @@ class QtReviewTable(QWidget):
         app_state.events.current_review_pk.connect(self._on_current_review_changed)
         self._on_sort_changed(table_state.sort)
         self._on_hidden_columns_changed(table_state.hidden_columns)
-        self._add_navigation_actions()
 
     # ------------------------------------------------------------ navigation
-
-    def _add_navigation_actions(self) -> None:
-        for key, delta, text in (("J", 1, "Next review"), ("K", -1, "Previous review")):
-            action = QAction(text, self.view)
-            action.setShortcut(QKeySequence(key))
-            action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
-            action.triggered.connect(lambda _c=False, d=delta: self.step(d))
-            self.view.addAction(action)
 
     def step(self, delta: int) -> None:
         """Select the review ``delta`` rows away (J/K), loading the next page near the end."""
