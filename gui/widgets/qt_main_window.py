@@ -20,6 +20,7 @@ from ..actions import QtActions, shortcut_sheet
 from ..dialogs import message_box, show_error, show_info
 from ..files import QtFileActions, is_database_file
 from ..importing import QtImporter, report_text, sample_catalogue
+from ..models.formatting import one_line
 from ..models.product_model import ProductTableModel
 from ..models.review_table_model import ReviewTableModel
 from ..models_view.operations import QtModelOperations
@@ -410,7 +411,7 @@ class QtMainWindow(QMainWindow):
             return
         bundle = self.detail.bundle
         row = bundle.detail.row if bundle is not None and bundle.detail.row.id == pk else None
-        title = (row.title or row.text[:80]) if row else f"review #{pk}"
+        title = one_line(row.title or row.text, 80) if row else f"review #{pk}"
         # A review has one active flag: F opens it for editing (the save then edits it).
         active = next((f for f in bundle.detail.flags if not f.undone), None) if row is not None else None
         initial = FlagDraft(active.kind, active.corrected_label, active.note) if active is not None else None

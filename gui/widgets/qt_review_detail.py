@@ -1,4 +1,4 @@
-"""The review detail pane: full text (always plain), images, sub-score chart, ranks, flags."""
+"""The review detail pane: full text (always plain: catalogue HTML becomes line breaks), images, sub-score chart, ranks, flags."""
 from __future__ import annotations
 
 from typing import Optional
@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QLabel, QPlainTextEdit, QScrollArea, QVBoxLayout, QWidget
 
 from .. import queries
-from ..models.formatting import NOT_SCORED, fmt_date, fmt_float, fmt_stars
+from ..models.formatting import NOT_SCORED, display_text, fmt_date, fmt_float, fmt_stars
 from ..state.app_state import AppState
 from ..store import Store
 from .qt_flag_history import QtFlagHistory
@@ -119,13 +119,13 @@ class QtReviewDetail(QScrollArea):
             return
         self.bundle = bundle
         d, r = bundle.detail, bundle.detail.row
-        self.product.setText(f"{d.product_title or '(no title)'} \u00b7 {d.product_id}")
-        self.title.setText(r.title or "(no title)")
+        self.product.setText(f"{display_text(d.product_title) or '(no title)'} \u00b7 {d.product_id}")
+        self.title.setText(display_text(r.title) or "(no title)")
         parts = [fmt_stars(r.rating), fmt_date(r.time), f"{r.helpful_votes} helpful votes",
                  f"label {r.label}" if r.label is not None else "unlabelled",
                  f"score {fmt_float(r.score, 3)}" if r.score is not None else NOT_SCORED]
         self.meta.setText(" \u00b7 ".join(p for p in parts if p))
-        self.text.setPlainText(r.text)
+        self.text.setPlainText(display_text(r.text))  # HTML of the catalogue as plain text; stored as imported
         self.ranks.setText(rank_text(bundle))
         self.product_images.set_images(d.product_images)
         self.review_images.set_images(d.review_images)

@@ -21,8 +21,9 @@ def test_review_text_with_html_is_shown_as_plain_text(make_window, catalogue, qt
     html_text = catalogue.html_text
     w = make_window(catalogue.url)
     _show_review(qtbot, w, catalogue.product_pks["P-TREES"], catalogue.html_review_pk)
-    assert w.detail.text.toPlainText() == html_text
-    assert "<b>" in w.detail.text.document().toPlainText()  # the tags are characters, not markup
+    assert html_text.startswith("<b>html</b>")
+    # catalogue HTML is shown as the text it marks up, never rendered and never as tags
+    assert w.detail.text.toPlainText() == "html is not rendered & links neither"
     for label in w.detail.findChildren(QLabel):
         assert label.textFormat() in (Qt.TextFormat.PlainText, Qt.TextFormat.AutoText)
         if label in (w.detail.title, w.detail.product, w.detail.meta, w.detail.ranks):
@@ -45,8 +46,8 @@ def test_tooltips_show_user_text_literally(make_window, catalogue, qtbot):
     tip = w.review_model.index(row, COLUMN_INDEX["review"]).data(Qt.ItemDataRole.ToolTipRole)
     doc = QTextDocument()
     doc.setHtml(tip)
-    assert html_text in doc.toPlainText()  # what the user sees: the characters, tags included
-    assert "<b>html</b>" not in tip  # escaped, so nothing was interpreted
+    assert "html is not rendered & links neither" in doc.toPlainText()  # what the user sees
+    assert "<b>" not in tip and "<a " not in tip  # the review's own markup never reaches Qt
 
 
 def test_thumbnails_load_and_enlarge(make_window, catalogue, qtbot):
@@ -79,3 +80,23 @@ def test_chart_and_ranks_show_the_scores(make_window, catalogue, qtbot):
     qtbot.waitUntil(lambda: w.detail.bundle is not None and w.detail.bundle.detail.row.score is None, timeout=WAIT)
     assert chart.chart().title() == "not scored"
     assert "not scored" in w.detail.meta.text()
+
+
+def test_sample_reviews_with_html_read_as_plain_text_with_line_breaks():
+    """63 of the bundled sample's reviews carry <br /> (and some <a href>): shown as lines."""
+    import json
+    from pathlib import Path
+
+    from gui.models.formatting import display_text
+
+    sample = Path(__file__).resolve().parents[2] / "resources" / "sample" / "reviews.jsonl"
+    texts = [json.loads(line)["text"] for line in sample.read_text(encoding="utf-8").splitlines() if line.strip()]
+    marked = [t for t in texts if "<br" in t or "<a " in t]
+    assert len(marked) >= 60
+    for t in marked:
+        shown = display_text(t)
+        assert "<br" not in shown and "<a " not in shown and "href=" not in shown
+    with_breaks = next(t for t in marked if "<br /><br />" in t)
+    first, _, rest = with_breaks.partition("<br /><br />")
+    assert display_text(with_breaks).startswith(display_text(first).rstrip() + "\n\n")
+    assert display_text("x < y and I <3 it, AT&T") == "x < y and I <3 it, AT&T"  # not markup: as typed
