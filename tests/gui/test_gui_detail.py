@@ -37,7 +37,6 @@ def test_review_text_with_html_is_shown_as_plain_text(make_window, catalogue, qt
 
 def test_tooltips_show_user_text_literally(make_window, catalogue, qtbot):
     """Qt renders a tooltip as rich text when it looks like HTML: review text must not be."""
-    html_text = catalogue.html_text
     from PySide6.QtGui import QTextDocument
 
     w = make_window(catalogue.url)
