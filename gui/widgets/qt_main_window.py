@@ -4,6 +4,8 @@ It composes the controls and wires their signals; each control keeps its own log
 """
 from __future__ import annotations
 
+import logging
+
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -44,6 +46,8 @@ from .qt_review_detail import QtReviewDetail
 from .qt_review_table import QtReviewTable
 from .qt_shortcuts_dialog import QtShortcutsDialog
 from .qt_status_bar import QtStatusBar
+
+_log = logging.getLogger(__name__)
 
 
 class QtMainWindow(QMainWindow):
@@ -225,7 +229,7 @@ class QtMainWindow(QMainWindow):
         a.about.triggered.connect(lambda: show_info(
             self, "About ReviewScope", "ReviewScope: review moderation with the MM-SS helpfulness model."))
         self.store.opened.connect(self._on_database_opened)
-        self.store.failed.connect(lambda title, message: show_error(self, title, message))
+        self.store.failed.connect(self.show_failure)
         self.store.activity.connect(lambda _n: self._update_busy())
         self.app_state.events.theme.connect(self._on_theme_changed)
         self.app_state.events.current_product_pk.connect(self._on_product_changed)
@@ -243,7 +247,7 @@ class QtMainWindow(QMainWindow):
         self.model_ops.catalogue_changed.connect(self.reload_all)
         self.model_ops.models_changed.connect(self.training.reload)
         self.model_ops.message.connect(lambda text: self.status.showMessage(text, 15_000))
-        self.model_ops.failed.connect(lambda title, message: show_error(self, title, message))
+        self.model_ops.failed.connect(self.show_failure)
         self.models_view.review_requested.connect(self._on_review_requested)
         self.models_view.state.events.snapshot.connect(self._on_models_loaded)
         self.engine_info.device_found.connect(self._on_device_found)
@@ -453,6 +457,14 @@ class QtMainWindow(QMainWindow):
             if product is not None:
                 self.store.call(queries.load_product, product.id, product.product_id, self.app_state.model_version_id,
                                 on_result=lambda p: p and self.product_model.update_product(p))
+
+    def show_failure(self, title: str, message: str) -> None:
+        """An error dialog over the window; once the window is closed (the app is quitting, a
+        job it started came back late) the error goes to the log instead of a dialog nobody owns."""
+        if not self.isVisible():
+            _log.warning("%s: %s (window closed: not shown)", title, message)
+            return
+        show_error(self, title, message)
 
     def _step_review(self, delta: int) -> None:
         """J / K (or Go menu): next or previous in the queue when it has the focus, else in the table."""

@@ -103,11 +103,24 @@ def test_delete_asks_first_and_never_deletes_the_active_model(make_window, qtbot
     _select(view, cat.model_id)  # v1 is active
     assert not view.delete_button.isEnabled() and not view.activate_button.isEnabled()
     _select(view, v2_id)
-    answers = iter([QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes])
-    monkeypatch.setattr(QMessageBox, "exec", lambda box: next(answers))
+    answers = [QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes]
+    asked: list[str] = []
+    others: list[tuple[str, str]] = []  # any other box (an error) is recorded, not answered as a question
+
+    def fake_exec(box):
+        if box.standardButtons() & QMessageBox.StandardButton.Yes and answers:
+            asked.append(box.text())
+            return answers.pop(0)
+        others.append((box.windowTitle(), box.text()))
+        return QMessageBox.StandardButton.Ok
+
+    monkeypatch.setattr(QMessageBox, "exec", fake_exec)
     qtbot.mouseClick(view.delete_button, Qt.MouseButton.LeftButton)  # "No": nothing happens
+    assert len(asked) == 1 and view.list_model.rowCount() == 2
     qtbot.mouseClick(view.delete_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: view.list_model.rowCount() == 1, timeout=WAIT)
+    qtbot.waitUntil(lambda: not w.store.busy, timeout=WAIT)
+    assert len(asked) == 2 and others == []
     with open_db.begin() as s:
         assert [m.name for m in repo.list_model_versions(s)] == ["v1"]
         assert repo.prediction_counts(s).get(v2_id) is None
