@@ -117,5 +117,16 @@ class Settings:
     def set_shortcut_overrides(self, overrides: dict[str, list[str]]) -> None:
         self._s.setValue("keys/overrides", json.dumps(overrides, sort_keys=True))
 
+    def view_state(self, key: str):
+        """The JSON object stored under ``key`` (gui/state/remembered.py), None if none."""
+        raw = self._s.value(key)
+        try:
+            return json.loads(str(raw)) if raw is not None else None
+        except ValueError:
+            return None
+
+    def set_view_state(self, key: str, value: dict) -> None:
+        self._s.setValue(key, json.dumps(value, sort_keys=True))
+
     def sync(self) -> None:
         self._s.sync()

@@ -30,6 +30,7 @@ from ..models_view.qt_models_view import QtModelsView
 from ..settings import Settings
 from ..state import AppState, DisagreementQueueState, ProductListState, ReviewTableState
 from ..state import shortcuts
+from ..state.remembered import RememberedView, settings_key
 from ..state.flag_draft import FlagDraft
 from ..store import Store
 from ..theme import apply_theme, icon
@@ -77,6 +78,7 @@ class QtMainWindow(QMainWindow):
         self._score_after_import = False  # first launch: score the sample once it is imported
         self._device_text = ""  # from `engine doctor`: wins over what a model card says
         self._check_scored = False  # once per opened database: is the active model's scoring complete?
+        self._restore: Optional[RememberedView] = None  # product and review to select once loaded
 
         self.store = Store(self)
         self.app_state = AppState(user_name=settings.user_name, theme=settings.theme)
@@ -267,6 +269,7 @@ class QtMainWindow(QMainWindow):
     def open_database(self, url: Optional[str], import_paths: Sequence[str] = ()) -> None:
         """Open ``url`` (None: the default database) in a worker, then import ``import_paths``."""
         self._pending_imports = [str(p) for p in import_paths]
+        self.remember_view()  # of the database being left
         self.app_state.busy = "opening database\u2026"
         self.store.open(url, on_error=lambda exc: show_error(self, "Cannot open database", str(exc)))
 
@@ -276,6 +279,7 @@ class QtMainWindow(QMainWindow):
         self.recent_menu.remember(db.url)
         self.app_state.current_review_pk = None
         self.app_state.current_product_pk = None
+        self._restore_view(RememberedView.from_json(self.settings.view_state(settings_key(db.url))))
         self.store.call(queries.load_status, on_result=self._on_first_status)
         self.engine_info.query(db.url)
         self._check_scored = True
@@ -318,6 +322,8 @@ class QtMainWindow(QMainWindow):
 
     def _on_first_page(self, _loaded: int = 0, _total: int = 0) -> None:
         """Start the slow analytics once the user sees reviews: they share the GIL."""
+        if self._restore is not None and self.review_model.rowCount():
+            self._restore_review()
         if not self._background_due:
             return
         self._background_due = False
@@ -327,8 +333,52 @@ class QtMainWindow(QMainWindow):
         self.queue.reload()
         self.audit_log.reload()
 
+    # ---------------------------------------------------------------- remembered view
+
+    def remember_view(self) -> None:
+        """Store the open database's sort, filters, queue ordering and selection (restored when
+        it is opened again, e.g. at the next start)."""
+        db = self.store.db
+        if db is None:
+            return
+        product = self.product_model.product(self.app_state.current_product_pk) \
+            if self.app_state.current_product_pk is not None else None
+        review_pk = self.app_state.current_review_pk
+        row = self.review_model.review(self.review_model.row_of(review_pk)) if review_pk is not None \
+            and self.review_model.row_of(review_pk) is not None else None
+        view = RememberedView(self.table_state.sort, self.table_state.filter, self.product_state.search,
+                              self.product_state.category, self.queue_state.mode,
+                              product.product_id if product else None, row.review_id if row else None)
+        self.settings.set_view_state(settings_key(db.url), view.to_json())
+
+    def _restore_view(self, view: RememberedView) -> None:
+        if view.sort is not None:
+            self.table_state.sort = view.sort
+        if view.review_filter is not None:
+            self.table_state.filter = view.review_filter
+        if view.product_search is not None:
+            self.product_state.search = view.product_search
+        if view.category is not None:
+            self.product_state.category = view.category
+        if view.queue_mode is not None:
+            self.queue_state.mode = view.queue_mode
+        self._restore = view if (view.product_id or view.review_id) else None
+
+    def _restore_review(self) -> None:
+        """Once the remembered product's first page is in: select the remembered review."""
+        view, self._restore = self._restore, None
+        if view is None or not view.review_id:
+            return
+        for r in range(self.review_model.rowCount()):
+            row = self.review_model.review(r)
+            if row is not None and row.review_id == view.review_id:
+                self.app_state.current_review_pk = row.id
+                return
+
     def _on_products(self, snapshot: queries.ProductsSnapshot) -> None:
         current = self.app_state.current_product_pk
+        if self._restore is not None and self._restore.product_id and current is None:
+            current = next((p.id for p in snapshot.products if p.product_id == self._restore.product_id), None)
         self.product_model.set_products(snapshot.products)
         self.product_list.set_categories(snapshot.categories)
         if current is not None and self.product_model.row_of(current) is not None:
@@ -528,6 +578,7 @@ class QtMainWindow(QMainWindow):
         self.review_table.sync_from_state()
 
     def save_layout(self) -> None:
+        self.remember_view()
         self.settings.set_blob("window/geometry", self.saveGeometry())
         self.settings.set_blob("window/state", self.saveState())
         self.settings.set_blob("window/splitter", self.splitter.saveState())

@@ -166,3 +166,34 @@ def test_product_list_sorts_by_metric_and_back_to_title(make_window, catalogue, 
     assert titles == sorted(titles, key=str.casefold)
     click_header(w.product_list.view, 0)
     assert [products.index(r, 0).data() for r in range(products.rowCount())] == titles[::-1]
+
+
+def test_sort_filters_queue_order_and_selection_survive_a_restart(make_window, catalogue, qtbot):
+    """Close the window and open the same database again (the next start): the sort, the
+    filters, the product search and category, the queue's ordering, the product and the review
+    are as the moderator left them."""
+    from storage.ranking import DisagreementMode
+    from storage.records import ReviewFilter
+
+    w = make_window(catalogue.url)
+    trees = catalogue.product_pks["P-TREES"]
+    with qtbot.waitSignal(w.review_model.loaded, timeout=WAIT):
+        w.product_list.select_product(trees)
+    w.table_state.sort = ("votes", False)
+    w.table_state.update_filter(only_labeled=True)
+    w.queue_state.mode = DisagreementMode.SCORE_VS_LABEL
+    w.product_state.category = "Books"
+    qtbot.waitUntil(lambda: not w.review_model.is_loading and w.review_model.rowCount() >= 3, timeout=WAIT)
+    third = w.review_model.review(2)
+    w.app_state.current_review_pk = third.id
+    w.close()
+
+    again = make_window(catalogue.url)
+    qtbot.waitUntil(lambda: again.app_state.current_review_pk == third.id, timeout=WAIT)
+    assert again.app_state.current_product_pk == trees
+    assert again.table_state.sort == ("votes", False)
+    assert again.table_state.filter == ReviewFilter(only_labeled=True)
+    assert again.queue_state.mode is DisagreementMode.SCORE_VS_LABEL
+    assert again.product_state.category == "Books"
+    assert again.queue.mode.currentText() == DisagreementMode.SCORE_VS_LABEL.value
+    assert again.review_table.view.currentIndex().row() == again.review_model.row_of(third.id)

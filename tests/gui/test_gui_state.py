@@ -183,3 +183,18 @@ def test_a_misspelled_event_name_is_an_error_naming_the_real_ones():
     s.events.log_line.emit("fine")
     with pytest.raises(AttributeError, match=r"no event 'stauts'.*log_line, status"):
         s.events.stauts.connect(print)
+
+
+def test_remembered_view_round_trips_and_ignores_what_no_longer_reads():
+    from gui.state.remembered import RememberedView, settings_key
+    from storage.ranking import DisagreementMode
+    from storage.records import ReviewFilter
+
+    view = RememberedView(("votes", False), ReviewFilter(text="battery", has_images=True), "kettle", "Kitchen",
+                          DisagreementMode.SCORE_VS_LABEL, "P-1", "R-9")
+    assert RememberedView.from_json(view.to_json()) == view
+    broken = {"sort": ["no such column", True], "filter": {"text": 3, "only_flagged": True, "gone": 1},
+              "queue_mode": "alphabetical", "product_id": 42, "category": "Books"}
+    assert RememberedView.from_json(broken) == RememberedView(None, ReviewFilter(only_flagged=True), None, "Books")
+    assert RememberedView.from_json("not an object") == RememberedView()
+    assert settings_key("sqlite:///a.db") != settings_key("sqlite:///b.db")
