@@ -194,7 +194,7 @@ def test_estimate_uses_the_last_comparable_run_else_a_rough_rate():
 
 def test_the_engines_recipe_report_parses_into_a_catalog():
     """`python -m engine recipes --json` output (computed in-process here) is what the GUI reads."""
-    from engine.cli import recipes_report
+    from engine.cli.recipes import recipes_report
 
     catalog = RecipeCatalog.from_json(json.loads(json.dumps(recipes_report())))
     assert {"cpu-quick", "gpu-full"} <= set(catalog.recipes)
