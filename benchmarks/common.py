@@ -177,13 +177,14 @@ def register_default_model(db_path: Path, work: Path) -> str:
     """Register and activate the default CPU model in ``db_path``: the bundled starter model
     when there is one, else an untrained model of the same recipe (cpu-quick; speed does not
     depend on the weights). Returns a description."""
-    from engine.jobs.common import STARTER_DIR, ensure_starter_model
+    from engine.jobs.common import ensure_starter_model
+    from resources import STARTER_MODEL_DIR
     from storage import open_database
     from storage import repository as repo
 
     db = open_database(str(db_path))
     try:
-        if (STARTER_DIR / "model.safetensors").exists():
+        if (STARTER_MODEL_DIR / "model.safetensors").exists():
             with db.begin() as s:
                 if repo.list_model_versions(s):
                     return "already registered"
