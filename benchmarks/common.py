@@ -193,16 +193,17 @@ def register_default_model(db_path: Path, work: Path) -> str:
         import torch
 
         from engine.checkpoint import save_checkpoint
+        from engine.config import flat_settings
         from engine.jobs.recipes import build_config
         from engine.model.mmss import MMSSModel
 
         torch.manual_seed(0)
-        cfg = build_config("cpu-quick", "cpu")
+        cfg, _train = build_config("cpu-quick", "cpu")
         model = MMSSModel(cfg)
         target = work / "models" / "bench-cpu-quick"
         sha = save_checkpoint(target, model, cfg, {"note": "untrained, for benchmarks"})
         with db.begin() as s:
-            repo.register_model_version(s, "bench-cpu-quick", str(target), sha, config=cfg.to_dict(), activate=True)
+            repo.register_model_version(s, "bench-cpu-quick", str(target), sha, config=flat_settings(cfg, _train), activate=True)
         return "untrained cpu-quick model (no bundled starter model found)"
     finally:
         db.dispose()

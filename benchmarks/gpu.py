@@ -54,7 +54,7 @@ def measure(device: str = "cuda", steps: int = 10, rounds: int = 3, batch_size: 
     overrides = {"batch_size": batch_size}
     if max_tokens:
         overrides["max_tokens"] = max_tokens
-    cfg = build_config("gpu-full", "cuda", overrides=overrides)
+    cfg, train_cfg = build_config("gpu-full", "cuda", overrides=overrides)
     torch.manual_seed(0)
     model = MMSSModel(cfg).to(device)
     builder = FeatureBuilder(model, FeatureCache(None))
@@ -66,8 +66,8 @@ def measure(device: str = "cuda", steps: int = 10, rounds: int = 3, batch_size: 
     batches = [b for b in product_batches(train, batch_size, shuffle=True, seed=0, labelled_only=True) if len(b) == batch_size]
     if not batches:
         batches = product_batches(train, batch_size, shuffle=True, seed=0, labelled_only=True)
-    labeler = SSPLabeler.from_config([e.label for e in train.examples], cfg)
-    opt = torch.optim.AdamW(model.optimizer_groups(), weight_decay=cfg.weight_decay)
+    labeler = SSPLabeler.from_config([e.label for e in train.examples], cfg, train_cfg)
+    opt = torch.optim.AdamW(model.optimizer_groups(train_cfg.lr_text, train_cfg.lr_rest), weight_decay=train_cfg.weight_decay)
     gen = torch.Generator().manual_seed(0)
     model.train()
 
@@ -77,7 +77,7 @@ def measure(device: str = "cuda", steps: int = 10, rounds: int = 3, batch_size: 
 
     bare = AutoModel.from_pretrained(str(resolve_encoder_path(cfg.text_encoder)), local_files_only=True).to(device)
     bare.train()
-    bare_opt = torch.optim.AdamW(bare.parameters(), lr=cfg.lr_text)
+    bare_opt = torch.optim.AdamW(bare.parameters(), lr=train_cfg.lr_text)
     tok = model.text_encoder.tokenizer
     it = {"mmss": 0, "bare": 0}
 
@@ -94,8 +94,8 @@ def measure(device: str = "cuda", steps: int = 10, rounds: int = 3, batch_size: 
             out = model(batch, pseudo_labels=pseudo, generator=gen)
         opt.zero_grad(set_to_none=True)
         out.loss.backward()
-        if cfg.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        if train_cfg.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), train_cfg.grad_clip)
         opt.step()
         labeler.step(batch.review_index.cpu(), out.f_g.detach().float().cpu(), out.f_s_star.detach().float().cpu(), 1)
         sync()

@@ -31,7 +31,7 @@ from collections.abc import Sequence
 
 import torch
 
-from engine.model.config import SUBTASKS, MMSSConfig
+from engine.config import SUBTASKS, MMSSConfig, TrainConfig
 
 __all__ = ["SSPLabeler", "shrunk_covariance", "mahalanobis_chi", "offset_label"]
 
@@ -86,7 +86,7 @@ class SSPLabeler:
     subtasks
         Subtasks with a head (``config.active_subtasks``); others keep y_s = y_g.
     alpha_1, alpha_2, clamp_min, clamp_max, eps, shrinkage
-        As in :class:`MMSSConfig` (``ssp_eps``, ``ssp_shrinkage``).
+        As in :class:`~engine.config.TrainConfig` (``ssp_eps``, ``ssp_shrinkage``).
     device
         Where the bank lives (CPU by default; N x 6 x d floats).
 
@@ -136,17 +136,19 @@ class SSPLabeler:
         self.cov_inv: dict[str, torch.Tensor] | None = None  # -> (d, d) float64
 
     @classmethod
-    def from_config(cls, labels, config: MMSSConfig, device: torch.device | str = "cpu") -> "SSPLabeler":
+    def from_config(cls, labels, config: MMSSConfig, train: TrainConfig,
+                    device: torch.device | str = "cpu") -> "SSPLabeler":
+        """The labeler of a model (its width and subtasks) under a training run's SSP-Label settings."""
         return cls(
             labels,
             config.hidden,
             config.active_subtasks,
-            alpha_1=config.alpha_1,
-            alpha_2=config.alpha_2,
-            clamp_min=config.clamp_min,
-            clamp_max=config.clamp_max,
-            eps=config.ssp_eps,
-            shrinkage=config.ssp_shrinkage,
+            alpha_1=train.alpha_1,
+            alpha_2=train.alpha_2,
+            clamp_min=train.clamp_min,
+            clamp_max=train.clamp_max,
+            eps=train.ssp_eps,
+            shrinkage=train.ssp_shrinkage,
             device=device,
         )
 

@@ -17,7 +17,8 @@ def register(sub) -> None:
     p.add_argument("--from-model", metavar="NAME", help="start from this model version (becomes the parent)")
     p.add_argument("--epochs", type=int)
     p.add_argument("--seed", type=int)
-    p.add_argument("--config", metavar="FILE.json", help="MMSSConfig fields as JSON")
+    p.add_argument("--config", metavar="FILE.json",
+                   help="MMSSConfig / TrainConfig fields as JSON (with --from-model: no architecture field)")
     p.add_argument("--recipe", choices=["cpu-quick", "gpu-full"], help="default: cpu-quick on CPU, gpu-full on CUDA")
     p.add_argument("--name", help="name of the new model version (default mmss-vN)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])

@@ -7,7 +7,7 @@ import json
 
 
 def register(sub) -> None:
-    p = sub.add_parser("recipes", help="training recipe presets and every MMSSConfig field with its default")
+    p = sub.add_parser("recipes", help="training recipe presets and every MMSSConfig / TrainConfig field with its default")
     p.add_argument("--json", action="store_true")
     p.add_argument("--json-progress", action="store_true", help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_recipes)
@@ -49,33 +49,37 @@ def _field_docs(doc: str) -> dict[str, str]:
 
 
 def recipes_report() -> dict:
-    """Recipe presets and every MMSSConfig field (type, default, choices, doc), as JSON data
-    for front ends that must not import torch."""
+    """Recipe presets and every MMSSConfig and TrainConfig field (type, default, choices, doc),
+    as JSON data for front ends that must not import torch."""
     import dataclasses
-    from enum import Enum
 
+    from engine.config import SUBTASKS, MMSSConfig, TrainConfig
     from engine.jobs.recipes import RECIPES, default_recipe
-    from engine.model.config import SUBTASKS, MMSSConfig
 
-    docs = _field_docs(MMSSConfig.__doc__)
-    defaults = MMSSConfig()
     fields = []
-    for f in dataclasses.fields(MMSSConfig):
-        value = getattr(defaults, f.name)
-        entry = {"name": f.name, "doc": docs.get(f.name, "")}
-        if isinstance(value, Enum):
-            entry.update(type="choice", default=value.value, choices=[e.value for e in type(value)])
-        elif isinstance(value, bool):
-            entry.update(type="bool", default=value)
-        elif isinstance(value, int):
-            entry.update(type="int", default=value)
-        elif isinstance(value, float):
-            entry.update(type="float", default=value)
-        elif isinstance(value, tuple):
-            entry.update(type="subset", default=list(value), choices=list(SUBTASKS))
-        else:
-            entry.update(type="str", default=value)
-        fields.append(entry)
+    for cls in (MMSSConfig, TrainConfig):
+        docs, defaults = _field_docs(cls.__doc__), cls()
+        fields += [_field_entry(f.name, getattr(defaults, f.name), docs.get(f.name, ""), SUBTASKS)
+                   for f in dataclasses.fields(cls)]
     return {"recipes": {k: dict(v) for k, v in RECIPES.items()},
             "default_recipe": {"cpu": default_recipe("cpu"), "cuda": default_recipe("cuda")},
             "subtasks": list(SUBTASKS), "fields": fields}
+
+
+def _field_entry(name: str, value, doc: str, subtasks) -> dict:
+    from enum import Enum
+
+    entry = {"name": name, "doc": doc}
+    if isinstance(value, Enum):
+        entry.update(type="choice", default=value.value, choices=[e.value for e in type(value)])
+    elif isinstance(value, bool):
+        entry.update(type="bool", default=value)
+    elif isinstance(value, int):
+        entry.update(type="int", default=value)
+    elif isinstance(value, float):
+        entry.update(type="float", default=value)
+    elif isinstance(value, tuple):
+        entry.update(type="subset", default=list(value), choices=list(subtasks))
+    else:
+        entry.update(type="str", default=value)
+    return entry

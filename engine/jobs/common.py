@@ -68,19 +68,19 @@ def load_model_version(mv, device: str = "cpu"):
 
 def ensure_starter_model(db, actor: str = "reviewscope") -> bool:
     """Register and activate the bundled starter model in a database that has no model yet."""
+    from engine.checkpoint import WEIGHTS_FILE, card_configs, read_card
+    from engine.config import flat_settings
     from storage import repository as repo
 
-    weights = STARTER_MODEL_DIR / "model.safetensors"
+    weights = STARTER_MODEL_DIR / WEIGHTS_FILE
     if not weights.exists():
         return False
-    import json
-
-    card = json.loads((STARTER_MODEL_DIR / "model.json").read_text(encoding="utf-8"))
+    card = read_card(STARTER_MODEL_DIR)
     with db.begin() as s:
         if repo.list_model_versions(s):
             return False
         repo.register_model_version(
-            s, "starter", str(STARTER_MODEL_DIR), file_sha256(weights), config=card.get("config", {}),
+            s, "starter", str(STARTER_MODEL_DIR), file_sha256(weights), config=flat_settings(*card_configs(card)),
             metrics=card.get("metrics", {}), card={"bundled": True}, activate=True, actor=actor,
         )
     return True

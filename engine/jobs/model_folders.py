@@ -8,7 +8,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from engine.checkpoint import CARD_FILE, WEIGHTS_FILE, load_checkpoint, read_card
+from engine.checkpoint import CARD_FILE, WEIGHTS_FILE, card_configs, load_checkpoint, read_card
+from engine.config import flat_settings
 
 from .common import file_sha256, models_dir
 
@@ -90,7 +91,7 @@ def import_model_folder(db, folder, name=None, actor: str = "engine"):
         with db.begin() as s:
             return repo.register_model_version(
                 s, name, str(target), file_sha256(target / WEIGHTS_FILE), parent_id=known.get(extra.get("parent")),
-                config=card.get("config", {}), metrics=card.get("metrics", {}),
+                config=flat_settings(*card_configs(card)), metrics=card.get("metrics", {}),
                 card={**{k: v for k, v in extra.items() if k != "history"}, "imported_from": str(folder)}, actor=actor,
             )
     except BaseException:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from engine.model.config import SUBTASKS, MMSSConfig
+from engine.config import SUBTASKS, MMSSConfig, TrainConfig
 from engine.pseudolabels import SSPLabeler, offset_label, shrunk_covariance
 
 N, D = 12, 4
@@ -147,7 +147,7 @@ def test_clamp_bounds_new_labels():
 def test_inactive_subtasks_keep_the_human_label_and_summary():
     cfg = MMSSConfig(hidden=D, attention_heads=1, drop_subtasks=("p_v r_v",), n_metadata=3)
     labels = torch.arange(N) % 5
-    lab = SSPLabeler.from_config(labels, cfg)
+    lab = SSPLabeler.from_config(labels, cfg, TrainConfig())
     g = torch.Generator().manual_seed(4)
     lab.step(torch.arange(N), torch.randn(N, D, generator=g), torch.randn(N, 5, D, generator=g), epoch=1)
     lab.refresh()
