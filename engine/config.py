@@ -19,7 +19,6 @@ Torch-free (the app reads :data:`ARCHITECTURE_FIELDS`; import-linter checks it).
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from functools import lru_cache
@@ -85,7 +84,7 @@ def _types(cls: type) -> dict[str, Any]:
 
 
 class _Config:
-    """JSON round trip and type coercion shared by the two frozen config dataclasses.
+    """JSON-ready dict round trip and type coercion shared by the two frozen config dataclasses.
 
     Field types come from the annotations: ``int``, ``float`` (an int is accepted and
     converted), ``bool``, ``str``, an Enum (its value is accepted) or ``tuple[str, ...]``
@@ -151,17 +150,6 @@ class _Config:
         if unknown:
             raise ValueError(f"unknown {cls.__name__} field(s): {', '.join(unknown)}")
         return cls(**data)
-
-    def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent, sort_keys=True)
-
-    @classmethod
-    def from_json(cls: type[_C], text: str) -> _C:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{cls.__name__} JSON is not valid JSON: {exc}") from None
-        return cls.from_dict(data)
 
     def replace(self: _C, **changes: Any) -> _C:
         """A validated copy with ``changes`` applied."""

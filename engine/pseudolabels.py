@@ -92,7 +92,6 @@ class SSPLabeler:
 
     Attributes
     ----------
-    y_g : (N,) float64, read-only by contract
     y_s : (5, N) float64, pseudo-labels in SUBTASKS order
     """
 
@@ -151,11 +150,6 @@ class SSPLabeler:
             shrinkage=train.ssp_shrinkage,
             device=device,
         )
-
-    @property
-    def y_g(self) -> torch.Tensor:
-        """The human labels (a copy: y_g never changes)."""
-        return self._y_g.clone()
 
     def __len__(self) -> int:
         return int(self._y_g.shape[0])
@@ -243,22 +237,3 @@ class SSPLabeler:
         for s, i in zip(self.subtasks, self.active):
             out[s] = {"mean": float(self.y_s[i].mean()), "std": float(self.y_s[i].std(unbiased=False))}
         return out
-
-    def state_dict(self) -> dict[str, torch.Tensor]:
-        """Tensors to resume training (safetensors-friendly)."""
-        return {
-            "y_g": self._y_g.clone(),
-            "y_s": self.y_s.clone(),
-            "bank_g": self.bank_g.clone(),
-            "bank_s": self.bank_s.clone(),
-            "filled": self.filled.clone(),
-        }
-
-    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
-        if not torch.equal(state["y_g"].to(self.device, torch.float64), self._y_g):
-            raise ValueError("SSPLabeler.load_state_dict: human labels differ from this labeler's")
-        self.y_s = state["y_s"].to(self.device, torch.float64).clone()
-        self.bank_g = state["bank_g"].to(self.device, torch.float32).clone()
-        self.bank_s = state["bank_s"].to(self.device, torch.float32).clone()
-        self.filled = state["filled"].to(self.device, torch.bool).clone()
-        self.anchors = self.cov_inv = None

@@ -5,7 +5,6 @@ The batch the model reads, and how one is built, are in :mod:`engine.model.batch
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -160,12 +159,6 @@ class MMSSModel(nn.Module):
             raise ValueError("metadata std must be > 0")
         self.metadata_mean.copy_(mean)
         self.metadata_std.copy_(std)
-
-    def encode_text_states(self, texts: Sequence[str], batch_size: int = 32) -> list[torch.Tensor]:
-        """Token states per text for the feature cache; see :meth:`TextEncoder.encode_text_states`."""
-        if self.text_encoder is None:
-            raise ValueError("this model was built without a text encoder")
-        return self.text_encoder.encode_text_states(texts, batch_size)
 
     def count_parameters(self) -> dict[str, int]:
         """Parameter counts: total, trainable, text_encoder, and mmss (all but the encoder)."""

@@ -150,7 +150,7 @@ def test_load_without_text_encoder_for_cached_states(tmp_path, tiny_config):
     save_checkpoint(tmp_path / "c", model, cfg, {})
     bare, _, _ = load_checkpoint(tmp_path / "c", load_text_encoder=False)
     assert bare.text_encoder is None
-    states = model.encode_text_states(["great kettle", "kettle"])
+    states = model.text_encoder.encode_text_states(["great kettle", "kettle"])
     batch = MMSSBatch.build(cfg, [0], review_states=states[:1], product_states=states[1:],
                             metadata=torch.zeros(1, cfg.n_metadata))
     assert torch.equal(bare(batch).score, model(batch).score)

@@ -30,9 +30,8 @@ def test_config_round_trips_exactly():
     )
     assert cfg.image_source is ImageSource.ROI and cfg.margin_mode is MarginMode.ADAPTIVE
     assert cfg.drop_subtasks == ("p_v r_t",) and cfg.image_feat_dim == 2048 and cfg.text_finetune
-    assert MMSSConfig.from_json(cfg.to_json()) == cfg
-    assert MMSSConfig.from_dict(cfg.to_dict()) == cfg
-    assert json.loads(cfg.to_json())["image_source"] == "roi"
+    assert MMSSConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
+    assert cfg.to_dict()["image_source"] == "roi" and cfg.to_dict()["drop_subtasks"] == ["p_v r_t"]
     assert MMSSConfig().image_feat_dim == 1280 and not MMSSConfig().text_finetune
     assert MMSSConfig().hidden == 128 and MMSSConfig().max_tokens == 128
     assert MMSSConfig().active_subtasks == SUBTASKS
@@ -41,8 +40,7 @@ def test_config_round_trips_exactly():
 def test_train_config_round_trips_exactly():
     train = TrainConfig(lr_rest=3e-3, weight_decay=1, epochs=4, alpha_1=0.5, clamp_min=-2, seed=7)
     assert train.weight_decay == 1.0 and isinstance(train.weight_decay, float) and train.clamp_min == -2.0
-    assert TrainConfig.from_json(train.to_json()) == train
-    assert TrainConfig.from_dict(train.to_dict()) == train
+    assert TrainConfig.from_dict(json.loads(json.dumps(train.to_dict()))) == train
     assert TrainConfig().lr_text == 5e-5 and TrainConfig().lr_rest == 1e-4 and TrainConfig().batch_size == 32
 
 
@@ -99,8 +97,6 @@ def test_config_rejects_unknown_keys_and_is_frozen():
         MMSSConfig.from_dict({"hiden": 64})
     with pytest.raises(ValueError, match="unknown TrainConfig field.*hidden"):
         TrainConfig.from_dict({"hidden": 64})
-    with pytest.raises(ValueError, match="not valid JSON"):
-        MMSSConfig.from_json("{")
     cfg = MMSSConfig()
     with pytest.raises(dataclasses.FrozenInstanceError):
         cfg.hidden = 3

@@ -158,7 +158,7 @@ def test_cached_states_give_the_same_scores_as_token_ids(model_factory):
     from_ids = MMSSBatch.build(
         cfg, [0, 0, 0], review_texts=reviews, product_texts=products, text_encoder=model.text_encoder, metadata=meta
     )
-    states = model.encode_text_states(reviews + products)
+    states = model.text_encoder.encode_text_states(reviews + products)
     assert [s.shape for s in states[:3]] == [(4, H), (8, H), (4, H)]  # [CLS] + word pieces + [SEP]
     from_states = MMSSBatch.build(
         cfg, [0, 0, 0], review_states=states[:3], product_states=states[3:], metadata=meta
@@ -341,6 +341,7 @@ def test_tiny_model_overfits_a_handful_of_products(tiny_config, capsys, use_meta
     )
     batch = MMSSBatch.build(cfg, **data)
     labeler = SSPLabeler.from_config(labels, cfg, train)
+    human = labeler.summary()["y_g"]
     opt = torch.optim.Adam(model.optimizer_groups(train.lr_text, train.lr_rest))
 
     def evaluate():
@@ -372,7 +373,7 @@ def test_tiny_model_overfits_a_handful_of_products(tiny_config, capsys, use_meta
         print(f"\noverfit ({'with' if use_metadata else 'no'} metadata): MAP by step {history}; "
               f"{elapsed:.1f}s; pseudo-label means {summary}")
     assert history[-1][1] == pytest.approx(100.0)
-    assert torch.equal(labeler.y_g, labels.double())
+    assert labeler.summary()["y_g"] == human  # y_g never changes
     assert elapsed < 30
 
 
