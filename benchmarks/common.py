@@ -177,13 +177,14 @@ def register_default_model(db_path: Path, work: Path) -> str:
     """Register and activate the default CPU model in ``db_path``: the bundled starter model
     when there is one, else an untrained model of the same recipe (cpu-quick; speed does not
     depend on the weights). Returns a description."""
-    from engine.jobs.common import STARTER_DIR, ensure_starter_model
+    from engine.jobs.common import ensure_starter_model
+    from resources import STARTER_MODEL_DIR
     from storage import open_database
     from storage import repository as repo
 
     db = open_database(str(db_path))
     try:
-        if (STARTER_DIR / "model.safetensors").exists():
+        if (STARTER_MODEL_DIR / "model.safetensors").exists():
             with db.begin() as s:
                 if repo.list_model_versions(s):
                     return "already registered"
@@ -192,16 +193,17 @@ def register_default_model(db_path: Path, work: Path) -> str:
         import torch
 
         from engine.checkpoint import save_checkpoint
+        from engine.config import flat_settings
         from engine.jobs.recipes import build_config
         from engine.model.mmss import MMSSModel
 
         torch.manual_seed(0)
-        cfg = build_config("cpu-quick", "cpu")
+        cfg, _train = build_config("cpu-quick", "cpu")
         model = MMSSModel(cfg)
         target = work / "models" / "bench-cpu-quick"
         sha = save_checkpoint(target, model, cfg, {"note": "untrained, for benchmarks"})
         with db.begin() as s:
-            repo.register_model_version(s, "bench-cpu-quick", str(target), sha, config=cfg.to_dict(), activate=True)
+            repo.register_model_version(s, "bench-cpu-quick", str(target), sha, config=flat_settings(cfg, _train), activate=True)
         return "untrained cpu-quick model (no bundled starter model found)"
     finally:
         db.dispose()

@@ -71,7 +71,7 @@ def measure(device: str = "cuda", steps: int = 10, rounds: int = 3, batch_size: 
     overrides = {"batch_size": batch_size}
     if max_tokens:
         overrides["max_tokens"] = max_tokens
-    cfg = build_config("gpu-full", "cuda", overrides=overrides)
+    cfg, train_cfg = build_config("gpu-full", "cuda", overrides=overrides)
     torch.manual_seed(0)
     model = MMSSModel(cfg).to(device)
     builder = FeatureBuilder(model, FeatureCache(None))
@@ -83,8 +83,8 @@ def measure(device: str = "cuda", steps: int = 10, rounds: int = 3, batch_size: 
     batches = [b for b in product_batches(train, batch_size, shuffle=True, seed=0, labelled_only=True) if len(b) == batch_size]
     if not batches:
         batches = product_batches(train, batch_size, shuffle=True, seed=0, labelled_only=True)
-    labeler = SSPLabeler.from_config([e.label for e in train.examples], cfg)
-    opt = torch.optim.AdamW(model.optimizer_groups(), weight_decay=cfg.weight_decay)
+    labeler = SSPLabeler.from_config([e.label for e in train.examples], cfg, train_cfg)
+    opt = torch.optim.AdamW(model.optimizer_groups(train_cfg.lr_text, train_cfg.lr_rest), weight_decay=train_cfg.weight_decay)
     gen = torch.Generator().manual_seed(0)
     model.train()
 
@@ -94,7 +94,7 @@ def measure(device: str = "cuda", steps: int = 10, rounds: int = 3, batch_size: 
 
     bare = AutoModel.from_pretrained(str(resolve_encoder_path(cfg.text_encoder)), local_files_only=True).to(device)
     bare.train()
-    bare_opt = torch.optim.AdamW(bare.parameters(), lr=cfg.lr_text)
+    bare_opt = torch.optim.AdamW(bare.parameters(), lr=train_cfg.lr_text)
     tok = model.text_encoder.tokenizer
     it = {"mmss": 0, "bare": 0}
 
@@ -111,8 +111,8 @@ def measure(device: str = "cuda", steps: int = 10, rounds: int = 3, batch_size: 
             out = model(batch, pseudo_labels=pseudo, generator=gen)
         opt.zero_grad(set_to_none=True)
         out.loss.backward()
-        if cfg.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        if train_cfg.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), train_cfg.grad_clip)
         opt.step()
         labeler.step(batch.review_index.cpu(), out.f_g.detach().float().cpu(), out.f_s_star.detach().float().cpu(), 1)
         sync()
@@ -306,7 +306,7 @@ def _ddp_worker(args) -> int:
     from engine.jobs.recipes import build_config
     from engine.jobs.train import train_model
 
-    cfg = build_config("gpu-full", "cuda", overrides={"epochs": args.epochs, "seed": 0, "batch_size": args.batch,
+    cfg, train_cfg = build_config("gpu-full", "cuda", overrides={"epochs": args.epochs, "seed": 0, "batch_size": args.batch,
                                                       "max_tokens": args.max_tokens or None})
     stamps: list[float] = []
     epochs: list[dict] = []
@@ -323,7 +323,7 @@ def _ddp_worker(args) -> int:
     res["stage"] = "train"
     _write_json(out_json, res)
     t0 = time.perf_counter()
-    model, info = train_model(cfg, cat["train"], cat["dev"], device=device, cache=FeatureCache(None), on_event=on_event,
+    model, info = train_model(cfg, train_cfg, cat["train"], cat["dev"], device=device, cache=FeatureCache(None), on_event=on_event,
                               max_steps=args.ddp_steps)
     res["train_model_s"] = time.perf_counter() - t0
     steps = [b - a for a, b in zip(stamps, stamps[1:])]
@@ -333,7 +333,7 @@ def _ddp_worker(args) -> int:
         "step_s_median": statistics.median(steps[skip:]) if steps[skip:] else None,
         "step_s_all": steps, "steps_wall_s": (stamps[-1] - stamps[0]) if len(stamps) > 1 else None,
         "epochs": epochs, "epoch_s": info["seconds"], "train_reviews": info["train_reviews"],
-        "best_epoch": info["best_epoch"], "batch_size": cfg.batch_size,
+        "best_epoch": info["best_epoch"], "batch_size": train_cfg.batch_size,
         "peak_mb": torch.cuda.max_memory_allocated() / 2**20 if device.startswith("cuda") else None,
     })
     from safetensors.torch import save_file
@@ -493,11 +493,11 @@ def _quality_worker(args) -> int:
                      **QUALITY_VARIANTS[name]}
         if args.epochs:
             overrides["epochs"] = args.epochs
-        cfg = build_config("gpu-full", "cuda", overrides=overrides)
+        cfg, train_cfg = build_config("gpu-full", "cuda", overrides=overrides)
         cache = FeatureCache(None)
         t0 = time.monotonic()
-        print(f"[quality seed {args.seed}] {name}: training ({cfg.epochs} epochs max) ...", flush=True)
-        model, info = train_model(cfg, cat["train"], cat["dev"], device=device, cache=cache, deadline=deadline,
+        print(f"[quality seed {args.seed}] {name}: training ({train_cfg.epochs} epochs max) ...", flush=True)
+        model, info = train_model(cfg, train_cfg, cat["train"], cat["dev"], device=device, cache=cache, deadline=deadline,
                                   max_steps=args.max_steps or None,
                                   on_event=lambda n, **f: print(f"[quality seed {args.seed}] {name}: epoch {f['epoch']} "
                                                                 f"dev {f['dev']} {f['samples_per_s']} reviews/s", flush=True)
@@ -511,7 +511,7 @@ def _quality_worker(args) -> int:
                "truncated_by_budget": truncated,
                "dev_history": [h["dev"] for h in info["history"]],
                "train_loss_history": [h["losses"].get("total") for h in info["history"]],
-               "train_reviews": info["train_reviews"], "config": cfg.to_dict()}
+               "train_reviews": info["train_reviews"], "config": {**cfg.to_dict(), **train_cfg.to_dict()}}
         res["runs"].append(run)
         _write_json(args.json, res)
         last = run["total_s"]
@@ -557,7 +557,7 @@ def quality_measure(device: str = "cuda", seeds: int = 3, budget_s: float = 300,
                  "not a solo timing", "baselines": {}, "runs": [], "summary": {}}
 
     # baselines (same run, same split, same metadata features as quality.py)
-    torch_probe = MMSSModel(build_config("gpu-full", "cpu"))
+    torch_probe = MMSSModel(build_config("gpu-full", "cpu")[0])
     fb = FeatureBuilder(torch_probe, FeatureCache(None))
     train_p, dev_p, test_p = (fb.build(cat[sp], labelled_only=True) for sp in ("train", "dev", "test"))
     del torch_probe, fb

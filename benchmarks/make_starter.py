@@ -11,8 +11,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from resources import STARTER_MODEL_DIR as TARGET
+
 ROOT = Path(__file__).resolve().parents[1]
-TARGET = ROOT / "resources" / "models" / "starter"
 
 
 def main() -> None:

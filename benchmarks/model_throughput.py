@@ -30,7 +30,8 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from engine.metadata import compute_metadata  # noqa: E402
-from engine.model import MMSSBatch, MMSSConfig, MMSSModel  # noqa: E402
+from engine.config import MMSSConfig  # noqa: E402
+from engine.model import MMSSBatch, MMSSModel  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 

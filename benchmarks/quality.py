@@ -132,7 +132,7 @@ def main() -> None:
     per_category: dict[str, dict[str, list[float]]] = {}
     subscore_corr: dict[str, list[float]] = {}
 
-    base_cfg = build_config("cpu-quick", "cpu")
+    base_cfg, base_train = build_config("cpu-quick", "cpu")
     probe = MMSSModel(base_cfg)
     fb = FeatureBuilder(probe, cache)
     train_p, dev_p, test_p = (fb.build(cat[sp], labelled_only=True) for sp in ("train", "dev", "test"))
@@ -162,16 +162,16 @@ def main() -> None:
     for name in args.variants:
         n_seeds = args.seeds if name == list(VARIANTS)[0] or args.ablation_seeds is None else args.ablation_seeds
         for seed in range(n_seeds):
-            cfg = dataclasses.replace(base_cfg, seed=seed, **VARIANTS[name])
+            cfg = dataclasses.replace(base_cfg, **VARIANTS[name])
             t0 = time.monotonic()
-            model, info = train_model(cfg, cat["train"], cat["dev"], cache=cache)
+            model, info = train_model(cfg, dataclasses.replace(base_train, seed=seed), cat["train"], cat["dev"], cache=cache)
             timings.setdefault(name, []).append(time.monotonic() - t0)
             prepared = FeatureBuilder(model, cache).build(cat["test"], labelled_only=True)
             scores, subs = predict(model, prepared)
             score_of(name, scores, prepared)
             if name == list(VARIANTS)[0]:
                 labels = np.array([float(v) for v in prepared.labels])
-                from engine.model.config import SUBTASKS
+                from engine.config import SUBTASKS
 
                 for i, sname in enumerate(SUBTASKS):
                     subscore_corr.setdefault(sname, []).append(spearman(subs[:, i], labels))

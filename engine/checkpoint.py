@@ -15,6 +15,11 @@ identity (content hash, :func:`engine.model.text.encoder_identity`) and loading 
 encoder from ``config.text_encoder`` and refuses one whose identity differs. A fine-tuned
 encoder is stored in full (``weights_include_text_encoder: true``); its tokenizer still comes
 from ``config.text_encoder``.
+
+model.json keeps the model's :class:`~engine.config.MMSSConfig` under ``config`` (all that
+loading needs) and the :class:`~engine.config.TrainConfig` it was trained with under
+``train_config``. A card written before the two were split has one flat ``config`` of both;
+:func:`card_configs` splits it.
 """
 
 from __future__ import annotations
@@ -32,11 +37,11 @@ from typing import Any
 import torch
 
 import engine
-from engine.model.config import ImageSource, MMSSConfig
+from engine.config import ImageSource, MMSSConfig, TrainConfig, split_settings
 from engine.model.mmss import MMSSModel
 from engine.model.text import encoder_identity
 
-__all__ = ["save_checkpoint", "load_checkpoint", "read_card", "WEIGHTS_FILE", "CARD_FILE"]
+__all__ = ["save_checkpoint", "load_checkpoint", "read_card", "card_configs", "WEIGHTS_FILE", "CARD_FILE"]
 
 
 def _temp_prefix(name: str, kind: str = "tmp") -> str:
@@ -80,8 +85,11 @@ def save_checkpoint(
     model: MMSSModel,
     config: MMSSConfig,
     card: dict[str, Any] | None = None,
+    train_config: TrainConfig | None = None,
 ) -> str:
     """Write ``directory/model.safetensors`` + ``directory/model.json`` atomically.
+
+    ``train_config``: how the weights were trained (recorded; none for an untrained model).
 
     ``card`` is free JSON: its ``metrics``, ``data_summary`` and ``code_version`` keys are
     lifted to the top level of model.json, the rest kept under ``card``. Returns the
@@ -113,6 +121,7 @@ def save_checkpoint(
         "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "code_version": card.pop("code_version", None) or engine.__version__,
         "config": config.to_dict(),
+        **({"train_config": train_config.to_dict()} if train_config is not None else {}),
         "text_encoder_identity": (
             model.text_encoder.encoder_identity()
             if model.text_encoder is not None
@@ -191,6 +200,23 @@ def read_card(directory: str | Path) -> dict[str, Any]:
     return meta
 
 
+def card_configs(meta: dict[str, Any]) -> tuple[MMSSConfig, TrainConfig]:
+    """The model's and the training's configs recorded in a model card (:func:`read_card`).
+
+    A card without ``train_config`` (one written before the configs were split, whose flat
+    ``config`` holds both, or an untrained model's) is split; absent training fields take
+    TrainConfig's defaults."""
+    where = f"{CARD_FILE} config"
+    if not isinstance(meta.get("config"), dict):
+        raise ValueError(f"{where}: missing or not a JSON object")
+    if "train_config" not in meta:
+        return split_settings(meta["config"], where=where)
+    try:
+        return MMSSConfig.from_dict(meta["config"]), TrainConfig.from_dict(meta["train_config"])
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{where}: {exc}") from None
+
+
 def load_checkpoint(
     directory: str | Path,
     *,
@@ -215,7 +241,7 @@ def load_checkpoint(
     _check_safetensors_header(weights)
     if _sha256(weights) != meta.get("weights_sha256"):
         raise ValueError(f"{weights}: sha256 does not match {CARD_FILE} (corrupt or replaced)")
-    config = MMSSConfig.from_dict(meta["config"])
+    config, _train = card_configs(meta)
     include_encoder = bool(meta.get("weights_include_text_encoder"))
 
     if verify_encoder and not include_encoder:

@@ -31,7 +31,7 @@ from collections.abc import Sequence
 
 import torch
 
-from engine.model.config import SUBTASKS, MMSSConfig
+from engine.config import SUBTASKS, MMSSConfig, TrainConfig
 
 __all__ = ["SSPLabeler", "shrunk_covariance", "mahalanobis_chi", "offset_label"]
 
@@ -86,13 +86,12 @@ class SSPLabeler:
     subtasks
         Subtasks with a head (``config.active_subtasks``); others keep y_s = y_g.
     alpha_1, alpha_2, clamp_min, clamp_max, eps, shrinkage
-        As in :class:`MMSSConfig` (``ssp_eps``, ``ssp_shrinkage``).
+        As in :class:`~engine.config.TrainConfig` (``ssp_eps``, ``ssp_shrinkage``).
     device
         Where the bank lives (CPU by default; N x 6 x d floats).
 
     Attributes
     ----------
-    y_g : (N,) float64, read-only by contract
     y_s : (5, N) float64, pseudo-labels in SUBTASKS order
     """
 
@@ -136,24 +135,21 @@ class SSPLabeler:
         self.cov_inv: dict[str, torch.Tensor] | None = None  # -> (d, d) float64
 
     @classmethod
-    def from_config(cls, labels, config: MMSSConfig, device: torch.device | str = "cpu") -> "SSPLabeler":
+    def from_config(cls, labels, config: MMSSConfig, train: TrainConfig,
+                    device: torch.device | str = "cpu") -> "SSPLabeler":
+        """The labeler of a model (its width and subtasks) under a training run's SSP-Label settings."""
         return cls(
             labels,
             config.hidden,
             config.active_subtasks,
-            alpha_1=config.alpha_1,
-            alpha_2=config.alpha_2,
-            clamp_min=config.clamp_min,
-            clamp_max=config.clamp_max,
-            eps=config.ssp_eps,
-            shrinkage=config.ssp_shrinkage,
+            alpha_1=train.alpha_1,
+            alpha_2=train.alpha_2,
+            clamp_min=train.clamp_min,
+            clamp_max=train.clamp_max,
+            eps=train.ssp_eps,
+            shrinkage=train.ssp_shrinkage,
             device=device,
         )
-
-    @property
-    def y_g(self) -> torch.Tensor:
-        """The human labels (a copy: y_g never changes)."""
-        return self._y_g.clone()
 
     def __len__(self) -> int:
         return int(self._y_g.shape[0])
@@ -241,22 +237,3 @@ class SSPLabeler:
         for s, i in zip(self.subtasks, self.active):
             out[s] = {"mean": float(self.y_s[i].mean()), "std": float(self.y_s[i].std(unbiased=False))}
         return out
-
-    def state_dict(self) -> dict[str, torch.Tensor]:
-        """Tensors to resume training (safetensors-friendly)."""
-        return {
-            "y_g": self._y_g.clone(),
-            "y_s": self.y_s.clone(),
-            "bank_g": self.bank_g.clone(),
-            "bank_s": self.bank_s.clone(),
-            "filled": self.filled.clone(),
-        }
-
-    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
-        if not torch.equal(state["y_g"].to(self.device, torch.float64), self._y_g):
-            raise ValueError("SSPLabeler.load_state_dict: human labels differ from this labeler's")
-        self.y_s = state["y_s"].to(self.device, torch.float64).clone()
-        self.bank_g = state["bank_g"].to(self.device, torch.float32).clone()
-        self.bank_s = state["bank_s"].to(self.device, torch.float32).clone()
-        self.filled = state["filled"].to(self.device, torch.bool).clone()
-        self.anchors = self.cov_inv = None

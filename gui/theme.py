@@ -2,15 +2,14 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from pathlib import Path
 
 from PySide6.QtGui import QColor, QIcon, QPalette
 from PySide6.QtWidgets import QApplication
 
+from resources import RESOURCES_DIR
 
-RESOURCES = Path(__file__).resolve().parent.parent / "resources"
-THEMES_DIR = RESOURCES / "themes"
-ICONS_DIR = RESOURCES / "icons"
+THEMES_DIR = RESOURCES_DIR / "themes"
+ICONS_DIR = RESOURCES_DIR / "icons"
 
 
 def _dark_palette() -> QPalette:

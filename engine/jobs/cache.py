@@ -186,14 +186,6 @@ class FeatureCache:
                 pass
         return out
 
-    def get(self, namespace: str, key: str, *, as_float: bool = True) -> torch.Tensor | None:
-        if self.root is None:
-            return None
-        t = self._lookup(namespace, [key])[0]
-        if t is None:
-            return None
-        return t.float() if as_float else t
-
     # ---------------------------------------------------------------- writing
     def put_many(self, namespace: str, keys: Sequence[str], values: Sequence[torch.Tensor]) -> None:
         """Store ``values`` under ``keys`` as ONE new shard (atomically: temp file + rename)."""
@@ -221,9 +213,6 @@ class FeatureCache:
             return
         for k, e in entries.items():
             index[k] = (path, e)
-
-    def put(self, namespace: str, key: str, value: torch.Tensor) -> None:
-        self.put_many(namespace, [key], [value])
 
     def get_many(
         self,

@@ -6,12 +6,10 @@ import subprocess
 from functools import lru_cache
 from pathlib import Path
 
+from resources import STARTER_MODEL_DIR
+from storage.files import data_root, models_dir  # noqa: F401  (one definition, torch-free)
+
 from .cache import FeatureCache
-
-STARTER_DIR = Path(__file__).resolve().parents[2] / "resources" / "models" / "starter"
-
-
-from storage.files import data_root, models_dir  # noqa: E402,F401  (one definition, torch-free)
 
 
 def cache_for(db) -> FeatureCache:
@@ -70,19 +68,19 @@ def load_model_version(mv, device: str = "cpu"):
 
 def ensure_starter_model(db, actor: str = "reviewscope") -> bool:
     """Register and activate the bundled starter model in a database that has no model yet."""
+    from engine.checkpoint import WEIGHTS_FILE, card_configs, read_card
+    from engine.config import flat_settings
     from storage import repository as repo
 
-    weights = STARTER_DIR / "model.safetensors"
+    weights = STARTER_MODEL_DIR / WEIGHTS_FILE
     if not weights.exists():
         return False
-    import json
-
-    card = json.loads((STARTER_DIR / "model.json").read_text(encoding="utf-8"))
+    card = read_card(STARTER_MODEL_DIR)
     with db.begin() as s:
         if repo.list_model_versions(s):
             return False
         repo.register_model_version(
-            s, "starter", str(STARTER_DIR), file_sha256(weights), config=card.get("config", {}),
+            s, "starter", str(STARTER_MODEL_DIR), file_sha256(weights), config=flat_settings(*card_configs(card)),
             metrics=card.get("metrics", {}), card={"bundled": True}, activate=True, actor=actor,
         )
     return True

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from engine.metadata import compute_metadata
-from engine.model.config import MMSSConfig
+from engine.config import MMSSConfig
 from engine.model.batch import ReviewExample, collate
 from engine.model.mmss import MMSSModel
 

@@ -1,11 +1,10 @@
 """Training recipes: the defaults per device, chosen once at the edge of a job."""
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 
-from engine.model.config import MMSSConfig
+from engine.config import ARCHITECTURE_FIELDS, MMSSConfig, TrainConfig, flat_settings, split_settings
 
 # CPU: frozen encoder (its token states come from the feature cache), heads trained with a
 # larger learning rate than the paper's, since nothing else moves. d = 64 and 64 tokens
@@ -38,8 +37,14 @@ def default_recipe(device: str) -> str:
 
 
 def build_config(recipe: str | None, device: str, config_file: str | None = None, overrides: dict | None = None,
-                 base: MMSSConfig | None = None) -> MMSSConfig:
-    """Recipe defaults, then a JSON config file (any MMSSConfig fields), then CLI overrides."""
+                 base: tuple[MMSSConfig, TrainConfig] | None = None,
+                 parent: str = "the parent") -> tuple[MMSSConfig, TrainConfig]:
+    """Recipe defaults (or ``base``, a parent model's configs), then a JSON config file (fields
+    of either config), then CLI overrides.
+
+    From a ``base``, a value that changes one of :data:`~engine.config.ARCHITECTURE_FIELDS`
+    is refused (a ValueError naming the field, ``parent``'s value and the requested one): a
+    run that continues from a model keeps its architecture."""
     recipe = recipe or default_recipe(device)
     if recipe not in RECIPES:
         raise ValueError(f"unknown recipe {recipe!r}; choose one of {sorted(RECIPES)}")
@@ -52,14 +57,15 @@ def build_config(recipe: str | None, device: str, config_file: str | None = None
             raise ValueError(f"{path}: config file not found") from None
         except json.JSONDecodeError as exc:
             raise ValueError(f"{path}, line {exc.lineno}: invalid JSON ({exc.msg})") from None
-        if not isinstance(data, dict):
-            raise ValueError(f"{path}: expected a JSON object of MMSSConfig fields")
-        known = {f.name for f in dataclasses.fields(MMSSConfig)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"{path}: unknown field {unknown[0]!r} (MMSSConfig has {', '.join(sorted(known))})")
+        split_settings(data, where=str(path))  # names the file on an unknown field
         fields.update(data)
     fields.update({k: v for k, v in (overrides or {}).items() if v is not None})
-    if base is not None:
-        return dataclasses.replace(base, **fields)
-    return MMSSConfig(**fields)
+    if base is None:
+        return split_settings(fields)
+    config, train = split_settings({**flat_settings(*base), **fields})
+    old, new = base[0].to_dict(), config.to_dict()
+    for name in sorted(ARCHITECTURE_FIELDS & set(fields)):
+        if new[name] != old[name]:
+            raise ValueError(f"{name}: {parent} has {old[name]!r}, the run asks for {new[name]!r}; a run that continues "
+                             f"from a model keeps its architecture (train from scratch to change {name})")
+    return config, train

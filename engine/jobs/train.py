@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from engine.metrics import evaluate_rankings
-from engine.model.config import MMSSConfig
+from engine.config import MMSSConfig, TrainConfig, flat_settings
 from engine.model.mmss import MMSSModel
 from engine.pseudolabels import SSPLabeler
 
@@ -82,6 +82,7 @@ def evaluate_prepared(model: MMSSModel, prepared: Prepared, device, amp: bool = 
 
 def train_model(
     config: MMSSConfig,
+    train_config: TrainConfig,
     train_products,
     dev_products,
     *,
@@ -94,11 +95,12 @@ def train_model(
     max_steps: int | None = None,
     refit_metadata: bool = True,
 ) -> tuple[MMSSModel, dict[str, Any]]:
-    """Train and return the best model (by dev MAP) with its training history."""
+    """Train ``config``'s model (or ``model``) under ``train_config`` and return the best model
+    (by dev MAP) with its training history."""
     dist = _dist()
     rank = dist.get_rank() if dist else 0
     world = dist.get_world_size() if dist else 1
-    set_seed(config.seed)
+    set_seed(train_config.seed)
     if model is None:
         model = MMSSModel(config)
     model.to(device)
@@ -112,7 +114,7 @@ def train_model(
         from engine.metadata import fit_normalizer
 
         model.set_metadata_normalization(*fit_normalizer(np.stack([e.metadata for e in train.examples])))
-    labeler = SSPLabeler.from_config([e.label for e in train.examples], config)
+    labeler = SSPLabeler.from_config([e.label for e in train.examples], config, train_config)
 
     ddp_model = model
     if dist:
@@ -120,17 +122,19 @@ def train_model(
 
         ddp_model = DDP(model, device_ids=[torch.device(device).index or 0] if device.startswith("cuda") else None,
                         find_unused_parameters=True)
-    optimizer = torch.optim.AdamW(model.optimizer_groups(), weight_decay=config.weight_decay)
+    optimizer = torch.optim.AdamW(model.optimizer_groups(train_config.lr_text, train_config.lr_rest),
+                                  weight_decay=train_config.weight_decay)
     amp = device.startswith("cuda")
-    gen = torch.Generator().manual_seed(config.seed)
+    gen = torch.Generator().manual_seed(train_config.seed)
 
     best_map, best_state, best_epoch, bad_epochs = -1.0, None, 0, 0
     history: list[dict[str, Any]] = []
     t_start = time.monotonic()
     steps_per_epoch = None
-    for epoch in range(1, config.epochs + 1):
+    for epoch in range(1, train_config.epochs + 1):
         model.train()
-        batches = product_batches(train, config.batch_size, shuffle=True, seed=config.seed * 1000 + epoch, labelled_only=True)
+        batches = product_batches(train, train_config.batch_size, shuffle=True, seed=train_config.seed * 1000 + epoch,
+                                  labelled_only=True)
         if dist:  # equal step counts on every rank, or DDP waits forever
             per = len(batches) // world
             batches = batches[rank * per : (rank + 1) * per]
@@ -149,8 +153,8 @@ def train_model(
                 out = ddp_model(batch, pseudo_labels=pseudo, generator=gen)
             optimizer.zero_grad(set_to_none=True)
             out.loss.backward()
-            if config.grad_clip > 0:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            if train_config.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), train_config.grad_clip)
             optimizer.step()
             # SSP-Label: bank this batch's features, move its pseudo-labels (epoch >= 2)
             ridx, f_g, f_s = batch.review_index.cpu(), out.f_g.detach().float().cpu(), out.f_s_star.detach().float().cpu()
@@ -167,7 +171,7 @@ def train_model(
             elapsed = time.monotonic() - t_epoch
             if rank == 0:
                 done_steps = (epoch - 1) * steps_per_epoch + step
-                total_steps = config.epochs * steps_per_epoch
+                total_steps = train_config.epochs * steps_per_epoch
                 rate = done_steps / max(1e-9, time.monotonic() - t_start)
                 on_event("step", epoch=epoch, step=step, steps=steps_per_epoch, loss=round(float(out.loss.detach()), 5),
                          samples_per_s=round(n_seen / max(elapsed, 1e-9), 2),
@@ -187,16 +191,16 @@ def train_model(
         }
         history.append(record)
         elapsed_total = time.monotonic() - t_start
-        eta = elapsed_total / epoch * (config.epochs - epoch)
+        eta = elapsed_total / epoch * (train_config.epochs - epoch)
         if rank == 0:
-            on_event("epoch", **record, epochs=config.epochs, eta_s=round(eta, 1))
+            on_event("epoch", **record, epochs=train_config.epochs, eta_s=round(eta, 1))
         dev_map = dev_metrics.get("MAP", -epoch * 1e-6)  # no dev labels: keep the last epoch
         if dev_map > best_map:
             best_map, best_epoch, bad_epochs = dev_map, epoch, 0
             best_state = copy.deepcopy({k: v.detach().cpu() for k, v in model.state_dict().items()})
         else:
             bad_epochs += 1
-        if config.early_stopping_patience and bad_epochs >= config.early_stopping_patience:
+        if train_config.early_stopping_patience and bad_epochs >= train_config.early_stopping_patience:
             if rank == 0:
                 on_event("stage", stage="early-stop", message=f"no dev MAP gain for {bad_epochs} epochs")
             break
@@ -217,7 +221,7 @@ def train_model(
 def run_train(db, opts: TrainOptions, on_event: EventFn = lambda *a, **k: None,
               should_stop: Callable[[], bool] = lambda: False) -> TrainResult:
     """The ``train`` command: read the store, train, checkpoint, register a ModelVersion."""
-    from engine.checkpoint import load_checkpoint, save_checkpoint
+    from engine.checkpoint import card_configs, load_checkpoint, read_card, save_checkpoint
     from storage import repository as repo
 
     from .common import cache_for, code_version, models_dir, unique_model_name
@@ -238,21 +242,24 @@ def run_train(db, opts: TrainOptions, on_event: EventFn = lambda *a, **k: None,
         summary = repo.catalogue_summary(s)
     overrides = {"epochs": opts.epochs, "seed": opts.seed, **opts.overrides}
     model = None
-    if parent is not None:
+    if parent is not None:  # its architecture is kept: build_config refuses a change before any weight is read
+        base = card_configs(read_card(parent.checkpoint_path))
+        config, train_config = build_config(None, device, opts.config_file, overrides, base=base,
+                                            parent=f"parent model {parent.name!r}")
         model, base_cfg, _card = load_checkpoint(parent.checkpoint_path)
-        config = build_config(None, device, opts.config_file, overrides, base=base_cfg)
         if config.text_finetune_layers != base_cfg.text_finetune_layers and model.text_encoder is not None:
             model.text_encoder._set_trainable(config.text_finetune_layers)
             model.text_encoder.finetune_layers = config.text_finetune_layers
         model.config = config
     else:
-        config = build_config(opts.recipe, device, opts.config_file, overrides)
+        config, train_config = build_config(opts.recipe, device, opts.config_file, overrides)
+    settings = flat_settings(config, train_config)  # what the run and the model version record
     run = None
     if rank == 0:
         with db.begin() as s:
             repo.mark_stale_runs(s, spare_live=True)  # runs left 'running' by a killed trainer
-            run = repo.start_training_run(s, config.to_dict(), parent_model_id=parent.id if parent else None)
-    on_event("start", run_id=run.id if run else None, device=_device_name(device), config=config.to_dict(),
+            run = repo.start_training_run(s, settings, parent_model_id=parent.id if parent else None)
+    on_event("start", run_id=run.id if run else None, device=_device_name(device), config=settings,
              train_products=len(train_p), dev_products=len(dev_p), parent=parent.name if parent else None)
     deadline = time.monotonic() + opts.max_minutes * 60 if opts.max_minutes else None
 
@@ -264,7 +271,7 @@ def run_train(db, opts: TrainOptions, on_event: EventFn = lambda *a, **k: None,
 
     try:
         model, info = train_model(
-            config, train_p, dev_p, device=device, cache=cache_for(db), model=model, on_event=emit,
+            config, train_config, train_p, dev_p, device=device, cache=cache_for(db), model=model, on_event=emit,
             should_stop=should_stop, deadline=deadline, max_steps=opts.max_steps, refit_metadata=parent is None,
         )
     except StopRequested:
@@ -301,14 +308,14 @@ def run_train(db, opts: TrainOptions, on_event: EventFn = lambda *a, **k: None,
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
     target = models_dir(db) / name
-    sha = save_checkpoint(target, model, config, card)
+    sha = save_checkpoint(target, model, config, card, train_config)
     with db.begin() as s:
         activate = opts.activate == "always" or (
             opts.activate == "if-better"
             and (parent is None or metrics["dev"].get("MAP", 0) > (parent.metrics.get("dev") or {}).get("MAP", -1))
         )
         mv = repo.register_model_version(
-            s, name, str(target), sha, parent_id=parent.id if parent else None, config=config.to_dict(),
+            s, name, str(target), sha, parent_id=parent.id if parent else None, config=settings,
             metrics=metrics, card={k: v for k, v in card.items() if k != "history"}, activate=activate,
         )
         repo.finish_training_run(s, run.id, "succeeded", metrics=metrics,

@@ -18,7 +18,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 import torch
 
-from engine.model.config import MMSSConfig
+from engine.config import MMSSConfig
 from engine.model.text import TextEncoder
 from engine.model.vision import cap_regions
 

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["SelfAttention", "soft_pool", "SoftPool", "SubtaskHead"]
+__all__ = ["SelfAttention", "soft_pool", "SubtaskHead"]
 
 
 class SelfAttention(nn.Module):
@@ -66,13 +66,6 @@ def soft_pool(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     logits = x.masked_fill(~m, torch.finfo(x.dtype).min)  # (B, L, d)
     w = torch.softmax(logits, dim=1) * m.to(x.dtype)  # (B, L, d); zero on padding
     return (w * x).sum(dim=1)  # (B, d)
-
-
-class SoftPool(nn.Module):
-    """Module wrapper of :func:`soft_pool` (parameter-free)."""
-
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        return soft_pool(x, mask)
 
 
 class SubtaskHead(nn.Module):

@@ -5,7 +5,6 @@ The batch the model reads, and how one is built, are in :mod:`engine.model.batch
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,7 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from engine.losses import UncertaintyBalance, pairwise_hinge_loss, subtask_loss, total_loss
-from engine.model.config import SUBTASKS, MarginMode, MMSSConfig
+from engine.config import SUBTASKS, MarginMode, MMSSConfig
 from engine.model.layers import SelfAttention, SubtaskHead, soft_pool
 from engine.model.text import TextEncoder, encoder_hidden_size
 from engine.model.batch import MMSSBatch
@@ -161,12 +160,6 @@ class MMSSModel(nn.Module):
         self.metadata_mean.copy_(mean)
         self.metadata_std.copy_(std)
 
-    def encode_text_states(self, texts: Sequence[str], batch_size: int = 32) -> list[torch.Tensor]:
-        """Token states per text for the feature cache; see :meth:`TextEncoder.encode_text_states`."""
-        if self.text_encoder is None:
-            raise ValueError("this model was built without a text encoder")
-        return self.text_encoder.encode_text_states(texts, batch_size)
-
     def count_parameters(self) -> dict[str, int]:
         """Parameter counts: total, trainable, text_encoder, and mmss (all but the encoder)."""
         enc = sum(p.numel() for p in self.text_encoder.parameters()) if self.text_encoder is not None else 0
@@ -178,14 +171,15 @@ class MMSSModel(nn.Module):
             "mmss": total - enc,
         }
 
-    def optimizer_groups(self) -> list[dict]:
-        """Adam parameter groups: trainable encoder params at lr_text, the rest at lr_rest."""
+    def optimizer_groups(self, lr_text: float, lr_rest: float) -> list[dict]:
+        """Adam parameter groups: trainable encoder params at ``lr_text``, the rest at ``lr_rest``
+        (:class:`~engine.config.TrainConfig`'s learning rates)."""
         enc = [p for p in self.text_encoder.parameters() if p.requires_grad] if self.text_encoder is not None else []
         enc_ids = {id(p) for p in enc}
         rest = [p for p in self.parameters() if p.requires_grad and id(p) not in enc_ids]
-        groups = [{"params": rest, "lr": self.config.lr_rest, "name": "rest"}]
+        groups = [{"params": rest, "lr": lr_rest, "name": "rest"}]
         if enc:
-            groups.append({"params": enc, "lr": self.config.lr_text, "name": "text_encoder"})
+            groups.append({"params": enc, "lr": lr_text, "name": "text_encoder"})
         return groups
 
     # ------------------------------------------------------------------ (a)

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from engine.model.config import ImageSource
+from engine.config import ImageSource
 
 __all__ = [
     "GridImageEncoder",

@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import json
 from collections import deque
-from pathlib import Path
 from typing import Optional, Sequence
 
 from PySide6.QtCore import QObject, Signal
+
+from resources import STARTER_MODEL_DIR
 
 from .process import QtEngineProcess
 from .setup import RecipeCatalog
 
 
-STARTER_WEIGHTS = Path(__file__).resolve().parents[2] / "resources" / "models" / "starter" / "model.safetensors"
-
-
 def starter_model_exists() -> bool:
     """The bundled starter model ships with this installation (``engine score`` registers it)."""
-    return STARTER_WEIGHTS.is_file()
+    return (STARTER_MODEL_DIR / "model.safetensors").is_file()
 
 
 def device_text(report: dict) -> tuple[str, Optional[bool]]:

@@ -1,8 +1,10 @@
 """Qt-free training setup: recipe, start point, epochs, activation policy, advanced options.
 
-The GUI never imports torch, so MMSSConfig's fields come from ``python -m engine recipes
---json`` (:class:`RecipeCatalog`); values the user changes are checked here once, against
-the field's type, and become a JSON config file for ``train --config``.
+The GUI never imports torch, so the config fields (MMSSConfig's and TrainConfig's) come from
+``python -m engine recipes --json`` (:class:`RecipeCatalog`); values the user changes are
+checked here once, against the field's type, and become a JSON config file for ``train
+--config``. Which fields a run that continues from a model keeps is the engine's
+:data:`engine.config.ARCHITECTURE_FIELDS` (a torch-free module).
 """
 from __future__ import annotations
 
@@ -16,13 +18,6 @@ from .state import SUBTASKS, format_duration
 
 CPU_RECIPE, GPU_RECIPE = "cpu-quick", "gpu-full"
 
-# Fields that shape the network: a run that continues from a model keeps its architecture,
-# so only the others (optimisation, SSP-Label, loss) can be changed then.
-TRAINING_FIELDS = frozenset({
-    "dropout", "margin_mode", "margin", "negatives_per_positive", "clamp_min", "clamp_max", "alpha_1", "alpha_2",
-    "ssp_shrinkage", "ssp_eps", "subtask_loss_weight", "lr_text", "lr_rest", "weight_decay", "grad_clip",
-    "batch_size", "epochs", "early_stopping_patience", "seed", "text_finetune_layers",
-})
 # Set by their own controls in the panel, not among the advanced options.
 MAIN_FIELDS = frozenset({"epochs", "seed"})
 
@@ -214,7 +209,9 @@ class TrainingSetup(EventedState):
 
     def editable(self, name: str, continuing: bool) -> bool:
         """Advanced fields the user may change (architecture is fixed when continuing)."""
-        return name not in MAIN_FIELDS and (not continuing or name in TRAINING_FIELDS)
+        from engine.config import ARCHITECTURE_FIELDS  # here, not at import: it loads numpy (engine.metadata)
+
+        return name not in MAIN_FIELDS and (not continuing or name not in ARCHITECTURE_FIELDS)
 
     def config_overrides(self, continuing: bool) -> dict[str, Any]:
         """The ``--config`` JSON: the overrides that apply to this kind of run."""

@@ -57,7 +57,7 @@ def tiny_encoder_path(tmp_path_factory) -> str:
 @pytest.fixture
 def tiny_config(tiny_encoder_path):
     """A small MMSSConfig on the tiny encoder: d = 16, 2 heads, no dropout, RoI-size regions."""
-    from engine.model.config import MMSSConfig
+    from engine.config import MMSSConfig
 
     def make(**changes):
         base = dict(

@@ -9,8 +9,10 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from engine.checkpoint import load_checkpoint, read_card, save_checkpoint
+from engine.checkpoint import CARD_FILE, card_configs, load_checkpoint, read_card, save_checkpoint
+from engine.config import MMSSConfig, TrainConfig, flat_settings
 from engine.model import MMSSBatch, MMSSModel
+from resources import STARTER_MODEL_DIR
 
 
 class _Exploit:
@@ -91,7 +93,7 @@ def test_overwrite_is_atomic_and_leaves_no_temporaries(tmp_path, tiny_config):
         save_checkpoint(tmp_path / "bad", model, cfg, {"metrics": {"x": object()}})
     assert os.listdir(tmp_path) == ["ckpt"]
     with pytest.raises(ValueError, match="differs"):
-        save_checkpoint(tmp_path / "bad", model, cfg.replace(epochs=99), {})
+        save_checkpoint(tmp_path / "bad", model, cfg.replace(dropout=0.5), {})
 
 
 def test_pickle_files_are_refused_without_running_them(tmp_path, tiny_config):
@@ -148,7 +150,41 @@ def test_load_without_text_encoder_for_cached_states(tmp_path, tiny_config):
     save_checkpoint(tmp_path / "c", model, cfg, {})
     bare, _, _ = load_checkpoint(tmp_path / "c", load_text_encoder=False)
     assert bare.text_encoder is None
-    states = model.encode_text_states(["great kettle", "kettle"])
+    states = model.text_encoder.encode_text_states(["great kettle", "kettle"])
     batch = MMSSBatch.build(cfg, [0], review_states=states[:1], product_states=states[1:],
                             metadata=torch.zeros(1, cfg.n_metadata))
     assert torch.equal(bare(batch).score, model(batch).score)
+
+
+def test_the_card_keeps_the_model_config_and_the_training_config_apart(tmp_path, tiny_config):
+    cfg, train = tiny_config(), TrainConfig(epochs=3, lr_rest=3e-3)
+    save_checkpoint(tmp_path / "m", _trained_model(cfg), cfg, {}, train)
+    meta = read_card(tmp_path / "m")
+    assert meta["config"] == cfg.to_dict() and meta["train_config"] == train.to_dict()
+    assert card_configs(meta) == (cfg, train)
+    save_checkpoint(tmp_path / "untrained", _trained_model(cfg), cfg)  # no training to record
+    assert card_configs(read_card(tmp_path / "untrained")) == (cfg, TrainConfig())
+
+
+def test_a_card_with_the_old_flat_config_still_loads(tmp_path, tiny_config):
+    """model.json written before the split: one flat ``config`` of both, no ``train_config``."""
+    cfg, train = tiny_config(), TrainConfig(epochs=3, lr_rest=3e-3, alpha_1=0.5)
+    model = _trained_model(cfg)
+    model.eval()
+    ref = model(_batch(cfg, model))
+    save_checkpoint(tmp_path / "old", model, cfg, {}, train)
+    card = json.loads((tmp_path / "old" / CARD_FILE).read_text())
+    del card["train_config"]
+    card["config"] = flat_settings(cfg, train)
+    (tmp_path / "old" / CARD_FILE).write_text(json.dumps(card))
+    loaded, cfg2, meta = load_checkpoint(tmp_path / "old")
+    assert cfg2 == cfg and card_configs(meta) == (cfg, train)
+    assert torch.equal(loaded(_batch(cfg, loaded)).score, ref.score)
+
+
+@pytest.mark.skipif(not (STARTER_MODEL_DIR / "model.safetensors").is_file(), reason="no bundled starter model")
+def test_the_bundled_starter_model_still_loads():
+    config, train = card_configs(read_card(STARTER_MODEL_DIR))
+    assert isinstance(config, MMSSConfig) and config.hidden == 64 and train.epochs == 12
+    model, loaded, _meta = load_checkpoint(STARTER_MODEL_DIR, load_text_encoder=False)
+    assert loaded == config and model.config == config

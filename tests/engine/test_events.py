@@ -43,7 +43,7 @@ def test_the_engine_cannot_write_an_event_the_app_would_refuse():
 
 
 def test_subtasks_and_exit_codes_have_one_definition():
-    from engine.model.config import SUBTASKS
+    from engine.config import SUBTASKS
 
     assert SUBTASKS is events.SUBTASKS and len(SUBTASKS) == 5
     assert (events.EXIT_OK, events.EXIT_USER_ERROR, events.EXIT_CANCELLED) == (0, 2, 3)

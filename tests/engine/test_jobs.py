@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from engine.cli import main as engine_main
+from engine.events import EXIT_USER_ERROR
 from engine.jobs.train import TrainOptions, run_train
 from storage import open_database
 from storage import repository as repo
@@ -126,6 +127,29 @@ def test_resume_from_model_records_parent(db_url, tiny_job_config):
     with db.begin() as s:
         m2 = repo.get_model_version(s, "m2")
     assert second.status == "succeeded" and m2.parent_id == first.model_version_id
+
+
+def test_a_run_from_a_model_refuses_to_change_its_architecture(db_url, tiny_job_config, tmp_path, capsys):
+    db = open_database(db_url)
+    run_train(db, TrainOptions(config_file=tiny_job_config, epochs=1, name="m1"))
+    wider = tmp_path / "wider.json"
+    wider.write_text(json.dumps({"hidden": 32, "lr_rest": 1e-3}))
+    capsys.readouterr()
+    rc = engine_main(["train", "--db", db_url, "--from-model", "m1", "--config", str(wider), "--name", "m2"])
+    assert rc == EXIT_USER_ERROR
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        "error: hidden: parent model 'm1' has 16, the run asks for 32; a run that continues from a model keeps "
+        "its architecture (train from scratch to change hidden)")
+    with db.begin() as s:
+        assert [m.name for m in repo.list_model_versions(s)] == ["m1"] and len(repo.list_training_runs(s)) == 1
+    # training fields, and an architecture field at the parent's value, are fine
+    same = tmp_path / "same.json"
+    same.write_text(json.dumps({"hidden": 16, "lr_rest": 1e-3, "dropout": 0.2, "ssp_shrinkage": 0.2}))
+    assert engine_main(["train", "--db", db_url, "--from-model", "m1", "--config", str(same), "--epochs", "1",
+                        "--name", "m2"]) == 0
+    with db.begin() as s:
+        m2 = repo.get_model_version(s, "m2")
+    assert (m2.config["hidden"], m2.config["lr_rest"], m2.config["dropout"], m2.config["epochs"]) == (16, 1e-3, 0.2, 1)
 
 
 def test_cancel_leaves_no_model_version(db_url, tiny_job_config):

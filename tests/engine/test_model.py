@@ -1,22 +1,14 @@
 """MM-SS model: config, shapes, masking, ablations, freezing and a tiny overfit run."""
 
 import dataclasses
-import json
 import time
 
 import pytest
 import torch
 
+from engine.config import SUBTASKS, TrainConfig
 from engine.metrics import evaluate_rankings
-from engine.model import (
-    SUBTASKS,
-    MMSSBatch,
-    MMSSConfig,
-    MMSSModel,
-    ReviewExample,
-    collate,
-)
-from engine.model.config import ImageSource, MarginMode
+from engine.model import MMSSBatch, MMSSModel, ReviewExample, collate
 from engine.pseudolabels import SSPLabeler
 
 H = 32  # tiny encoder width
@@ -67,61 +59,6 @@ def model_factory(tiny_config):
         return MMSSModel(cfg), cfg
 
     return make
-
-
-# ---------------------------------------------------------------------- config
-def test_config_round_trips_exactly():
-    cfg = MMSSConfig(
-        image_source="roi",
-        margin_mode="adaptive",
-        negatives_per_positive=7,
-        drop_subtasks=["p_v r_t"],
-        alpha_1=0.5,
-        text_finetune_layers=2,
-    )
-    assert cfg.image_source is ImageSource.ROI and cfg.margin_mode is MarginMode.ADAPTIVE
-    assert cfg.drop_subtasks == ("p_v r_t",) and cfg.image_feat_dim == 2048 and cfg.text_finetune
-    assert MMSSConfig.from_json(cfg.to_json()) == cfg
-    assert MMSSConfig.from_dict(cfg.to_dict()) == cfg
-    assert json.loads(cfg.to_json())["image_source"] == "roi"
-    assert MMSSConfig().image_feat_dim == 1280 and not MMSSConfig().text_finetune
-    assert MMSSConfig().hidden == 128 and MMSSConfig().max_tokens == 128
-    assert MMSSConfig().active_subtasks == SUBTASKS
-
-
-@pytest.mark.parametrize(
-    "bad, field",
-    [
-        ({"image_source": "rgb"}, "image_source"),
-        ({"margin_mode": "huge"}, "margin_mode"),
-        ({"drop_subtasks": ["p_t x"]}, "drop_subtasks"),
-        ({"drop_subtasks": "p_t r_t"}, "drop_subtasks"),
-        ({"hidden": 130}, "attention_heads"),
-        ({"hidden": "128"}, "hidden"),
-        ({"use_metadata": 1}, "use_metadata"),
-        ({"dropout": 1.0}, "dropout"),
-        ({"clamp_min": 3.0, "clamp_max": 2.0}, "clamp_min"),
-        ({"max_regions_per_image": 200}, "max_regions_per_image"),
-        ({"text_finetune_layers": -2}, "text_finetune_layers"),
-        ({"negatives_per_positive": -1}, "negatives_per_positive"),
-    ],
-)
-def test_config_rejects_bad_values_naming_the_field(bad, field):
-    with pytest.raises(ValueError, match=field):
-        MMSSConfig(**bad)
-
-
-def test_config_rejects_unknown_keys_and_is_frozen():
-    with pytest.raises(ValueError, match="unknown MMSSConfig field.*hiden"):
-        MMSSConfig.from_dict({"hiden": 64})
-    with pytest.raises(ValueError, match="not valid JSON"):
-        MMSSConfig.from_json("{")
-    cfg = MMSSConfig()
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        cfg.hidden = 3
-    assert cfg.replace(hidden=64).hidden == 64
-    with pytest.raises(ValueError, match="hidden"):
-        cfg.replace(hidden=0)
 
 
 # ---------------------------------------------------------------------- shapes and masks
@@ -221,7 +158,7 @@ def test_cached_states_give_the_same_scores_as_token_ids(model_factory):
     from_ids = MMSSBatch.build(
         cfg, [0, 0, 0], review_texts=reviews, product_texts=products, text_encoder=model.text_encoder, metadata=meta
     )
-    states = model.encode_text_states(reviews + products)
+    states = model.text_encoder.encode_text_states(reviews + products)
     assert [s.shape for s in states[:3]] == [(4, H), (8, H), (4, H)]  # [CLS] + word pieces + [SEP]
     from_states = MMSSBatch.build(
         cfg, [0, 0, 0], review_states=states[:3], product_states=states[3:], metadata=meta
@@ -360,16 +297,16 @@ def test_frozen_and_fine_tuned_encoder(model_factory):
     assert not frozen.text_encoder.model.training  # a frozen encoder stays in eval mode
     frozen(batch).loss.backward()
     assert all(p.grad is None for p in frozen.text_encoder.parameters())
-    assert [g["name"] for g in frozen.optimizer_groups()] == ["rest"]
+    assert [g["name"] for g in frozen.optimizer_groups(1e-5, 1e-3)] == ["rest"]
 
-    top1, cfg1 = model_factory(text_finetune_layers=1)
+    top1, _ = model_factory(text_finetune_layers=1)
     top1(batch).loss.backward()
     layers = top1.text_encoder.model.encoder.layer
     assert all(p.grad is not None for p in layers[-1].parameters())
     assert all(p.grad is None for p in layers[0].parameters())
     assert all(p.grad is None for p in top1.text_encoder.model.embeddings.parameters())
-    groups = {g["name"]: g for g in top1.optimizer_groups()}
-    assert groups["text_encoder"]["lr"] == cfg1.lr_text and groups["rest"]["lr"] == cfg1.lr_rest
+    groups = {g["name"]: g for g in top1.optimizer_groups(1e-5, 1e-3)}
+    assert groups["text_encoder"]["lr"] == 1e-5 and groups["rest"]["lr"] == 1e-3
 
     full, _ = model_factory(text_finetune_layers=-1)
     full(batch).loss.backward()
@@ -386,7 +323,7 @@ def test_frozen_and_fine_tuned_encoder(model_factory):
 def test_tiny_model_overfits_a_handful_of_products(tiny_config, capsys, use_metadata):
     """4 products x 5 reviews, labels 0-4: full MM-SS + SSP-Label reaches MAP 100."""
     torch.manual_seed(0)
-    cfg = tiny_config(hidden=16, lr_rest=3e-3, use_metadata=use_metadata)
+    cfg, train = tiny_config(hidden=16, use_metadata=use_metadata), TrainConfig(lr_rest=3e-3)
     model = MMSSModel(cfg, load_text_encoder=False)
     g = _g(11)
     n_prod, per = 4, 5
@@ -403,8 +340,9 @@ def test_tiny_model_overfits_a_handful_of_products(tiny_config, capsys, use_meta
         review_index=list(range(len(review_product))),
     )
     batch = MMSSBatch.build(cfg, **data)
-    labeler = SSPLabeler.from_config(labels, cfg)
-    opt = torch.optim.Adam(model.optimizer_groups())
+    labeler = SSPLabeler.from_config(labels, cfg, train)
+    human = labeler.summary()["y_g"]
+    opt = torch.optim.Adam(model.optimizer_groups(train.lr_text, train.lr_rest))
 
     def evaluate():
         scores = model.predict(batch).score
@@ -435,7 +373,7 @@ def test_tiny_model_overfits_a_handful_of_products(tiny_config, capsys, use_meta
         print(f"\noverfit ({'with' if use_metadata else 'no'} metadata): MAP by step {history}; "
               f"{elapsed:.1f}s; pseudo-label means {summary}")
     assert history[-1][1] == pytest.approx(100.0)
-    assert torch.equal(labeler.y_g, labels.double())
+    assert labeler.summary()["y_g"] == human  # y_g never changes
     assert elapsed < 30
 
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
-from engine.model.config import MMSSConfig
+from engine.config import MMSSConfig
 from engine.model.batch import MMSSBatch
 from engine.model.vision import GridImageEncoder, cap_regions, load_roi_features
 

@@ -194,7 +194,7 @@ def test_estimate_uses_the_last_comparable_run_else_a_rough_rate():
 
 def test_the_engines_recipe_report_parses_into_a_catalog():
     """`python -m engine recipes --json` output (computed in-process here) is what the GUI reads."""
-    from engine.cli import recipes_report
+    from engine.cli.recipes import recipes_report
 
     catalog = RecipeCatalog.from_json(json.loads(json.dumps(recipes_report())))
     assert {"cpu-quick", "gpu-full"} <= set(catalog.recipes)
@@ -204,6 +204,19 @@ def test_the_engines_recipe_report_parses_into_a_catalog():
     assert catalog.spec("hidden").doc.startswith("d, the width")
     assert catalog.recipe_value("cpu-quick", "hidden") == 64 and catalog.recipe_value("gpu-full", "hidden") == 128
     assert BUILTIN_CATALOG.recipes.keys() == catalog.recipes.keys()
+
+
+def test_when_continuing_the_gui_offers_what_the_engine_lets_a_fine_tune_change():
+    """One definition of the architecture (engine.config): the fields the GUI locks when a run
+    continues from a model are those ``train --from-model`` refuses to change."""
+    from engine.cli.recipes import recipes_report
+    from engine.config import ARCHITECTURE_FIELDS
+
+    setup = TrainingSetup(catalog=RecipeCatalog.from_json(recipes_report()))
+    names = {f.name for f in setup.catalog.fields}
+    locked = {n for n in names if not setup.editable(n, continuing=True)}
+    assert locked == ARCHITECTURE_FIELDS | ({"epochs", "seed"} & names)  # epochs, seed: their own controls
+    assert {n for n in names if not setup.editable(n, continuing=False)} == {"epochs", "seed"}
 
 
 def test_an_unknown_or_malformed_engine_event_is_shown_as_an_error():

@@ -49,7 +49,7 @@ def build_tiny_encoder(path: Path) -> str:
 
 
 def tiny_config(encoder_path: str) -> dict:
-    """MMSSConfig fields of a model that trains in a second per epoch on CPU."""
+    """MMSSConfig and TrainConfig fields of a model that trains in a second per epoch on CPU."""
     return {"hidden": 16, "attention_heads": 2, "dropout": 0.0, "text_encoder": encoder_path, "max_tokens": 24,
             "text_finetune_layers": 0, "batch_size": 16, "lr_rest": 3e-3, "early_stopping_patience": 0}
 
@@ -78,10 +78,11 @@ def make_catalogue(db, n_products: int = 12, seed: int = 0) -> None:
 def write_tiny_checkpoint(directory: Path, encoder_path: str, metrics: dict | None = None) -> str:
     """Save an untrained tiny MM-SS checkpoint (safetensors + JSON); returns the weights' sha256."""
     from engine.checkpoint import save_checkpoint
-    from engine.model import MMSSConfig, MMSSModel
+    from engine.config import split_settings
+    from engine.model import MMSSModel
 
-    config = MMSSConfig(**{**tiny_config(encoder_path), "image_source": "roi", "max_regions_per_image": 4,
-                           "max_regions_total": 8})
+    config, _train = split_settings({**tiny_config(encoder_path), "image_source": "roi", "max_regions_per_image": 4,
+                                     "max_regions_total": 8})
     return save_checkpoint(Path(directory), MMSSModel(config), config, {"metrics": metrics or {}, "recipe": "test"})
 
 
