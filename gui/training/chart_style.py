@@ -10,6 +10,7 @@ from .state import SUBTASKS
 
 SUBTASK_COLORS = dict(zip(SUBTASKS, ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd")))
 LIGHT_MAIN, DARK_MAIN = "#1f2933", "#f0f3f6"
+LIGHT_BACKGROUND, DARK_BACKGROUND = "#ffffff", "#252a31"
 STEP_COLOR = "#9aa5b1"
 NDCG_COLOR = "#2c8c99"
 BEST_COLOR = "#d9822b"
@@ -50,7 +51,10 @@ def style_chart(view, dark: bool, axes) -> None:
     """Theme, background and small fonts; a theme switch resets fonts, so reapply them."""
     chart = view.chart()
     chart.setTheme(QChart.ChartTheme.ChartThemeDark if dark else QChart.ChartTheme.ChartThemeLight)
-    chart.setBackgroundBrush(view.palette().base())
+    # Explicit colours of the themes' views (resources/themes/*.qss): the palette may still be
+    # the old theme's when this runs (the style sheet is applied by another slot of the switch).
+    chart.setBackgroundBrush(QColor(DARK_BACKGROUND if dark else LIGHT_BACKGROUND))
+    view.setBackgroundBrush(QColor(DARK_BACKGROUND if dark else LIGHT_BACKGROUND))
     font = small_font(view)
     chart.legend().setFont(font)
     title = QFont(font)

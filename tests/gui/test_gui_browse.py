@@ -129,6 +129,9 @@ def test_theme_switch_applies_and_is_saved(make_window, catalogue, settings):
     w.actions_.dark_theme.trigger()
     assert w.app_state.theme == "dark" and settings.theme == "dark"
     assert "#1e2228" in QApplication.instance().styleSheet()
+    for chart in w.training.charts:  # dark panels with light text, not white boxes
+        assert chart.chart().backgroundBrush().color().lightness() < 80
+        assert chart.chart().titleBrush().color().lightness() > 150
     w.actions_.dark_theme.trigger()
     assert settings.theme == "light"
     assert "#f5f6f8" in QApplication.instance().styleSheet()

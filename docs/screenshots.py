@@ -1,0 +1,74 @@
+"""Screenshots of the real window on the bundled sample, as a new user sees it after the first
+launch (sample imported and scored by the starter model), at a laptop's 1280 x 800, in the
+light and the dark theme, with the review detail and the training dock.
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python docs/screenshots.py [--out docs] [--size 1280x800]
+
+Writes main-light.png, main-dark.png, training-light.png, training-dark.png (offscreen Qt
+renders real pixels with ``QWidget.grab``). Look at them before calling GUI work done.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def _wait(app, cond, timeout: float = 600.0) -> None:
+    end = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > end:
+            raise TimeoutError("the window did not get there in time")
+        app.processEvents()
+        time.sleep(0.02)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent)
+    ap.add_argument("--size", default="1280x800")
+    args = ap.parse_args(argv)
+    width, height = (int(v) for v in args.size.split("x"))
+
+    from PySide6.QtWidgets import QApplication
+
+    from gui.settings import Settings
+    from gui.widgets.qt_main_window import QtMainWindow
+
+    app = QApplication.instance() or QApplication([])
+    tmp = Path(tempfile.mkdtemp(prefix="rs-shots-"))
+    w = QtMainWindow(Settings.at(tmp / "settings.ini"), import_sample_when_empty=True)
+    w.resize(width, height)
+    w.show()
+    w.open_database(str(tmp / "sample.db"))
+    _wait(app, lambda: w.app_state.active_model is not None and w.review_model.rowCount() > 0
+          and not w.scoring.busy and not w.store.busy)
+    w.review_table.view.setFocus()
+    w.review_table.step(2)
+    _wait(app, lambda: w.detail.bundle is not None)
+    args.out.mkdir(parents=True, exist_ok=True)
+    for theme in ("light", "dark"):
+        w.app_state.theme = theme
+        w.queue_dock.raise_()
+        _wait(app, lambda: not w.store.busy)
+        for _ in range(20):
+            app.processEvents()
+        w.grab().save(str(args.out / f"main-{theme}.png"))
+        w.training_dock.raise_()
+        for _ in range(20):
+            app.processEvents()
+        w.grab().save(str(args.out / f"training-{theme}.png"))
+        print(f"wrote {args.out}/main-{theme}.png and training-{theme}.png")
+    w.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
