@@ -75,6 +75,18 @@ class QtProductList(QWidget):
         for signal in (self.proxy.rowsInserted, self.proxy.rowsRemoved, self.proxy.modelReset, self.proxy.layoutChanged):
             signal.connect(self._on_rows_changed)
 
+    NARROW_PX = 360
+    """Below this width the Scored and N@3 columns step aside so product names stay readable
+    (a 1280 px laptop gives this pane ~300 px); the scored count stays in the Reviews tooltip,
+    and the columns come back when the pane is widened."""
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt)
+        super().resizeEvent(event)
+        narrow = self.width() < self.NARROW_PX
+        for col in (SCORED, NDCG3):
+            if self.view.isColumnHidden(col) != narrow:
+                self.view.setColumnHidden(col, narrow)
+
     def _on_header_clicked(self, section: int) -> None:
         asc, desc = Qt.SortOrder.AscendingOrder, Qt.SortOrder.DescendingOrder
         last_section, last_order = self._sort

@@ -200,3 +200,18 @@ def test_sort_filters_queue_order_and_selection_survive_a_restart(make_window, c
     assert again.product_state.category == "Books"
     assert again.queue.mode.currentText() == DisagreementMode.SCORE_VS_LABEL.value
     assert again.review_table.view.currentIndex().row() == again.review_model.row_of(third.id)
+
+
+def test_product_names_stay_readable_on_a_laptop_screen(make_window, catalogue, qtbot):
+    """At 1280 x 800 the product pane is ~300 px: the product column keeps room for an id
+    like B00139TT72 (the Scored and N@3 columns step aside), and they return when widened."""
+    from gui.models.product_model import NDCG3, PRODUCT, SCORED
+
+    w = make_window(catalogue.url)
+    w.resize(1280, 800)
+    view = w.product_list.view
+    qtbot.waitUntil(lambda: view.columnWidth(PRODUCT) >= 100, timeout=WAIT)
+    assert view.isColumnHidden(SCORED) and view.isColumnHidden(NDCG3)
+    w.splitter.setSizes([520, 460, 300])
+    qtbot.waitUntil(lambda: not view.isColumnHidden(SCORED), timeout=WAIT)
+    assert view.columnWidth(PRODUCT) >= 100
