@@ -447,22 +447,12 @@ QUALITY_VARIANTS = {
 
 
 def _score(prepared, scores) -> dict:
-    from benchmarks.quality import source_of
+    from benchmarks.quality import per_source_map
     from engine.jobs.data import grouped
     from engine.metrics import evaluate_rankings
 
     s, y = grouped(prepared, scores)
-    out = {"overall": evaluate_rankings(s, y), "per_source_MAP": {}}
-    by_source: dict[str, tuple[dict, dict]] = {}
-    for i, pid in enumerate(prepared.product_ids):
-        if prepared.labels[i] is None:
-            continue
-        sc, yc = by_source.setdefault(source_of(prepared.categories[i]), ({}, {}))
-        sc.setdefault(pid, []).append(float(scores[i]))
-        yc.setdefault(pid, []).append(int(prepared.labels[i]))
-    for src, (sc, yc) in sorted(by_source.items()):
-        out["per_source_MAP"][src] = evaluate_rankings(sc, yc)["MAP"]
-    return out
+    return {"overall": evaluate_rankings(s, y), "per_source_MAP": per_source_map(prepared, scores)}
 
 
 def _quality_worker(args) -> int:

@@ -83,6 +83,20 @@ def metadata_ranker(train, dev, test, seed: int, epochs: int = 60) -> np.ndarray
         return w(norm(tensors(test)[0])).squeeze(-1).numpy()
 
 
+def per_source_map(prepared, scores) -> dict[str, float]:
+    """Test MAP per data source (the categories' source prefix), labelled reviews only."""
+    from engine.metrics import evaluate_rankings
+
+    by_source: dict[str, tuple[dict, dict]] = {}
+    for i, pid in enumerate(prepared.product_ids):
+        if prepared.labels[i] is None:
+            continue
+        sc, yc = by_source.setdefault(source_of(prepared.categories[i]), ({}, {}))
+        sc.setdefault(pid, []).append(float(scores[i]))
+        yc.setdefault(pid, []).append(int(prepared.labels[i]))
+    return {src: evaluate_rankings(sc, yc)["MAP"] for src, (sc, yc) in sorted(by_source.items())}
+
+
 def source_of(category: str) -> str:
     """The data source named in parentheses at the end of a category, else the category."""
     m = re.search(r"\(([^()]*)\)\s*$", category or "")
@@ -140,15 +154,8 @@ def main() -> None:
     def score_of(name, scores, prepared=test_p):
         s, y = grouped(prepared, scores)
         results.setdefault(name, []).append(evaluate_rankings(s, y))
-        by_source: dict[str, tuple[dict, dict]] = {}
-        for i, pid in enumerate(prepared.product_ids):
-            if prepared.labels[i] is None:
-                continue
-            sc, yc = by_source.setdefault(source_of(prepared.categories[i]), ({}, {}))
-            sc.setdefault(pid, []).append(float(scores[i]))
-            yc.setdefault(pid, []).append(int(prepared.labels[i]))
-        for src, (sc, yc) in sorted(by_source.items()):
-            per_category.setdefault(name, {}).setdefault(src, []).append(evaluate_rankings(sc, yc)["MAP"])
+        for src, value in per_source_map(prepared, scores).items():
+            per_category.setdefault(name, {}).setdefault(src, []).append(value)
 
     lengths = np.array([len(t) for t in test_p.texts], dtype=float)
     ratings = np.array([e.metadata[3] for e in test_p.examples], dtype=float)
