@@ -227,3 +227,17 @@ def test_ddp_two_cpu_processes_register_one_model(db_url, tiny_job_config):
     with db.begin() as s:
         (mv,) = repo.list_model_versions(s)
     assert mv.name == "ddp" and "MAP" in mv.metrics["dev"]
+
+
+def test_sigterm_during_a_job_is_a_stop_request():
+    """A trainer told to stop (the panel's Cancel sends SIGTERM) finishes its step and stops;
+    tests/conftest.py puts the test runner's own handler back afterwards."""
+    import signal
+
+    from engine.jobs.train import install_stop_handlers
+
+    before = signal.getsignal(signal.SIGTERM)
+    stop = install_stop_handlers()
+    assert signal.getsignal(signal.SIGTERM) is not before and not stop()
+    signal.raise_signal(signal.SIGTERM)
+    assert stop()  # the job's handler turned SIGTERM into a stop request
