@@ -344,8 +344,8 @@ class QtMainWindow(QMainWindow):
         product = self.product_model.product(self.app_state.current_product_pk) \
             if self.app_state.current_product_pk is not None else None
         review_pk = self.app_state.current_review_pk
-        row = self.review_model.review(self.review_model.row_of(review_pk)) if review_pk is not None \
-            and self.review_model.row_of(review_pk) is not None else None
+        index = self.review_model.row_of(review_pk) if review_pk is not None else None
+        row = self.review_model.review(index) if index is not None else None
         view = RememberedView(self.table_state.sort, self.table_state.filter, self.product_state.search,
                               self.product_state.category, self.queue_state.mode,
                               product.product_id if product else None, row.review_id if row else None)

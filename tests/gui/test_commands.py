@@ -7,7 +7,6 @@ import pytest
 from gui.commands import FlagChain, correct_step, reapply_step, run_step, save_step, take_back_step
 from gui.state.flag_draft import FlagDraft
 from storage import repository as repo
-from storage.db import open_database
 
 
 class _Busy(Exception):
@@ -35,10 +34,8 @@ class RetryingDb:
 
 
 @pytest.fixture
-def db(catalogue):
-    d = open_database(catalogue.url)
-    yield d
-    d.dispose()
+def db(open_db):  # the store's second connection (tests/gui/conftest.py)
+    return open_db
 
 
 def _flag(db, flag_id):

@@ -16,7 +16,6 @@ from hypothesis import strategies as st
 from gui.commands import FlagChain, correct_step, reapply_step, run_step, save_step, take_back_step
 from gui.state.flag_draft import FlagDraft
 from storage import repository as repo
-from storage.db import open_database
 from storage.records import FLAG_KINDS
 
 ACTIONS = st.one_of(
@@ -29,10 +28,8 @@ ACTIONS = st.one_of(
 
 
 @pytest.fixture
-def db(catalogue):
-    d = open_database(catalogue.url)
-    yield d
-    d.dispose()
+def db(open_db):  # the store's second connection (tests/gui/conftest.py)
+    return open_db
 
 
 def _active(db, pk):
