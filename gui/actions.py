@@ -42,6 +42,8 @@ class QtActions:
         self.labels = [_action(parent, f"Set corrected label {n}") for n in range(5)]
         self.next = _action(parent, "&Next review", "", "Next review in the table or the queue")
         self.previous = _action(parent, "&Previous review", "", "Previous review in the table or the queue")
+        self.advance = _action(parent, "&Advance after a decision", "",
+                               "A label key or a saved flag moves on to the next review", checkable=True)
         self.user_name = _action(parent, "&User name\u2026", "", "The name written into flags and the audit log")
         self.dark_theme = _action(parent, "&Dark theme", "theme", "Switch between the light and dark theme", checkable=True)
         self.refresh = _action(parent, "&Reload", "refresh", "Reload products, reviews and queues")

@@ -11,9 +11,11 @@ from typing import Any, Optional
 from sqlalchemy.orm import Session
 
 from storage import repository as repo
+from storage.models import TRAIN_SPLIT
 from storage.records import AuditRecord, ModelVersionRecord, ProductSummary, ReviewDetail, ReviewRow
 
 from storage.ranking import Disagreement, DisagreementMode, RankInfo, RankInput, find_disagreements, rank_product
+from .state.disagreement_queue import QueueFilter
 from .state.review_table import ReviewQuery
 
 PAGE_SIZE = 500
@@ -170,11 +172,19 @@ class QueueItem:
 
 
 def load_disagreements(
-    session: Session, model_version_id: Optional[int], mode: DisagreementMode, limit: int = 500
+    session: Session, model_version_id: Optional[int], mode: DisagreementMode, limit: int = 500,
+    queue_filter: QueueFilter = QueueFilter(held_out_only=False),
 ) -> list[QueueItem]:
+    """The ``limit`` worst disagreements the filter holds (filtered before the limit)."""
     if model_version_id is None:
         return []
-    found = find_disagreements(repo.scores_by_product(session, model_version_id), mode, limit)
+    f = queue_filter
+    scores = repo.scores_by_product(session, model_version_id, product_pk=f.product_pk, category=f.category,
+                                    exclude_split=TRAIN_SPLIT if f.held_out_only else None)
+    found = find_disagreements(scores, mode, limit=None)
+    if f.direction:
+        found = [d for d in found if d.direction == f.direction]
+    found = found[:limit]
     rows = {r.id: r for r in repo.review_rows_by_pks(session, [d.review_pk for d in found], model_version_id)}
     titles = {p.product_id: (p.title or p.product_id) for p in repo.list_products(session)}
     return [QueueItem(d, rows[d.review_pk], titles.get(d.product_key, d.product_key)) for d in found if d.review_pk in rows]

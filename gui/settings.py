@@ -61,6 +61,15 @@ class Settings:
     def theme(self, value: str) -> None:
         self._s.setValue("view/theme", value)
 
+    @property
+    def advance_after_decision(self) -> bool:
+        """A label key or a saved flag moves on to the next review (on unless turned off)."""
+        return self._str("triage/advance", "true").lower() not in ("false", "0", "no")
+
+    @advance_after_decision.setter
+    def advance_after_decision(self, value: bool) -> None:
+        self._s.setValue("triage/advance", "true" if value else "false")
+
     def _json_list(self, key: str) -> Optional[list[str]]:
         # Lists are stored as JSON text: QSettings loses empty lists in INI files.
         raw = self._s.value(key)

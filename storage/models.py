@@ -43,6 +43,8 @@ SUBSCORE_COLUMNS = ("s_pt_rt", "s_pv_rv", "s_pt_rv", "s_pv_rt", "s_rt_rv")
 p_t r_t, p_v r_v, p_t r_v, p_v r_t, r_t r_v."""
 
 SPLITS = ("train", "dev", "test")
+TRAIN_SPLIT = SPLITS[0]
+"""The split whose labels train a model (dev selects it, test measures it)."""
 
 RUN_STATUSES = tuple(s.value for s in RunStatus)
 """What a training run's ``status`` may be (a CHECK constraint holds it)."""

@@ -152,9 +152,9 @@ class Disagreement:
 
 
 def find_disagreements(
-    by_product: Mapping[str, Iterable[tuple]], mode: DisagreementMode = DisagreementMode.RANK_GAP, limit: int = 500
+    by_product: Mapping[str, Iterable[tuple]], mode: DisagreementMode = DisagreementMode.RANK_GAP, limit: int | None = 500
 ) -> list[Disagreement]:
-    """The ``limit`` reviews where model and votes disagree most, across products.
+    """The ``limit`` reviews (all with None) where model and votes disagree most, across products.
 
     ``by_product`` maps a product key to ``(review_pk, score, label)`` tuples, as
     ``storage.repository.scores_by_product`` returns them.

@@ -4,8 +4,9 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QPalette
 
-from ..state.disagreement_queue import DisagreementQueueState
+from ..state.disagreement_queue import DisagreementQueueState, is_done
 from .formatting import fmt_flag, fmt_float, one_line
 from .record_table import RecordTableModel
 from .roles import KeyRole, RecordRole, SortRole
@@ -29,13 +30,6 @@ class DisagreementTableModel(RecordTableModel):
         self._items = tuple(items)
         self.endResetModel()
 
-    def replace_row(self, row) -> None:
-        """Show a fresh ``ReviewRow`` (flag state) for an item already queued."""
-        for i, item in enumerate(self._items):
-            if item.review_pk == row.id:
-                self._items = self._items[:i] + (type(item)(item.disagreement, row, item.product_title),) + self._items[i + 1 :]
-                self.dataChanged.emit(self.index(i, 0), self.index(i, len(_COLUMNS) - 1))
-
     COLUMNS = _COLUMNS
 
     def _records(self):
@@ -52,7 +46,7 @@ class DisagreementTableModel(RecordTableModel):
             return item.review_pk
         if role == Qt.ItemDataRole.DisplayRole:
             return (
-                one_line(item.product_title, 40), one_line(r.title or r.text, 60), fmt_float(d.score), str(d.label),
+                ("\u2713 " if is_done(item) else "") + one_line(item.product_title, 40), one_line(r.title or r.text, 60), fmt_float(d.score), str(d.label),
                 str(d.info.implied_label), f"{d.info.rank_gap:+d}", fmt_flag(r.flag_kind, r.corrected_label),
             )[col]
         if role == SortRole:
@@ -63,7 +57,10 @@ class DisagreementTableModel(RecordTableModel):
                 f"{d.direction}: rank {d.info.model_rank} of {d.info.n_scored} under the model; "
                 f"its vote label {d.label} belongs {abs(d.info.rank_gap or 0)} places "
                 f"{'lower' if (d.info.rank_gap or 0) > 0 else 'higher'}"
+                + (f"\nDone: {fmt_flag(r.flag_kind, r.corrected_label)}" if is_done(item) else "")
             )
+        if role == Qt.ItemDataRole.ForegroundRole and is_done(item):
+            return QPalette().brush(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)  # done: greyed
         if role == Qt.ItemDataRole.TextAlignmentRole and col >= 2:
             return _RIGHT
         return None

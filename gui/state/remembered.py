@@ -16,7 +16,7 @@ from typing import Any, Optional
 from storage.records import ReviewFilter
 
 from .columns import COLUMN_INDEX
-from .disagreement_queue import DisagreementMode
+from .disagreement_queue import DIRECTIONS, DisagreementMode, QueueFilter
 
 
 def settings_key(url: str) -> str:
@@ -33,6 +33,9 @@ class RememberedView:
     product_id: Optional[str] = None
     """The selected product's catalogue id (stable across re-imports, unlike its key)."""
     review_id: Optional[str] = None
+    queue_filter: Optional[QueueFilter] = None
+    """The queue's filter; its product is "the selected one" (a key is not stable)."""
+    queue_hide_done: Optional[bool] = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -41,6 +44,7 @@ class RememberedView:
             "product_search": self.product_search, "category": self.category,
             "queue_mode": self.queue_mode.value if self.queue_mode is not None else None,
             "product_id": self.product_id, "review_id": self.review_id,
+            "queue_filter": _queue_filter_json(self.queue_filter), "queue_hide_done": self.queue_hide_done,
         }
 
     @classmethod
@@ -66,5 +70,26 @@ class RememberedView:
             v = data.get(key)
             return v if isinstance(v, str) else None
 
+        hide_done = data.get("queue_hide_done")
         return cls(tuple(sort) if sort else None, review_filter, text("product_search"), text("category"), mode,
-                   text("product_id"), text("review_id"))
+                   text("product_id"), text("review_id"), _queue_filter_from(data.get("queue_filter")),
+                   hide_done if isinstance(hide_done, bool) else None)
+
+
+def _queue_filter_json(f: Optional[QueueFilter]) -> Optional[dict[str, Any]]:
+    if f is None:
+        return None
+    return {"this_product": f.product_pk is not None, "category": f.category, "direction": f.direction,
+            "held_out_only": f.held_out_only}
+
+
+def _queue_filter_from(data: Any) -> Optional[QueueFilter]:
+    """The stored queue filter; a field of the wrong type or value is dropped, not fatal.
+    "This product" comes back as product key 0 (the window puts in the selected product's)."""
+    if not isinstance(data, dict):
+        return None
+    category = data.get("category") if isinstance(data.get("category"), str) else None
+    direction = data.get("direction") if data.get("direction") in DIRECTIONS else None
+    held_out = data.get("held_out_only")
+    return QueueFilter(product_pk=0 if data.get("this_product") is True else None, category=category,
+                       direction=direction, held_out_only=held_out if isinstance(held_out, bool) else True)

@@ -179,6 +179,8 @@ class QtMainWindow(QMainWindow):
         go = bar.addMenu("&Go")
         for action in (a.next, a.previous):
             go.addAction(action)
+        go.addSeparator()
+        go.addAction(a.advance)
         view = bar.addMenu("&View")
         view.addAction(a.dark_theme)
         view.addAction(a.refresh)
@@ -222,7 +224,9 @@ class QtMainWindow(QMainWindow):
         a.previous.triggered.connect(lambda: self._step_review(-1))
         a.edit_shortcuts.triggered.connect(self.edit_shortcuts)
         for n, action in enumerate(a.labels):
-            action.triggered.connect(lambda _c=False, label=n: self.triage.set_label(label))
+            action.triggered.connect(lambda _c=False, label=n: self.decide_label(label))
+        a.advance.setChecked(self.settings.advance_after_decision)
+        a.advance.toggled.connect(lambda on: setattr(self.settings, "advance_after_decision", on))
         a.user_name.triggered.connect(self._on_user_name)
         a.dark_theme.setChecked(self.app_state.theme == "dark")
         a.dark_theme.toggled.connect(lambda dark: setattr(self.app_state, "theme", "dark" if dark else "light"))
@@ -348,7 +352,8 @@ class QtMainWindow(QMainWindow):
         row = self.review_model.review(index) if index is not None else None
         view = RememberedView(self.table_state.sort, self.table_state.filter, self.product_state.search,
                               self.product_state.category, self.queue_state.mode,
-                              product.product_id if product else None, row.review_id if row else None)
+                              product.product_id if product else None, row.review_id if row else None,
+                              self.queue_state.filter, self.queue_state.hide_done)
         self.settings.set_view_state(settings_key(db.url), view.to_json())
 
     def _restore_view(self, view: RememberedView) -> None:
@@ -362,6 +367,13 @@ class QtMainWindow(QMainWindow):
             self.product_state.category = view.category
         if view.queue_mode is not None:
             self.queue_state.mode = view.queue_mode
+        if view.queue_hide_done is not None:
+            self.queue_state.hide_done = view.queue_hide_done
+        if view.queue_filter is not None:
+            f = view.queue_filter
+            if f.product_pk is not None:  # "this product": whichever is selected once products are in
+                f = f.with_(product_pk=self.app_state.current_product_pk or 0)
+            self.queue_state.filter = f
         self._restore = view if (view.product_id or view.review_id) else None
 
     def _restore_review(self) -> None:
@@ -381,6 +393,7 @@ class QtMainWindow(QMainWindow):
             current = next((p.id for p in snapshot.products if p.product_id == self._restore.product_id), None)
         self.product_model.set_products(snapshot.products)
         self.product_list.set_categories(snapshot.categories)
+        self.queue.set_categories(snapshot.categories)
         if current is not None and self.product_model.row_of(current) is not None:
             self.product_list.select_product(current)
         else:
@@ -475,7 +488,8 @@ class QtMainWindow(QMainWindow):
             dialog.setWindowTitle(f"Edit flag by {active.author or 'unknown'}")
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # one per flag: do not pile up
         self._flag_dialog = dialog
-        dialog.accepted.connect(lambda: self.triage.save_flag(dialog.draft(), pk, seen))
+        source = self._triage_view()
+        dialog.accepted.connect(lambda: self.triage.save_flag(dialog.draft(), pk, seen) and self._advance(source, pk))
         dialog.finished.connect(lambda _r: setattr(self, "_flag_dialog", None))
         dialog.open()
 
@@ -502,7 +516,7 @@ class QtMainWindow(QMainWindow):
     def _on_rows_refreshed(self, rows) -> None:
         self.review_model.update_rows(rows)
         for row in rows:
-            self.queue.table_model.replace_row(row)
+            self.queue_state.replace_row(row)
             product = self.product_model.product(row.product_pk)
             if product is not None:
                 self.store.call(queries.load_product, product.id, product.product_id, self.app_state.model_version_id,
@@ -516,12 +530,33 @@ class QtMainWindow(QMainWindow):
             return
         show_error(self, title, message)
 
-    def _step_review(self, delta: int) -> None:
+    def _triage_view(self) -> str:
+        """Where triage keys act: "queue" when the queue has the focus, else "table"."""
+        return "queue" if self.queue.view.hasFocus() else "table"
+
+    def _step_review(self, delta: int, view: Optional[str] = None) -> None:
         """J / K (or Go menu): next or previous in the queue when it has the focus, else in the table."""
-        if self.queue.view.hasFocus():
+        if (view or self._triage_view()) == "queue":
             self.queue_state.step(delta)
         else:
             self.review_table.step(delta)
+
+    def decide_label(self, label: int) -> bool:
+        """Keys 0-4: set the current review's corrected label, then (Go > Advance after a
+        decision) move to the next review where the key was pressed."""
+        view = self._triage_view()
+        current = self.queue_state.current if view == "queue" else None
+        if current is not None and current.review_pk != self.app_state.current_review_pk:
+            self._on_queue_item_selected(current)  # the highlighted queue item is the one decided
+        pk = self.app_state.current_review_pk
+        return self.triage.set_label(label, pk) and self._advance(view, pk)
+
+    def _advance(self, view: str, decided_pk: Optional[int]) -> bool:
+        """Decide and advance: the next review of ``view``, if the setting is on and the user
+        has not moved away from the decided review meanwhile (a dialog left open)."""
+        if self.actions_.advance.isChecked() and self.app_state.current_review_pk == decided_pk:
+            self._step_review(1, view)
+        return True
 
     # ---------------------------------------------------------------- preferences
 

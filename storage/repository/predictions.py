@@ -48,8 +48,12 @@ def review_pks_missing_prediction(session: Session, model_version_id: int) -> li
     return list(session.scalars(select(Review.id).where(Review.id.not_in(have)).order_by(Review.id)))
 
 
-def scores_by_product(session: Session, model_version_id: int, split: str | None = None) -> dict[str, list[tuple[int, float, Optional[int]]]]:
-    """product_id -> [(review_pk, score, vote label)] for every scored review."""
+def scores_by_product(
+    session: Session, model_version_id: int, split: str | None = None, *, product_pk: int | None = None,
+    category: str | None = None, exclude_split: str | None = None,
+) -> dict[str, list[tuple[int, float, Optional[int]]]]:
+    """product_id -> [(review_pk, score, vote label)] for every scored review, of one split,
+    one product, one category, or all but one split when asked."""
     q = (
         select(Product.product_id, Review.id, Prediction.score, Review.label)
         .join(Review, Review.product_pk == Product.id)
@@ -58,6 +62,12 @@ def scores_by_product(session: Session, model_version_id: int, split: str | None
     )
     if split:
         q = q.where(Product.split == split)
+    if exclude_split:
+        q = q.where(Product.split != exclude_split)
+    if product_pk is not None:
+        q = q.where(Product.id == product_pk)
+    if category is not None:
+        q = q.where(Product.category == category)
     out: dict[str, list] = defaultdict(list)
     for pid, rpk, score, label in session.execute(q):
         out[pid].append((rpk, score, label))

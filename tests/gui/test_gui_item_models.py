@@ -86,8 +86,13 @@ def test_disagreement_model(qtmodeltester):
     state.set_items([_queue_item(1), _queue_item(2)])
     qtmodeltester.check(model)
     assert model.index(0, 5).data() == "+2"
-    model.replace_row(ReviewRow(2, "r2", 1, "new", "text", 4.0, 3, 1, None, 0, 0.5, (0.1,) * 5, "spam", 9, None))
+    state.replace_row(ReviewRow(2, "r2", 1, "new", "text", 4.0, 3, 1, None, 0, 0.5, (0.1,) * 5, "spam", 9, None))
     assert model.index(1, 6).data().endswith("spam")
+    assert model.index(1, 0).data().startswith("\u2713")  # done: ticked
+    assert not model.index(0, 0).data().startswith("\u2713")
+    assert state.progress() == "1 of 2 reviewed"
+    state.hide_done = True
+    assert model.rowCount() == 1 and state.progress() == "1 of 2 reviewed"
 
 
 def test_audit_and_flag_history_models(qtmodeltester):

@@ -52,6 +52,7 @@ def test_label_key_flags_undo_and_redo_with_audit(make_window, catalogue, open_d
 
 def test_second_label_key_updates_the_flag_and_undo_restores_it(make_window, catalogue, open_db, qtbot, focus):
     w = make_window(catalogue.url)
+    w.actions_.advance.setChecked(False)  # stay on the review: the second key edits its flag
     view = w.review_table.view
     focus(view)
     pk = w.review_model.review(0).id
@@ -82,6 +83,7 @@ def test_flag_and_undo_in_quick_succession_are_applied_in_order(make_window, cat
 
 def test_flag_dialog_saves_at_once(make_window, catalogue, open_db, qtbot, focus):
     w = make_window(catalogue.url)
+    w.actions_.advance.setChecked(False)  # stay on the review to read its history
     view = w.review_table.view
     focus(view)
     pk = w.app_state.current_review_pk
@@ -115,7 +117,13 @@ def test_disagreement_queue_is_keyboard_driven(make_window, catalogue, open_db, 
         qtbot.keyClick(view, Qt.Key.Key_4)
     (flag,) = _flags(open_db, item.review_pk)
     assert flag.corrected_label == 4
+    # decide and advance: the label key moved on to the next queued review
+    assert w.queue_state.index == 2
+    assert w.app_state.current_review_pk == w.queue_state.items[2].review_pk
     qtbot.waitUntil(lambda: w.queue.table_model.index(1, 6).data().endswith("\u2192 4"), timeout=WAIT)
+    assert w.queue.table_model.index(1, 0).data().startswith("\u2713")  # shown done
+    assert w.queue.status.text() == f"1 of {len(w.queue_state.items)} reviewed"
+    qtbot.keyClick(view, Qt.Key.Key_K)
     qtbot.keyClick(view, Qt.Key.Key_K)
     assert w.app_state.current_review_pk == w.queue_state.items[0].review_pk
 
@@ -154,6 +162,7 @@ def test_flag_key_on_a_flagged_review_edits_its_flag(make_window, catalogue, ope
     """F on a review with an active flag opens that flag (kind, label, note filled in); saving
     edits it, so the review still has one active flag; U gives back the old values."""
     w = make_window(catalogue.url)
+    w.actions_.advance.setChecked(False)  # F below is about the review just labelled
     view = w.review_table.view
     focus(view)
     pk = w.app_state.current_review_pk
