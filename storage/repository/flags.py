@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..errors import ConflictError, NotFoundError
-from ..models import Flag, Prediction, Product, Review
+from ..models import Flag, ModelVersion, Prediction, Product, Review
 from ..ranking import RankInput, model_agrees
 from ..records import FlagRecord
 from .audit import record_audit
@@ -173,11 +173,13 @@ def list_flags(session: Session, include_undone: bool = False) -> list[FlagRecor
 
 
 def export_flags_rows(session: Session) -> list[dict[str, Any]]:
-    """All active flags joined with their review and product ids, for CSV/JSONL export."""
+    """All active flags joined with their review and product ids and the name of the model
+    they were made against (``model_version``, empty when none), for CSV/JSONL export."""
     q = (
-        select(Flag, Review.review_id, Product.product_id)
+        select(Flag, Review.review_id, Product.product_id, ModelVersion.name)
         .join(Review, Review.id == Flag.review_pk)
         .join(Product, Product.id == Review.product_pk)
+        .outerjoin(ModelVersion, ModelVersion.id == Flag.model_version_id)
         .where(Flag.undone.is_(False))
         .order_by(Flag.id)
     )
@@ -185,9 +187,9 @@ def export_flags_rows(session: Session) -> list[dict[str, Any]]:
         {
             "flag_id": f.id, "review_id": rid, "product_id": pid, "kind": f.kind, "corrected_label": f.corrected_label,
             "note": f.note, "author": f.author, "created_at": f.created_at.isoformat(), "model_version_id": f.model_version_id,
-            "resolution": f.resolution,
+            "model_version": mname or "", "resolution": f.resolution,
         }
-        for f, rid, pid in session.execute(q)
+        for f, rid, pid, mname in session.execute(q)
     ]
 
 
