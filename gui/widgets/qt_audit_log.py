@@ -40,7 +40,7 @@ class QtAuditLog(QWidget):
         header = self.view.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
-        for col, width in enumerate((120, 90, 100, 240)):  # Target: a review id and a product title
+        for col, width in enumerate((120, 80, 140, 240)):  # Target: a review id and a product title
             header.resizeSection(col, width)
         top = QHBoxLayout()
         top.addWidget(self.filter, 1)
