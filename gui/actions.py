@@ -34,7 +34,8 @@ class QtActions:
         self.import_folder = _action(parent, "&Import catalogue folder\u2026", "import", "Import a JSONL catalogue or MRHP folder")
         self.import_file = _action(parent, "Import catalogue &file\u2026", "import", "Import a CSV or JSONL file")
         self.export_view = _action(parent, "&Export current view\u2026", "export",
-                                   "Write the rows of the review table (all pages) to CSV or JSONL")
+                                   "Write the rows of the review table (all pages; with no product selected, every\n"
+                                   "product's reviews that pass the filter) to CSV or JSONL")
         self.export_flags = _action(parent, "Export all &flags\u2026", "export", "Write every active flag to CSV or JSONL")
         self.quit = _action(parent, "&Quit")
         self.flag = _action(parent, "&Flag review\u2026", "flag", "Flag the current review, or edit its flag")

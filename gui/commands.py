@@ -97,21 +97,22 @@ def correct_step(session, chain: FlagChain, review_pk: int, label: int, author: 
 
 def take_back_step(session, chain: FlagChain, author: str) -> Optional[StepResult]:
     """Undo of a correction: a created flag is undone, an edited one gets its old values back."""
-    return _correction_side(session, chain, author, undo_step, "before")
+    return _correction_side(session, chain, author, undo_step, "before", "undo")
 
 
 def reapply_step(session, chain: FlagChain, author: str) -> Optional[StepResult]:
     """Redo of a correction: a created flag is redone, an edited one gets the new values again."""
-    return _correction_side(session, chain, author, redo_step, "after")
+    return _correction_side(session, chain, author, redo_step, "after", "redo")
 
 
-def _correction_side(session, chain: FlagChain, author: str, if_created: Step, side: str) -> Optional[StepResult]:
+def _correction_side(session, chain: FlagChain, author: str, if_created: Step, side: str,
+                     cause: str) -> Optional[StepResult]:
     if chain.outcome is None or chain.flag is None:
         return None
     if chain.outcome.created:
         return if_created(session, chain, author)
     values = getattr(chain.outcome, side)
-    return StepResult(flag_ops.set_flag_values(session, chain.flag.id, values, author, chain.expected_version()))
+    return StepResult(flag_ops.set_flag_values(session, chain.flag.id, values, author, chain.expected_version(), cause))
 
 
 # ------------------------------------------------------------------------- commands

@@ -7,7 +7,7 @@ from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QFileDialog
 
 from . import export
-from .dialogs import show_error, show_info
+from .dialogs import show_error
 
 DB_SUFFIXES = {".db", ".sqlite", ".sqlite3", ".reviewscope"}
 DB_FILTER = "ReviewScope databases (*.db *.sqlite *.sqlite3);;All files (*)"
@@ -63,16 +63,17 @@ class QtFileActions(QObject):
         self.export_to(path, view)
 
     def export_to(self, path: str, view: bool) -> None:
-        """Write the table's current view (every row, not only loaded pages) or all flags."""
+        """Write the table's current view (every row, not only loaded pages; every product's
+        rows that pass the table's filter when no product is selected) or all flags."""
         w = self._w
         self._remember(path)
-        done = lambda n: w.status.showMessage(f"Exported {n} rows to {path}", 10_000)  # noqa: E731
         fail = lambda exc: show_error(w, "Export failed", str(exc))  # noqa: E731
         if view:
-            query = w.review_model.query
-            if query is None or query.product_pk is None:
-                show_info(w, "Export current view", "Select a product first.")
-                return
+            query = w.review_model.query or w.table_state.query(w.app_state.current_product_pk,
+                                                                w.app_state.model_version_id)
+            scope = "" if query.product_pk is not None else " of all products"
+            done = lambda n: w.status.showMessage(f"Exported {n} rows{scope} to {path}", 10_000)  # noqa: E731
             w.store.call(export.export_view, query, path, on_result=done, on_error=fail)
         else:
+            done = lambda n: w.status.showMessage(f"Exported {n} flags to {path}", 10_000)  # noqa: E731
             w.store.call(export.export_flags, path, on_result=done, on_error=fail)

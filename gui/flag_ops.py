@@ -86,9 +86,13 @@ def apply_correction(
     return CorrectionOutcome(flag, before, FlagValues.of(flag))
 
 
-def set_flag_values(session: Session, flag_id: int, values: FlagValues, author: str, expected_version: int) -> FlagRecord:
+def set_flag_values(
+    session: Session, flag_id: int, values: FlagValues, author: str, expected_version: int, cause: str = ""
+) -> FlagRecord:
+    """Give a flag ``values``; ``cause`` ("undo", "redo") is what the audit log says it was."""
     return repo.edit_flag(
-        session, flag_id, author, expected_version, kind=values.kind, corrected_label=values.corrected_label, note=values.note
+        session, flag_id, author, expected_version, kind=values.kind, corrected_label=values.corrected_label,
+        note=values.note, cause=cause,
     )
 
 

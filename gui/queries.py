@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 from sqlalchemy.orm import Session
 
@@ -132,10 +132,30 @@ def more_reviews(session: Session, query: ReviewQuery, offset: int, among, limit
     return ReviewPage(query, offset, _page(session, query, offset, limit, among), -1)
 
 
-def all_reviews(session: Session, query: ReviewQuery) -> tuple[list[ReviewRow], dict[int, RankInfo]]:
-    """Every row of the current view (for export), with ranks."""
-    first = open_reviews(session, query, limit=None)
-    return first.rows, first.ranks
+def view_ranks(session: Session, query: ReviewQuery) -> dict[int, RankInfo]:
+    """Each review's place in its product under the query's model: of the query's product, or
+    of every product when none is selected (one query; ranks are per product either way)."""
+    if query.model_version_id is None:
+        return {}  # nothing is ranked by the model, nothing disagrees with it
+    ranks: dict[int, RankInfo] = {}
+    for items in repo.rank_inputs_by_product(session, query.model_version_id, query.product_pk).values():
+        ranks.update(rank_product([RankInput(*r) for r in items]))
+    return ranks
+
+
+def view_rows(session: Session, query: ReviewQuery, ranks: dict[int, RankInfo]) -> Iterator[tuple[ReviewRow, str]]:
+    """Every row of the view with its product id, in the table's order, streamed (for export):
+    the query's product, or all products when none is selected; only-disagreements keeps the
+    reviews whose ``ranks`` say so."""
+    rows = repo.iter_reviews(session, query.product_pk, query.model_version_id, query.order_by, query.descending,
+                             query.flt)
+    if not query.flt.only_disagreements:
+        yield from rows
+        return
+    for row, product_id in rows:
+        info = ranks.get(row.id)
+        if info is not None and info.is_disagreement:
+            yield row, product_id
 
 
 def review_rows(session: Session, review_pks, model_version_id: Optional[int]) -> list[ReviewRow]:

@@ -1,7 +1,9 @@
 """Export flags or review rows to CSV or JSONL, chosen by the file extension.
 
 Files are written to a temporary file beside the target and renamed, so a failed export
-never leaves half a file. CSV cells that a spreadsheet would run as a formula (text
+never leaves half a file; rows are written as they come (a generator of 100k rows is never
+held in memory when the columns are given). Every exported row says when it was exported
+(``exported_at``, UTC, ISO 8601). CSV cells that a spreadsheet would run as a formula (text
 starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return) get a leading ``'``
 unless ``spreadsheet_safe=False``; JSONL is written as is (UTF-8, one object a line).
 """
@@ -27,6 +29,11 @@ EXPORT_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 Row = Union[Mapping[str, Any], Any]
+
+
+def export_timestamp() -> str:
+    """Now, UTC, ISO 8601 to the second (``2024-05-01T12:00:00+00:00``): the ``exported_at`` of a file's rows."""
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
 def export_format(path: Union[str, Path]) -> str:
@@ -84,17 +91,20 @@ def export_rows(
     """Write ``rows`` (mappings or dataclasses) to ``path`` (.csv or .jsonl). Returns the row count.
 
     CSV columns are ``fields`` or the keys of the first row (then any new keys in order of
-    appearance); a header is written even with no rows when ``fields`` is given.
+    appearance); a header is written even with no rows when ``fields`` is given. With
+    ``fields`` the rows are streamed; without, they are read first to find the columns.
     """
     path = Path(path)
     fmt = export_format(path)
-    dicts = [_as_dict(r) for r in rows]
+    dicts: Iterable[dict[str, Any]] = (_as_dict(r) for r in rows)
     if fields is None:
+        dicts = list(dicts)
         seen: dict[str, None] = {}
         for d in dicts:
             for k in d:
                 seen.setdefault(k, None)
         fields = list(seen)
+    n = 0
     folder = path.parent if str(path.parent) else Path(".")
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -109,10 +119,12 @@ def export_rows(
                     w.writerow(fields)
                 for d in dicts:
                     w.writerow([_cell(d.get(k), spreadsheet_safe) for k in fields])
+                    n += 1
             else:
                 for d in dicts:
                     obj = {k: _jsonable(d.get(k)) for k in fields} if fields else {}
                     f.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
+                    n += 1
         os.replace(tmp, path)
     except OSError as exc:
         _unlink(tmp)
@@ -120,7 +132,7 @@ def export_rows(
     except BaseException:
         _unlink(tmp)
         raise
-    return len(dicts)
+    return n
 
 
 def _unlink(p: str) -> None:
@@ -132,17 +144,29 @@ def _unlink(p: str) -> None:
 
 FLAG_FIELDS = (
     "flag_id", "review_id", "product_id", "kind", "corrected_label", "note", "author", "created_at",
-    "model_version_id", "resolution",
+    "model_version_id", "model_version", "resolution", "exported_at",
 )
 REVIEW_FIELDS = (
-    "id", "review_id", "product_pk", "title", "text", "rating", "helpful_votes", "label", "time", "n_images",
-    "score", *SUBSCORE_COLUMNS, "flag_kind", "flag_id", "corrected_label",
+    "id", "review_id", "product_pk", "product_id", "title", "text", "rating", "helpful_votes", "label", "time",
+    "n_images", "score", *SUBSCORE_COLUMNS, "model_version_id", "model_version", "flag_kind", "flag_id",
+    "corrected_label", "exported_at",
 )
 
 
-def export_flags(session: Session, path: Union[str, Path], **kwargs) -> int:
-    """All active flags with their review and product ids (see ``repository.export_flags_rows``)."""
-    return export_rows(repo.export_flags_rows(session), path, fields=FLAG_FIELDS, **kwargs)
+def export_flags(session: Session, path: Union[str, Path], *, exported_at: Optional[str] = None, **kwargs) -> int:
+    """All active flags with their review and product ids and the model they were made
+    against (see ``repository.export_flags_rows``)."""
+    export_format(path)
+    stamp = exported_at or export_timestamp()
+    rows = ({**r, "exported_at": stamp} for r in repo.export_flags_rows(session))
+    return export_rows(rows, path, fields=FLAG_FIELDS, **kwargs)
+
+
+def model_version_name(session: Session, model_version_id: Optional[int]) -> str:
+    """The name of a model version for an export's ``model_version`` column ("" for none)."""
+    if model_version_id is None:
+        return ""
+    return repo.get_model_version(session, model_version_id).name
 
 
 def export_reviews(
@@ -154,13 +178,25 @@ def export_reviews(
     order_by: str = "score",
     descending: bool = True,
     flt: Optional[ReviewFilter] = None,
+    exported_at: Optional[str] = None,
     **kwargs,
 ) -> int:
-    """Review-table rows (one product or all) with the model's scores and flag state."""
-    rows = repo.page_reviews(
-        session, product_pk, model_version_id, offset=0, limit=None, order_by=order_by, descending=descending, flt=flt
-    )
-    return export_rows(rows, path, fields=REVIEW_FIELDS, **kwargs)
+    """Review-table rows (one product or all) with the model's scores and flag state; the
+    model's name and id only on the rows it scored."""
+    export_format(path)
+    stamp = exported_at or export_timestamp()
+    model = model_version_name(session, model_version_id)
+
+    def dicts():
+        for row, product_id in repo.iter_reviews(session, product_pk, model_version_id, order_by, descending, flt):
+            d = review_row_dict(row)
+            scored = row.score is not None
+            d.update(product_id=product_id, model_version_id=model_version_id if scored else None,
+                     model_version=model if scored else "", exported_at=stamp)
+            yield d
+
+    return export_rows(dicts(), path, fields=REVIEW_FIELDS, **kwargs)
 
 
-__all__ = ["export_rows", "export_flags", "export_reviews", "export_format", "review_row_dict", "EXPORT_FORMATS"]
+__all__ = ["export_rows", "export_flags", "export_reviews", "export_format", "export_timestamp", "model_version_name",
+           "review_row_dict", "EXPORT_FORMATS"]

@@ -128,6 +128,10 @@ class ModelVersionRecord:
 
 @dataclass(frozen=True)
 class AuditRecord:
+    """One audit event. ``target_id`` is the database key; the fields after ``details`` say
+    what it refers to in words a user knows (empty where the event names nothing of the kind,
+    or the thing was deleted since)."""
+
     id: int
     at: dt.datetime
     actor: str
@@ -135,6 +139,15 @@ class AuditRecord:
     target_kind: str
     target_id: str
     details: dict[str, Any]
+    review_id: str = ""
+    """Catalogue id of the review the event is about (the target, or the review of a flag)."""
+    product_id: str = ""
+    product_title: str = ""
+    flag_kind: str = ""
+    """Kind of the flag the event names, as the flag is now (older events did not record it)."""
+    flag_corrected_label: Optional[int] = None
+    model_names: dict[int, str] = field(default_factory=dict)
+    """id -> name of each model version the event names (its target, a parent, the model a run made)."""
 
 
 @dataclass(frozen=True)

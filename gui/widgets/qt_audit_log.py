@@ -1,4 +1,5 @@
-"""The audit log dock: the newest events of the store, filterable by text."""
+"""The audit log dock: the newest events of the store in words, filterable by text
+(a review id, a product title, a flag kind...); the stored details are in the tooltips."""
 from __future__ import annotations
 
 from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QHeaderView, QLineEdit, QTableView, QToolButton, QVBoxLayout, QWidget
@@ -20,7 +21,7 @@ class QtAuditLog(QWidget):
         self.proxy = AuditFilterProxy(self)
         self.proxy.setSourceModel(self.audit_model)
         self.filter = QLineEdit(self)
-        self.filter.setPlaceholderText("Filter events\u2026")
+        self.filter.setPlaceholderText("Filter by review id, product, person, action\u2026")
         self.filter.setClearButtonEnabled(True)
         self.filter.textChanged.connect(self.proxy.setFilterFixedString)
         self.refresh = QToolButton(self)
@@ -39,7 +40,7 @@ class QtAuditLog(QWidget):
         header = self.view.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
-        for col, width in enumerate((130, 110, 110, 110)):
+        for col, width in enumerate((120, 80, 140, 240)):  # Target: a review id and a product title
             header.resizeSection(col, width)
         top = QHBoxLayout()
         top.addWidget(self.filter, 1)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Iterator, Optional, Sequence
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
@@ -31,8 +31,10 @@ __all__ = [
     "get_product_pk",
     "count_reviews",
     "page_reviews",
+    "iter_reviews",
     "get_review_detail",
     "product_rank_inputs",
+    "rank_inputs_by_product",
     "subscore_range",
     "review_rows_by_pks",
     "page_reviews_among",
@@ -222,6 +224,31 @@ def page_reviews(
     return [_row(r) for r in session.execute(q)]
 
 
+def iter_reviews(
+    session: Session,
+    product_pk: int | None,
+    model_version_id: int | None = None,
+    order_by: str = "score",
+    descending: bool = True,
+    flt: ReviewFilter | None = None,
+    batch: int = 1000,
+) -> Iterator[tuple[ReviewRow, str]]:
+    """Every row :func:`page_reviews` would return with ``limit=None``, each with its product's
+    ``product_id``, streamed from the cursor ``batch`` rows at a time (an export of 100k rows
+    never holds them all). Consume it inside the session's transaction."""
+    if order_by not in _ORDERABLE:
+        raise ValueError(f"cannot order reviews by {order_by!r}; choose one of {sorted(_ORDERABLE)}")
+    q, n_img = _review_query(model_version_id)
+    q = q.join(Product, Product.id == Review.product_pk).add_columns(Product.product_id)
+    if product_pk is not None:
+        q = q.where(Review.product_pk == product_pk)
+    q = _apply_filter(q, flt, n_img)
+    col = _ORDERABLE[order_by]
+    q = q.order_by(col.is_(None), col.desc() if descending else col.asc(), Review.id)
+    for r in session.execute(q, execution_options={"yield_per": max(1, batch)}):
+        yield _row(r), r[-1]
+
+
 def _images_of(session: Session, media_dir: Path, *, product_pk: int | None = None, review_pk: int | None = None):
     q = select(Image).join(ImageLink, ImageLink.image_id == Image.id).order_by(ImageLink.position)
     q = q.where(ImageLink.product_pk == product_pk) if product_pk is not None else q.where(ImageLink.review_pk == review_pk)
@@ -266,6 +293,26 @@ def product_rank_inputs(
         .order_by(Review.id)
     )
     return [(r[0], r[1], r[2], r[3] or 0) for r in session.execute(q)]
+
+
+def rank_inputs_by_product(
+    session: Session, model_version_id: int | None, product_pk: int | None = None
+) -> dict[int, list[tuple[int, Optional[float], Optional[int], int]]]:
+    """product_pk -> :func:`product_rank_inputs` of every product (or only ``product_pk``), in one query."""
+    q = (
+        select(Review.product_pk, Review.id, Prediction.score, Review.label, Review.helpful_votes)
+        .outerjoin(
+            Prediction,
+            and_(Prediction.review_pk == Review.id, Prediction.model_version_id == (model_version_id or -1)),
+        )
+        .order_by(Review.product_pk, Review.id)
+    )
+    if product_pk is not None:
+        q = q.where(Review.product_pk == product_pk)
+    out: dict[int, list[tuple[int, Optional[float], Optional[int], int]]] = defaultdict(list)
+    for ppk, rpk, score, label, votes in session.execute(q):
+        out[ppk].append((rpk, score, label, votes or 0))
+    return dict(out)
 
 
 def subscore_range(session: Session, product_pk: int, model_version_id: int | None) -> tuple[float, float] | None:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..errors import ConflictError, NotFoundError
-from ..models import Flag, Prediction, Product, Review
+from ..models import Flag, ModelVersion, Prediction, Product, Review
 from ..ranking import RankInput, model_agrees
 from ..records import FlagRecord
 from .audit import record_audit
@@ -112,7 +112,9 @@ def _set_flag_undone(session: Session, flag_id: int, undone: bool, author: str, 
         session.flush()
     except StaleDataError as exc:
         raise ConflictError(f"flag #{flag_id} was changed by someone else at the same time; reload and retry") from exc
-    record_audit(session, author, "flag.undo" if undone else "flag.redo", "review", f.review_pk, {"flag_id": flag_id})
+    # The flag's kind and label as they were withdrawn or restored: the audit log reads "undo of: flag 'spam'".
+    record_audit(session, author, "flag.undo" if undone else "flag.redo", "review", f.review_pk,
+                 {"flag_id": flag_id, "kind": f.kind, "corrected_label": f.corrected_label})
     return _flag_record(f)
 
 
@@ -124,11 +126,20 @@ def redo_flag(session: Session, flag_id: int, author: str, expected_version: int
     return _set_flag_undone(session, flag_id, False, author, expected_version)
 
 
+EDIT_CAUSES = ("", "undo", "redo")
+"""Why a flag is edited: a moderator's change, or the undo / redo of an earlier one."""
+
+
 def edit_flag(
     session: Session, flag_id: int, author: str, expected_version: int, *, kind: str | None = None,
-    corrected_label: Optional[int] = -1, note: str | None = None,
+    corrected_label: Optional[int] = -1, note: str | None = None, cause: str = "",
 ) -> FlagRecord:
-    """Change a flag; ``expected_version`` must match or ConflictError tells the loser."""
+    """Change a flag; ``expected_version`` must match or ConflictError tells the loser.
+
+    ``cause`` "undo" or "redo" marks the audit event as the undo or redo of an earlier edit
+    (``details["undo"]`` / ``details["redo"]``), so that the log does not read as a new decision."""
+    if cause not in EDIT_CAUSES:
+        raise ValueError(f"edit cause must be one of {EDIT_CAUSES}, got {cause!r}")
     f = session.get(Flag, flag_id)
     if f is None:
         raise NotFoundError(f"no flag #{flag_id}")
@@ -146,7 +157,11 @@ def edit_flag(
         session.flush()
     except StaleDataError as exc:
         raise ConflictError(f"flag #{flag_id} was changed by someone else at the same time; reload and retry") from exc
-    record_audit(session, author, "flag.edit", "review", f.review_pk, {"flag_id": flag_id, "before": before})
+    after = {"kind": f.kind, "corrected_label": f.corrected_label, "note": f.note}
+    details: dict[str, Any] = {"flag_id": flag_id, "before": before, "after": after}
+    if cause:
+        details[cause] = True
+    record_audit(session, author, "flag.edit", "review", f.review_pk, details)
     return _flag_record(f)
 
 
@@ -158,11 +173,13 @@ def list_flags(session: Session, include_undone: bool = False) -> list[FlagRecor
 
 
 def export_flags_rows(session: Session) -> list[dict[str, Any]]:
-    """All active flags joined with their review and product ids, for CSV/JSONL export."""
+    """All active flags joined with their review and product ids and the name of the model
+    they were made against (``model_version``, empty when none), for CSV/JSONL export."""
     q = (
-        select(Flag, Review.review_id, Product.product_id)
+        select(Flag, Review.review_id, Product.product_id, ModelVersion.name)
         .join(Review, Review.id == Flag.review_pk)
         .join(Product, Product.id == Review.product_pk)
+        .outerjoin(ModelVersion, ModelVersion.id == Flag.model_version_id)
         .where(Flag.undone.is_(False))
         .order_by(Flag.id)
     )
@@ -170,9 +187,9 @@ def export_flags_rows(session: Session) -> list[dict[str, Any]]:
         {
             "flag_id": f.id, "review_id": rid, "product_id": pid, "kind": f.kind, "corrected_label": f.corrected_label,
             "note": f.note, "author": f.author, "created_at": f.created_at.isoformat(), "model_version_id": f.model_version_id,
-            "resolution": f.resolution,
+            "model_version": mname or "", "resolution": f.resolution,
         }
-        for f, rid, pid in session.execute(q)
+        for f, rid, pid, mname in session.execute(q)
     ]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from waits import WAIT  # noqa: E402
 
 import csv
+import datetime as dt
 import json
 
 import pytest
@@ -36,6 +37,59 @@ def test_export_current_view_writes_every_row_in_view_order(make_window, catalog
     assert len(rows) == 120  # all matching rows, not only the loaded page
     assert [r["review_id"] for r in rows[:5]] == [w.review_model.review(i).review_id for i in range(5)]
     assert str(rows[0]["model_rank"]) == w.review_model.index(0, 0).data()
+    assert {(r["product_id"], r["model_version"]) for r in rows} == {("P-KETTLE", "v1")}
+
+
+def _read_csv(path):
+    with path.open(newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_export_view_with_no_product_selected_exports_every_products_rows(make_window, catalogue, qtbot, tmp_path):
+    w = make_window(catalogue.url)
+    with qtbot.waitSignal(w.review_model.loaded, timeout=WAIT):
+        w.app_state.current_product_pk = None
+    assert w.review_model.rowCount() == 0 and w.actions_.export_view.isEnabled()
+    before = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    out = tmp_path / "all.csv"
+    w.export_to(str(out), view=True)
+    _wait_exported(qtbot, w, out)
+    rows = _read_csv(out)
+    assert len(rows) == 1200 + 6 + 4
+    assert {r["product_id"] for r in rows} == {"P-KETTLE", "P-TREES", "P-SHOE"}
+    assert list(rows[0]) == list(VIEW_FIELDS)
+    by_product = {pid: [r for r in rows if r["product_id"] == pid] for pid in ("P-TREES", "P-SHOE")}
+    assert {(r["model_version"], r["model_version_id"]) for r in by_product["P-TREES"]} == {("v1", str(catalogue.model_id))}
+    assert {(r["model_version"], r["model_version_id"], r["score"]) for r in by_product["P-SHOE"]} == {("", "", "")}
+    assert sorted(int(r["model_rank"]) for r in by_product["P-TREES"]) == [1, 2, 3, 4, 5, 6]  # ranked in its product
+    (stamp,) = {r["exported_at"] for r in rows}
+    exported = dt.datetime.fromisoformat(stamp)
+    assert exported.utcoffset() == dt.timedelta(0) and before <= exported <= dt.datetime.now(dt.timezone.utc)
+    assert "of all products" in w.status.currentMessage()
+
+    with qtbot.waitSignal(w.review_model.loaded, timeout=WAIT):
+        w.table_state.update_filter(text="Shoe text")
+    w.export_to(str(tmp_path / "shoes.jsonl"), view=True)
+    _wait_exported(qtbot, w, tmp_path / "shoes.jsonl")
+    shoes = [json.loads(line) for line in (tmp_path / "shoes.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert sorted(r["review_id"] for r in shoes) == ["s-0", "s-1", "s-2", "s-3"]
+    assert {(r["product_id"], r["model_version"], r["model_version_id"]) for r in shoes} == {("P-SHOE", "", None)}
+
+
+def test_export_view_of_only_disagreements_across_products(make_window, catalogue, qtbot, tmp_path):
+    w = make_window(catalogue.url)
+    with qtbot.waitSignal(w.review_model.loaded, timeout=WAIT):
+        w.table_state.update_filter(only_disagreements=True)
+    in_kettle = w.review_model.total
+    with qtbot.waitSignal(w.review_model.loaded, timeout=WAIT):
+        w.app_state.current_product_pk = None
+    out = tmp_path / "disagree.csv"
+    w.export_to(str(out), view=True)
+    _wait_exported(qtbot, w, out)
+    rows = _read_csv(out)
+    assert 0 < in_kettle < len(rows) < 1200
+    assert len([r for r in rows if r["product_id"] == "P-KETTLE"]) == in_kettle
+    assert {r["product_id"] for r in rows} == {"P-KETTLE", "P-TREES"}  # the unscored product cannot disagree
 
 
 @pytest.mark.parametrize("suffix", ["csv", "jsonl"])
@@ -57,6 +111,8 @@ def test_export_all_flags(make_window, catalogue, qtbot, tmp_path, suffix):
     assert len(rows) == 1
     assert rows[0]["review_id"] == w.review_model.review(w.review_model.row_of(pk)).review_id
     assert rows[0]["product_id"] == "P-KETTLE"
+    assert rows[0]["model_version"] == "v1" and str(rows[0]["model_version_id"]) == str(catalogue.model_id)
+    assert dt.datetime.fromisoformat(rows[0]["exported_at"]).utcoffset() == dt.timedelta(0)
 
 
 def test_export_to_an_unknown_extension_says_so(make_window, catalogue, qtbot, tmp_path, message_boxes):

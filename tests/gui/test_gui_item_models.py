@@ -97,13 +97,27 @@ def test_disagreement_model(qtmodeltester):
 
 def test_audit_and_flag_history_models(qtmodeltester):
     audit = AuditLogModel()
-    audit.set_events([AuditRecord(1, dt.datetime(2024, 5, 1, 12, 0), "ana", "flag.add", "review", "7", {"kind": "spam"})])
+    audit.set_events([
+        AuditRecord(1, dt.datetime(2024, 5, 1, 12, 0), "ana", "flag.add", "review", "7", {"kind": "spam"},
+                    review_id="R1X3", product_id="P-9", product_title="Kettle"),
+        AuditRecord(2, dt.datetime(2024, 5, 1, 12, 1), "bo", "review.bulk", "", "", {"n": 3, "kind": "spam"}),
+    ])
     proxy = AuditFilterProxy()
     proxy.setSourceModel(audit)
     qtmodeltester.check(audit)
     qtmodeltester.check(proxy)
+    assert [audit.index(0, c).data() for c in range(5)] == [
+        "2024-05-01 12:00", "ana", "Flag", "R1X3 \u00b7 Kettle", "flag 'spam'"]
+    assert (audit.index(1, 2).data(), audit.index(1, 4).data()) == ("review.bulk", "kind: spam, n: 3")
+    assert '"kind": "spam"' in audit.index(0, 4).data(Qt.ItemDataRole.ToolTipRole)
     proxy.setFilterFixedString("ANA")
     assert proxy.rowCount() == 1
+    proxy.setFilterFixedString("r1x3")
+    assert proxy.rowCount() == 1
+    proxy.setFilterFixedString("p-9")
+    assert proxy.rowCount() == 1
+    proxy.setFilterFixedString("spam")
+    assert proxy.rowCount() == 2
     proxy.setFilterFixedString("nobody")
     assert proxy.rowCount() == 0
     history = FlagHistoryModel()

@@ -100,7 +100,8 @@ def test_flag_dialog_saves_at_once(make_window, catalogue, open_db, qtbot, focus
     qtbot.waitUntil(lambda: w.detail.history.flag_model.rowCount() == 1, timeout=WAIT)
     w.audit_log.reload()
     qtbot.waitUntil(lambda: w.audit_log.audit_model.rowCount() > 0, timeout=WAIT)
-    assert w.audit_log.proxy.index(0, 2).data() == "flag.add"
+    assert w.audit_log.proxy.index(0, 2).data() == "Flag"
+    assert w.audit_log.proxy.index(0, 4).data() == "flag 'spam' (corrected label 1) note: buy-now link"
 
 
 def test_disagreement_queue_is_keyboard_driven(make_window, catalogue, open_db, qtbot, focus):

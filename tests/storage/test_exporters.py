@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 
 import pytest
@@ -70,3 +71,48 @@ def test_export_rows_csv_round_trip_of_plain_values(tmp_path):
     assert n == 2
     rows = list(csv.DictReader(open(tmp_path / "o.csv", encoding="utf-8")))
     assert rows == [{"a": "1", "b": "x,y", "c": "", "d": "[1, 2]"}, {"a": "-2", "b": "é", "c": "", "d": ""}]
+
+
+def test_flags_export_names_the_product_the_model_and_the_export_time(flagged_db, tmp_path):
+    db, mv = flagged_db
+    with db.begin() as s:
+        assert export_flags(s, tmp_path / "flags.csv", exported_at="2024-05-01T12:00:00+00:00") == 1
+        export_flags(s, tmp_path / "flags.jsonl")
+    (row,) = csv.DictReader(open(tmp_path / "flags.csv", encoding="utf-8"))
+    assert (row["product_id"], row["model_version"], row["exported_at"]) == ("P1", "", "2024-05-01T12:00:00+00:00")
+    with db.begin() as s:
+        r3 = s.scalar(select(Review.id).where(Review.review_id == "R3"))
+        repo.add_flag(s, r3, "spam", "ana", model_version_id=mv)
+        export_flags(s, tmp_path / "flags2.jsonl")
+    rows = {r["review_id"]: r for r in map(json.loads, open(tmp_path / "flags2.jsonl", encoding="utf-8"))}
+    assert (rows["R3"]["model_version"], rows["R3"]["model_version_id"]) == ("m", mv)
+    stamp = dt.datetime.fromisoformat(rows["R3"]["exported_at"])
+    assert stamp.utcoffset() == dt.timedelta(0)
+    assert abs((dt.datetime.now(dt.timezone.utc) - stamp).total_seconds()) < 3600
+
+
+def test_export_reviews_of_every_product_name_product_and_model(flagged_db, tmp_path):
+    db, mv = flagged_db
+    with db.begin() as s:
+        assert export_reviews(s, tmp_path / "all.csv", model_version_id=mv, exported_at="2024-05-01T12:00:00+00:00") == 8
+    rows = list(csv.DictReader(open(tmp_path / "all.csv", encoding="utf-8")))
+    assert {r["product_id"] for r in rows} == {"P1", "P2", "P3"}
+    by_id = {r["review_id"]: r for r in rows}
+    assert (by_id["R2"]["model_version"], by_id["R2"]["model_version_id"]) == ("m", str(mv))  # the scored one
+    assert (by_id["R5"]["model_version"], by_id["R5"]["model_version_id"]) == ("", "")
+    assert {r["exported_at"] for r in rows} == {"2024-05-01T12:00:00+00:00"}
+
+
+def test_export_rows_streams_a_generator_when_the_columns_are_given(tmp_path):
+    written_while_reading = []
+
+    def rows():
+        for i in range(5000):
+            if i == 4000:  # rows already given are in the file (part) before the last ones are read
+                written_while_reading.append(sum(p.stat().st_size for p in tmp_path.glob(".big.csv.*.part")))
+            yield {"a": i, "b": "=1+1" if i == 3 else "x"}
+
+    assert export_rows(rows(), tmp_path / "big.csv", fields=("a", "b")) == 5000
+    lines = (tmp_path / "big.csv").read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "a,b" and len(lines) == 5001 and lines[4] == "3,'=1+1"
+    assert written_while_reading[0] > 10_000
