@@ -87,8 +87,10 @@ def apply_correction(
 
 
 def set_flag_values(session: Session, flag_id: int, values: FlagValues, author: str, expected_version: int) -> FlagRecord:
+    """Undo and redo: put back values the flag had, even a kind retired since."""
     return repo.edit_flag(
-        session, flag_id, author, expected_version, kind=values.kind, corrected_label=values.corrected_label, note=values.note
+        session, flag_id, author, expected_version, kind=values.kind, corrected_label=values.corrected_label, note=values.note,
+        allow_retired=True,
     )
 
 
