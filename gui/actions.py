@@ -39,6 +39,7 @@ class QtActions:
         self.export_flags = _action(parent, "Export all &flags\u2026", "export", "Write every active flag to CSV or JSONL")
         self.quit = _action(parent, "&Quit")
         self.flag = _action(parent, "&Flag review\u2026", "flag", "Flag the current review, or edit its flag")
+        self.flag_kinds = _action(parent, "Manage flag &kinds\u2026", "", "Add, rename, retire or restore the kinds a flag can have")
         self.undo_key = _action(parent, "Undo last flag change", "undo", "Undo the last flag change (from the table or queue)")
         self.labels = [_action(parent, f"Set corrected label {n}") for n in range(5)]
         self.next = _action(parent, "&Next review", "", "Next review in the table or the queue")

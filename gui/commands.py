@@ -11,8 +11,8 @@ wrote, and :func:`run_step` records that in the chain after the transaction comm
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Callable, Optional
+from dataclasses import dataclass, field, replace
+from typing import Callable, Iterable, Optional
 
 from PySide6.QtGui import QUndoCommand
 
@@ -66,6 +66,17 @@ def run_step(db: Database, chain: FlagChain, step: Step, *args) -> Optional[Flag
     if result.outcome is not None:
         chain.outcome = result.outcome
     return result.flag
+
+
+def rename_kind_in_chains(chains: Iterable[FlagChain], old: str, new: str) -> None:
+    """A flag kind was renamed (with every flag that had it): what undo and redo put back
+    names it by its new name. Runs on the write pool thread, after the rename committed."""
+    def renamed(values: Optional[flag_ops.FlagValues]) -> Optional[flag_ops.FlagValues]:
+        return replace(values, kind=new) if values is not None and values.kind == old else values
+
+    for chain in chains:
+        if chain.outcome is not None:
+            chain.outcome = replace(chain.outcome, before=renamed(chain.outcome.before), after=renamed(chain.outcome.after))
 
 
 # ------------------------------------------------------------------------- steps (no Qt)

@@ -89,10 +89,11 @@ def apply_correction(
 def set_flag_values(
     session: Session, flag_id: int, values: FlagValues, author: str, expected_version: int, cause: str = ""
 ) -> FlagRecord:
-    """Give a flag ``values``; ``cause`` ("undo", "redo") is what the audit log says it was."""
+    """Undo and redo: give a flag ``values`` it had, even a kind retired since; ``cause``
+    ("undo", "redo") is what the audit log says it was."""
     return repo.edit_flag(
         session, flag_id, author, expected_version, kind=values.kind, corrected_label=values.corrected_label,
-        note=values.note, cause=cause,
+        note=values.note, cause=cause, allow_retired=True,
     )
 
 

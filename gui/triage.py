@@ -6,7 +6,7 @@ from typing import Callable, Optional
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 
-from .commands import FlagChain, SaveFlagCommand, SetLabelCommand, run_step
+from .commands import FlagChain, FlagCommand, SaveFlagCommand, SetLabelCommand, run_step
 from .state.app_state import AppState
 from .state.flag_draft import FlagDraft
 from .store import Store
@@ -41,6 +41,12 @@ class QtTriageController(QObject):
     @property
     def author(self) -> str:
         return self._app.user_name
+
+    def chains(self) -> list[FlagChain]:
+        """The chains of the commands on the undo stack (handed to write-pool jobs that must
+        keep them in step with the store, e.g. a renamed flag kind)."""
+        commands = (self.undo_stack.command(i) for i in range(self.undo_stack.count()))
+        return [c.chain for c in commands if isinstance(c, FlagCommand)]
 
     def submit(self, review_pk: int, chain: FlagChain, step: Callable, *args) -> None:
         """Queue ``step`` of a command on the write pool (see :mod:`gui.commands`)."""

@@ -205,6 +205,22 @@ class Flag(Base):
     __mapper_args__ = {"version_id_col": version}
 
 
+class FlagKind(Base):
+    """A kind a flag can have (spam, model too high...), editable from the app.
+
+    Flags keep their kind as a string: a rename rewrites it in the flags that use it, and a
+    retired kind (``retired_at`` set) stays on its flags but is no longer offered for new ones.
+    """
+
+    __tablename__ = "flag_kinds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    retired_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class TrainingRun(Base):
     __tablename__ = "training_runs"
     __table_args__ = (

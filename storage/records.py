@@ -31,7 +31,8 @@ FLAG_KINDS = (
     "profanity",
     "other",
 )
-"""Default flag kinds: model disagreement first, then marketplace content rules."""
+"""Default flag kinds: model disagreement first, then marketplace content rules. The kinds in
+use live in the ``flag_kinds`` table (seeded with these; see storage.repository.flag_kinds)."""
 
 
 def label_from_votes(votes: int) -> Optional[int]:
@@ -110,6 +111,24 @@ class ReviewDetail:
     review_images: tuple[ImageRecord, ...]
     flags: tuple[FlagRecord, ...]
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FlagKindRecord:
+    """A flag kind (``flag_kinds``): offered for new flags unless retired."""
+
+    id: int
+    name: str
+    position: int
+    retired_at: Optional[dt.datetime]
+    created_at: dt.datetime
+    built_in: bool = False
+    """Set by the corrected-label keys ("model too high", "model too low", "other"): it cannot
+    be renamed or retired."""
+
+    @property
+    def retired(self) -> bool:
+        return self.retired_at is not None
 
 
 @dataclass(frozen=True)

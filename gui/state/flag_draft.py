@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Sequence
 
 from storage.records import FLAG_KINDS
 
@@ -16,7 +16,8 @@ class FlagDraft:
     Parameters
     ----------
     kind : str
-        One of ``kinds`` (``storage.records.FLAG_KINDS`` by default).
+        A flag kind; the store refuses one that is unknown or retired (the dialog offers the
+        active kinds, plus the kind a flag being edited already has).
     corrected_label : int or None
         The helpfulness label 0-4 the moderator thinks is right, or None.
     note : str
@@ -27,8 +28,10 @@ class FlagDraft:
     corrected_label: Optional[int] = None
     note: str = ""
 
-    def validated(self, kinds=FLAG_KINDS) -> "FlagDraft":
-        if self.kind not in kinds:
+    def validated(self, kinds: Optional[Sequence[str]] = None) -> "FlagDraft":
+        """Checked and trimmed; ``kinds``: the kinds allowed here (None: any non-empty one,
+        the store checks it against ``flag_kinds``)."""
+        if not isinstance(self.kind, str) or not self.kind.strip() or (kinds is not None and self.kind not in kinds):
             raise ValueError(f"unknown flag kind {self.kind!r}")
         if self.corrected_label is not None and self.corrected_label not in LABELS:
             raise ValueError(f"corrected label must be 0-4, got {self.corrected_label!r}")

@@ -21,6 +21,7 @@ from .. import queries
 from ..actions import QtActions, shortcut_sheet
 from ..dialogs import message_box, show_error, show_info
 from ..files import QtFileActions, is_database_file
+from ..flag_kinds import QtFlagKinds
 from ..importing import QtImporter, report_text, sample_catalogue
 from ..models.formatting import one_line
 from ..models.product_model import ProductTableModel
@@ -41,6 +42,7 @@ from ..triage import QtTriageController
 from .qt_audit_log import QtAuditLog
 from .qt_disagreement_queue import QtDisagreementQueue
 from .qt_flag_dialog import QtFlagDialog
+from .qt_flag_kinds_dialog import QtFlagKindsDialog
 from .qt_product_list import QtProductList
 from .qt_recent_menu import QtRecentMenu
 from .qt_review_detail import QtReviewDetail
@@ -75,6 +77,7 @@ class QtMainWindow(QMainWindow):
         self._pending_imports: list[str] = []
         self._background_due = False  # metrics, queue and audit wait for the first page
         self._flag_dialog: Optional[QtFlagDialog] = None
+        self._kinds_dialog: Optional[QtFlagKindsDialog] = None
         self._score_after_import = False  # first launch: score the sample once it is imported
         self._device_text = ""  # from `engine doctor`: wins over what a model card says
         self._check_scored = False  # once per opened database: is the active model's scoring complete?
@@ -89,6 +92,7 @@ class QtMainWindow(QMainWindow):
         self.product_state = ProductListState()
         self.queue_state = DisagreementQueueState()
         self.triage = QtTriageController(self.store, self.app_state, self)
+        self.flag_kinds = QtFlagKinds(self.store, self.app_state, self.triage.chains, self)
         self.importer = QtImporter(self.store, self, actor=lambda: self.app_state.user_name)
         self.files = QtFileActions(self)
 
@@ -170,6 +174,7 @@ class QtMainWindow(QMainWindow):
             edit.addAction(action)
         edit.addSeparator()
         edit.addAction(a.flag)
+        edit.addAction(a.flag_kinds)
         labels = edit.addMenu("Set corrected &label")
         for action in a.labels:
             labels.addAction(action)
@@ -219,6 +224,10 @@ class QtMainWindow(QMainWindow):
         self.recent_menu.open_requested.connect(self.open_database)
         a.quit.triggered.connect(self.close)
         a.flag.triggered.connect(self.open_flag_dialog)
+        a.flag_kinds.triggered.connect(lambda: self.open_flag_kinds_dialog())
+        self.flag_kinds.state.events.kinds.connect(self._on_flag_kinds)
+        self.flag_kinds.renamed.connect(self._on_flag_kind_renamed)
+        self.flag_kinds.changed.connect(self.audit_log.reload)
         a.undo_key.triggered.connect(self.triage.undo)
         a.next.triggered.connect(lambda: self._step_review(1))
         a.previous.triggered.connect(lambda: self._step_review(-1))
@@ -305,6 +314,7 @@ class QtMainWindow(QMainWindow):
         """Reload status, products, reviews, queue, audit log, models and training data from the store."""
         if self.store.db is not None:
             self.store.call(queries.load_status, on_result=self._on_status)
+            self.flag_kinds.reload()
             self.models_view.reload()
             self.training.reload()
 
@@ -483,15 +493,53 @@ class QtMainWindow(QMainWindow):
         active = next((f for f in bundle.detail.flags if not f.undone), None) if row is not None else None
         initial = FlagDraft(active.kind, active.corrected_label, active.note) if active is not None else None
         seen = (active.id, active.version) if active is not None else None
-        dialog = QtFlagDialog(title, initial=initial, parent=self)
+        dialog = QtFlagDialog(title, initial=initial, kinds=(), parent=self)
+        dialog.set_kinds(*self._offered_kinds(dialog.kept_kind), current=dialog.kept_kind)
         if active is not None:
             dialog.setWindowTitle(f"Edit flag by {active.author or 'unknown'}")
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # one per flag: do not pile up
         self._flag_dialog = dialog
         source = self._triage_view()
+        dialog.manage_requested.connect(lambda: self.open_flag_kinds_dialog(dialog))
         dialog.accepted.connect(lambda: self.triage.save_flag(dialog.draft(), pk, seen) and self._advance(source, pk))
         dialog.finished.connect(lambda _r: setattr(self, "_flag_dialog", None))
         dialog.open()
+
+    def _offered_kinds(self, keep: Optional[str]) -> tuple[tuple[str, ...], set[str]]:
+        """What the flag dialog offers (the store's active kinds, plus ``keep``: the kind of the
+        flag being edited) and which of them are retired."""
+        state = self.flag_kinds.state
+        kinds = state.offered(keep)
+        return kinds, {k for k in kinds if state.is_retired(k)}
+
+    def open_flag_kinds_dialog(self, parent: Optional[QWidget] = None) -> None:
+        """Edit > Manage flag kinds, or the flag dialog's "Manage kinds..." (then over it)."""
+        if self._kinds_dialog is not None:
+            self._kinds_dialog.raise_()
+            self._kinds_dialog.activateWindow()
+            return
+        dialog = QtFlagKindsDialog(self.flag_kinds, parent or self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self._kinds_dialog = dialog
+        dialog.finished.connect(lambda _r: setattr(self, "_kinds_dialog", None))
+        dialog.open()
+
+    def _on_flag_kinds(self, _kinds) -> None:
+        dialog = self._flag_dialog
+        if dialog is not None:
+            dialog.set_kinds(*self._offered_kinds(dialog.kept_kind))
+
+    def _on_flag_kind_renamed(self, old: str, new: str) -> None:
+        """The store renamed a kind in every flag: show the new name wherever the old one is."""
+        if self._flag_dialog is not None:
+            self._flag_dialog.rename_kind(old, new)
+        rows = (self.review_model.review(i) for i in range(self.review_model.rowCount()))
+        pks = [r.id for r in rows if r is not None and r.flag_kind == old]
+        if pks:
+            self.store.call(queries.review_rows, pks, self.app_state.model_version_id,
+                            on_result=self.review_model.update_rows)
+        self.detail.reload()
+        self.queue.reload()
 
     def open_detail(self, review_pk: int) -> None:
         self.app_state.current_review_pk = review_pk

@@ -8,6 +8,7 @@ repo``); the modules say where each concept lives:
 - :mod:`.catalogue`: products and reviews, pages of the review table, the review detail, and
   the catalogue as training and scoring read it;
 - :mod:`.flags`: moderators' flags (add, edit, undo, redo, export, resolution);
+- :mod:`.flag_kinds`: the kinds a flag may have (add, rename, retire, restore, reorder);
 - :mod:`.model_versions`: registered models and the active one;
 - :mod:`.predictions`: scores and sub-scores per model;
 - :mod:`.training_runs`: training runs and the stale ones of killed trainers;
@@ -41,6 +42,16 @@ from .catalogue import (  # noqa: F401
     review_rows_by_pks,
     subscore_range,
     training_data_summary,
+)
+from .flag_kinds import (  # noqa: F401
+    BUILT_IN_KINDS,
+    add_flag_kind,
+    check_flag_kind,
+    list_flag_kinds,
+    move_flag_kind,
+    rename_flag_kind,
+    restore_flag_kind,
+    retire_flag_kind,
 )
 from .flags import (  # noqa: F401
     active_flag,
@@ -112,6 +123,14 @@ __all__ = [
     "get_flag",
     "active_flag",
     "flag_resolutions",
+    "BUILT_IN_KINDS",
+    "list_flag_kinds",
+    "add_flag_kind",
+    "rename_flag_kind",
+    "retire_flag_kind",
+    "restore_flag_kind",
+    "move_flag_kind",
+    "check_flag_kind",
     "register_model_version",
     "list_model_versions",
     "get_model_version",

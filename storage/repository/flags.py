@@ -1,5 +1,8 @@
 """Moderators' flags: add, edit, undo and redo with optimistic versions; export; resolution against a model.
 
+A flag's kind must be one of ``flag_kinds`` and not retired (:mod:`.flag_kinds`); a flag that
+already has a retired kind keeps it through edits that leave the kind alone.
+
 Every function takes a Session and never commits; results are plain dataclasses."""
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ from ..models import Flag, ModelVersion, Prediction, Product, Review
 from ..ranking import RankInput, model_agrees
 from ..records import FlagRecord
 from .audit import record_audit
+from .flag_kinds import check_flag_kind
 
 __all__ = [
     "add_flag",
@@ -55,6 +59,7 @@ def add_flag(
 ) -> FlagRecord:
     """Flag a review. Earlier active flags of the same review stay; the newest one shows."""
     _check_flag_args(kind, corrected_label)
+    check_flag_kind(session, kind)
     if session.get(Review, review_pk) is None:
         raise NotFoundError(f"no review #{review_pk}")
     f = Flag(
@@ -132,12 +137,14 @@ EDIT_CAUSES = ("", "undo", "redo")
 
 def edit_flag(
     session: Session, flag_id: int, author: str, expected_version: int, *, kind: str | None = None,
-    corrected_label: Optional[int] = -1, note: str | None = None, cause: str = "",
+    corrected_label: Optional[int] = -1, note: str | None = None, cause: str = "", allow_retired: bool = False,
 ) -> FlagRecord:
     """Change a flag; ``expected_version`` must match or ConflictError tells the loser.
 
     ``cause`` "undo" or "redo" marks the audit event as the undo or redo of an earlier edit
-    (``details["undo"]`` / ``details["redo"]``), so that the log does not read as a new decision."""
+    (``details["undo"]`` / ``details["redo"]``), so that the log does not read as a new decision.
+    A new ``kind`` must be offered (known, not retired); ``allow_retired`` lets undo and redo
+    put back a kind that was retired since."""
     if cause not in EDIT_CAUSES:
         raise ValueError(f"edit cause must be one of {EDIT_CAUSES}, got {cause!r}")
     f = session.get(Flag, flag_id)
@@ -146,7 +153,8 @@ def edit_flag(
     if f.version != expected_version:
         raise _conflict(session, f, expected_version)
     before = {"kind": f.kind, "corrected_label": f.corrected_label, "note": f.note}
-    if kind is not None:
+    if kind is not None and kind != f.kind:
+        check_flag_kind(session, kind, allow_retired=allow_retired)
         f.kind = kind
     if corrected_label != -1:
         f.corrected_label = corrected_label

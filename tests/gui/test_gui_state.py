@@ -141,7 +141,9 @@ def test_queue_state_steps_and_keeps_the_current_item_across_reloads():
 def test_flag_draft_validates_kind_label_and_strips_note():
     assert FlagDraft("spam", None, "  buy now  ").validated().note == "buy now"
     with pytest.raises(ValueError):
-        FlagDraft("not a kind").validated()
+        FlagDraft("not offered").validated(("spam", "other"))  # the dialog's kinds
+    with pytest.raises(ValueError):
+        FlagDraft("   ").validated()  # any other kind is the store's to refuse (flag_kinds)
     with pytest.raises(ValueError):
         FlagDraft("spam", 5).validated()
 

@@ -346,7 +346,7 @@ def _flagger(argv: Sequence[str]) -> int:
         else:
             rpk = rng.choice(review_pks)
             label = rng.choice([None, 0, 1, 2, 3, 4])
-            rec = db.run(lambda s: repo.add_flag(s, rpk, "score too high", args.author, corrected_label=label,
+            rec = db.run(lambda s: repo.add_flag(s, rpk, "model too high", args.author, corrected_label=label,
                                                  note=f"{args.author} #{i}"))
             versions[rec.id] = rec.version
             print(f"ACK {rec.id}", flush=True)

@@ -63,7 +63,7 @@ def test_same_migrations_and_repository_functions_on_postgresql(pg_url, tmp_path
         assert repo.get_active_model(s).name == "m1"
 
     r4 = rows[0].id
-    f = db.run(lambda s: repo.add_flag(s, r4, "score too low", "alice", corrected_label=4, note="clearly helpful"))
+    f = db.run(lambda s: repo.add_flag(s, r4, "model too low", "alice", corrected_label=4, note="clearly helpful"))
     u = db.run(lambda s: repo.undo_flag(s, f.id, "alice", expected_version=f.version))
     r = db.run(lambda s: repo.redo_flag(s, f.id, "bob", expected_version=u.version))
     e = db.run(lambda s: repo.edit_flag(s, f.id, "bob", r.version, note="agreed"))
@@ -255,4 +255,47 @@ def test_postgresql_holds_one_active_model_and_known_run_statuses(pg_url, tmp_pa
     with pytest.raises(sa.exc.IntegrityError):
         with db.begin() as s:
             s.execute(sa.text("UPDATE training_runs SET status = 'whatever' WHERE id = :i"), {"i": run.id})
+    db.dispose()
+
+
+def test_flag_kinds_migrate_and_change_alike_on_both_backends(backend_url, tmp_path):
+    """0004 on a store made at 0003 whose flags have an odd kind; then add, rename (with the
+    flags), retire and restore, and the refusals, on SQLite and PostgreSQL alike."""
+    from alembic import command
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    from storage.models import Product, Review
+    from storage.records import FLAG_KINDS
+
+    engine = create_engine(storage_db.normalize_url(backend_url))
+    with engine.begin() as conn:
+        command.upgrade(storage_db._alembic_config(conn), "0003")
+    with Session(engine) as s, s.begin():
+        s.add(Product(id=1, product_id="P1", title="t"))
+        s.add(Review(id=1, review_id="R1", product_pk=1, text="text", helpful_votes=3))
+        s.flush()
+        s.add_all([Flag(review_pk=1, kind="legacy", author="mod"), Flag(review_pk=1, kind="spam", author="mod")])
+    engine.dispose()
+
+    db = open_database(backend_url, media_dir=tmp_path / "media")
+    assert storage_db.current_revision(db.engine) == storage_db.head_revision()
+    with db.begin() as s:
+        assert [k.name for k in repo.list_flag_kinds(s)] == [*FLAG_KINDS, "legacy"]
+        repo.add_flag_kind(s, "wrong product", "lead")
+    with pytest.raises(StorageError, match="already a flag kind"):
+        with db.begin() as s:
+            repo.add_flag_kind(s, "Wrong Product", "lead")
+    with db.begin() as s:
+        repo.rename_flag_kind(s, "spam", "advertising", "lead")
+        repo.retire_flag_kind(s, "legacy", "lead")
+        assert sorted(f.kind for f in repo.list_flags(s)) == ["advertising", "legacy"]
+    with pytest.raises(StorageError, match="retired"):
+        with db.begin() as s:
+            repo.add_flag(s, 1, "legacy", "mod")
+    with db.begin() as s:
+        repo.restore_flag_kind(s, "legacy", "lead")
+        assert repo.add_flag(s, 1, "legacy", "mod").kind == "legacy"
+        assert repo.add_flag(s, 1, "wrong product", "mod").kind == "wrong product"
+        assert [k.name for k in repo.list_flag_kinds(s)][-2:] == ["legacy", "wrong product"]
     db.dispose()

@@ -181,3 +181,46 @@ def test_0003_moves_each_run_history_into_epoch_rows_and_back(tmp_path):
         tables = {r[0] for r in conn.execute(text("SELECT name FROM sqlite_master WHERE type='table'"))}
     assert restored["history"] == history and "training_epochs" not in tables
     db.dispose()
+
+
+
+def test_0004_seeds_the_default_kinds_and_the_odd_kinds_flags_already_have(tmp_path):
+    """A database at 0003 whose flags have a kind outside the defaults ("legacy", as a script
+    wrote it): after 0004 the defaults are there in their order, the odd kinds after them, the
+    flags still show theirs and can still be edited; downgrading drops the table, flags intact."""
+    from sqlalchemy.orm import Session
+
+    from storage import repository as repo
+    from storage.models import Flag, Product, Review
+    from storage.records import FLAG_KINDS
+
+    path = tmp_path / "made_by_0003.db"
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        command.upgrade(_alembic_config(conn), "0003")
+    with Session(engine) as s, s.begin():  # flags as 0003's code wrote them (the flags table did not change)
+        s.add(Product(id=1, product_id="P1", title="t"))
+        s.add_all([Review(id=1, review_id="R1", product_pk=1, text="text", helpful_votes=3),
+                   Review(id=2, review_id="R2", product_pk=1, text="text", helpful_votes=0)])
+        s.flush()
+        s.add_all([Flag(review_pk=r, kind=k, author="mod")
+                   for r, k in ((1, "legacy"), (2, "spam"), (2, "legacy"), (1, "another odd one"))])
+    engine.dispose()
+
+    db = open_database(str(path), media_dir=tmp_path / "m")
+    assert current_revision(db.engine) == head_revision() == "0004_flag_kinds"
+    with db.begin() as s:
+        kinds = repo.list_flag_kinds(s, include_retired=True)
+        assert [k.name for k in kinds] == [*FLAG_KINDS, "another odd one", "legacy"]
+        assert not any(k.retired for k in kinds)
+        flags = repo.list_flags(s)
+        assert [f.kind for f in flags] == ["legacy", "spam", "legacy", "another odd one"]
+        assert repo.edit_flag(s, flags[0].id, "mod", flags[0].version, note="still editable").kind == "legacy"
+        repo.retire_flag_kind(s, "legacy", "lead")  # a moderator may retire it; the flags keep it
+        assert repo.get_flag(s, flags[0].id).kind == "legacy"
+    with db.engine.begin() as conn:
+        command.downgrade(_alembic_config(conn), "0003")
+        tables = {r[0] for r in conn.execute(text("SELECT name FROM sqlite_master WHERE type='table'"))}
+        kinds_after = [r[0] for r in conn.execute(text("SELECT kind FROM flags ORDER BY id"))]
+    assert "flag_kinds" not in tables and kinds_after == ["legacy", "spam", "legacy", "another odd one"]
+    db.dispose()
