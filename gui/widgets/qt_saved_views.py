@@ -38,6 +38,7 @@ class QtSavedViews(QWidget):
         self.save_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         self.list = QListWidget(self)
         self.list.setObjectName("savedViews")
+        self.list.setSpacing(2)
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.list.customContextMenuRequested.connect(self._on_menu)
         self.list.itemClicked.connect(self._on_item_applied)
