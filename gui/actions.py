@@ -52,6 +52,9 @@ class QtActions:
         self.shortcuts = _action(parent, "&Keyboard shortcuts")
         self.edit_shortcuts = _action(parent, "Change &keyboard shortcuts\u2026", "", "Rebind any shortcut")
         self.about = _action(parent, "&About ReviewScope", "app")
+        self.search = _action(parent, "&Search all reviews\u2026", "search",
+                              "Search review texts, review titles and product titles across every product")
+        self.save_view = _action(parent, "&Save view as\u2026", "", "Name the review table's filter, sort and columns")
         # Triage keys act in the review table and the queue only, never while typing elsewhere.
         for a in self.triage:
             a.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
@@ -60,6 +63,7 @@ class QtActions:
             "export_view": self.export_view, "export_flags": self.export_flags, "quit": self.quit,
             "flag": self.flag, "undo_key": self.undo_key, "next": self.next, "previous": self.previous,
             "refresh": self.refresh, "dark_theme": self.dark_theme, "shortcuts": self.shortcuts,
+            "search": self.search, "save_view": self.save_view,
             **{f"label_{n}": a for n, a in enumerate(self.labels)},
         }
         """Binding id -> action, for every action that has a key (undo/redo join in the window)."""

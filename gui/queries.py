@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from storage import repository as repo
 from storage.models import TRAIN_SPLIT
-from storage.records import AuditRecord, ModelVersionRecord, ProductSummary, ReviewDetail, ReviewRow
+from storage.records import AuditRecord, ModelVersionRecord, ProductSummary, ReviewDetail, ReviewRow, SearchResult
 
 from storage.ranking import Disagreement, DisagreementMode, RankInfo, RankInput, find_disagreements, rank_product
 from .state.disagreement_queue import QueueFilter
@@ -215,3 +215,11 @@ def load_disagreements(
 
 def load_audit(session: Session, limit: int = 500) -> list[AuditRecord]:
     return repo.list_audit_events(session, limit=limit)
+
+
+# ---------------------------------------------------------------- search
+
+
+def search(session: Session, text: str, limit: int = 50, offset: int = 0) -> SearchResult:
+    """Reviews of every product matching ``text`` (storage/repository/search.py), best first."""
+    return repo.search_reviews(session, text, limit=limit, offset=offset)

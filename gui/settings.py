@@ -137,5 +137,13 @@ class Settings:
     def set_view_state(self, key: str, value: dict) -> None:
         self._s.setValue(key, json.dumps(value, sort_keys=True))
 
+    def saved_views(self, key: str) -> list:
+        """The saved views stored under ``key`` (gui/state/saved_views.py), [] if none."""
+        value = self.view_state(key)
+        return value if isinstance(value, list) else []
+
+    def set_saved_views(self, key: str, views: list) -> None:
+        self._s.setValue(key, json.dumps(views, sort_keys=True))
+
     def sync(self) -> None:
         self._s.sync()

@@ -50,6 +50,20 @@ RUN_STATUSES = tuple(s.value for s in RunStatus)
 """What a training run's ``status`` may be (a CHECK constraint holds it)."""
 
 
+SEARCH_SCHEMA_OBJECTS = frozenset({
+    "reviews_fts", "reviews_fts_content", "reviews_fts_data", "reviews_fts_idx", "reviews_fts_docsize",
+    "reviews_fts_config", "ix_reviews_search", "ix_products_search",
+})
+"""What migration 0005_search creates outside this module: SQLite's FTS5 table (with its shadow
+tables and content view) and PostgreSQL's expression indexes. Triggers, views and virtual tables
+have no place in SQLAlchemy metadata, so autogenerate must not see them."""
+
+
+def include_name(name: Optional[str], type_: str, _parent_names: Any) -> bool:
+    """Alembic autogenerate filter (``include_name``): leave the search objects out of comparisons."""
+    return not (type_ in ("table", "index") and name in SEARCH_SCHEMA_OBJECTS)
+
+
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 

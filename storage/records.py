@@ -247,3 +247,34 @@ class ReviewFilter:
     only_disagreements: bool = False
     has_images: bool = False
     only_labeled: bool = False
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """A review that matched a full-text search (storage/repository/search.py)."""
+
+    review_pk: int
+    review_id: str
+    review_title: str
+    product_pk: int
+    product_id: str
+    product_title: str
+    snippet: tuple[tuple[str, bool], ...]
+    """The best-matching passage as ``(text, matched)`` pieces: matched words are their own pieces."""
+    score: float
+    """Relevance, larger is better (only comparable within one search)."""
+
+    @property
+    def snippet_text(self) -> str:
+        return "".join(text for text, _ in self.snippet)
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """One page of hits, best first."""
+
+    query: str
+    hits: tuple[SearchHit, ...]
+    offset: int
+    has_more: bool
+    """Another page follows (ask again with ``offset + len(hits)``)."""

@@ -133,6 +133,10 @@ class ProductTableModel(QAbstractTableModel):
     def row_of(self, pk: int) -> Optional[int]:
         return self._row_of.get(pk)
 
+    def find(self, product_id: str) -> Optional[ProductSummary]:
+        """The product with this catalogue id (stable across re-imports, unlike its key)."""
+        return next((p for p in self._products if p.product_id == product_id), None)
+
 
 class ProductFilterProxy(QSortFilterProxyModel):
     """Filters products by :class:`ProductListState` (search, category); sorts on raw values."""

@@ -34,6 +34,7 @@ BINDINGS: tuple[Binding, ...] = (
     Binding("undo_key", "Undo the last flag change", ("U",), TRIAGE, "Review table and queue"),
     Binding("undo", "Undo", ("Ctrl+Z",), WINDOW, "Edit"),
     Binding("redo", "Redo", ("Ctrl+Shift+Z", "Ctrl+Y"), WINDOW, "Edit"),
+    Binding("search", "Search all reviews (every product)", ("Ctrl+F",), WINDOW, "Edit"),
     Binding("open_db", "Open database", ("Ctrl+O",), WINDOW, "File"),
     Binding("import_folder", "Import catalogue folder", ("Ctrl+I",), WINDOW, "File"),
     Binding("import_file", "Import catalogue file", (), WINDOW, "File"),
@@ -42,6 +43,7 @@ BINDINGS: tuple[Binding, ...] = (
     Binding("quit", "Quit", ("Ctrl+Q",), WINDOW, "File"),
     Binding("refresh", "Reload", ("F5",), WINDOW, "View"),
     Binding("dark_theme", "Dark theme", ("Ctrl+Shift+D",), WINDOW, "View"),
+    Binding("save_view", "Save view as\u2026", ("Ctrl+Shift+S",), WINDOW, "View"),
     Binding("shortcuts", "Keyboard shortcuts", ("F1",), WINDOW, "Help"),
 )
 BY_ID = {b.id: b for b in BINDINGS}

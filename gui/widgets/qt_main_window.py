@@ -12,7 +12,7 @@ from typing import Optional, Sequence
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QApplication, QDockWidget, QInputDialog, QMainWindow, QMessageBox, QSplitter, QToolBar, QWidget,
+    QApplication, QDockWidget, QInputDialog, QMainWindow, QMessageBox, QSizePolicy, QSplitter, QToolBar, QWidget,
 )
 
 from storage.db import Database
@@ -31,7 +31,9 @@ from ..models_view.qt_models_view import QtModelsView
 from ..settings import Settings
 from ..state import AppState, DisagreementQueueState, ProductListState, ReviewTableState
 from ..state import shortcuts
+from ..state.product_list import ALL_CATEGORIES
 from ..state.remembered import RememberedView, settings_key
+from ..state.saved_views import SavedView, SavedViewsState, saved_views_key
 from ..state.flag_draft import FlagDraft
 from ..store import Store
 from ..theme import apply_theme, icon
@@ -47,6 +49,8 @@ from .qt_product_list import QtProductList
 from .qt_recent_menu import QtRecentMenu
 from .qt_review_detail import QtReviewDetail
 from .qt_review_table import QtReviewTable
+from .qt_saved_views import QtSavedViews, QtSaveViewDialog
+from .qt_search import QtSearchField
 from .qt_shortcuts_dialog import QtShortcutsDialog
 from .qt_status_bar import QtStatusBar
 
@@ -82,6 +86,7 @@ class QtMainWindow(QMainWindow):
         self._device_text = ""  # from `engine doctor`: wins over what a model card says
         self._check_scored = False  # once per opened database: is the active model's scoring complete?
         self._restore: Optional[RememberedView] = None  # product and review to select once loaded
+        self._views_key: Optional[str] = None  # settings key of the open database's saved views
 
         self.store = Store(self)
         self.app_state = AppState(user_name=settings.user_name, theme=settings.theme)
@@ -91,6 +96,7 @@ class QtMainWindow(QMainWindow):
             self.table_state.hidden_columns = hidden
         self.product_state = ProductListState()
         self.queue_state = DisagreementQueueState()
+        self.saved_views_state = SavedViewsState()
         self.triage = QtTriageController(self.store, self.app_state, self)
         self.flag_kinds = QtFlagKinds(self.store, self.app_state, self.triage.chains, self)
         self.importer = QtImporter(self.store, self, actor=lambda: self.app_state.user_name)
@@ -111,8 +117,18 @@ class QtMainWindow(QMainWindow):
         self.training = QtTrainingPanel(self.store, self.app_state, self.scoring, engine_command, self)
         self.models_view = QtModelsView(self.store, self.app_state, self.model_ops, self)
 
+        self.actions_ = QtActions(self)
+        self.search = QtSearchField(self.store, self)
+        self.saved_views = QtSavedViews(self.saved_views_state, self.actions_.save_view, self)
+        self.sidebar = QSplitter(Qt.Orientation.Vertical, self)
+        self.sidebar.setObjectName("sidebar")
+        self.sidebar.addWidget(self.product_list)
+        self.sidebar.addWidget(self.saved_views)
+        self.sidebar.setStretchFactor(0, 4)
+        self.sidebar.setStretchFactor(1, 1)
+        self.sidebar.setChildrenCollapsible(False)
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
-        for w in (self.product_list, self.review_table, self.detail):
+        for w in (self.sidebar, self.review_table, self.detail):
             self.splitter.addWidget(w)
         self.splitter.setStretchFactor(0, 2)
         self.splitter.setStretchFactor(1, 6)
@@ -129,7 +145,6 @@ class QtMainWindow(QMainWindow):
         self.queue_dock.raise_()
         self.resizeDocks([self.queue_dock], [190], Qt.Orientation.Vertical)
 
-        self.actions_ = QtActions(self)
         self._build_menus()
         self._connect()
         self._restore_layout()
@@ -173,6 +188,8 @@ class QtMainWindow(QMainWindow):
         for action in (undo, redo, a.undo_key):
             edit.addAction(action)
         edit.addSeparator()
+        edit.addAction(a.search)
+        edit.addSeparator()
         edit.addAction(a.flag)
         edit.addAction(a.flag_kinds)
         labels = edit.addMenu("Set corrected &label")
@@ -191,6 +208,7 @@ class QtMainWindow(QMainWindow):
         view.addAction(a.refresh)
         view.addSeparator()
         view.addMenu(self.review_table.column_menu(self))
+        view.addAction(a.save_view)
         view.addSeparator()
         for dock in (self.queue_dock, self.training_dock, self.models_dock, self.audit_dock):
             view.addAction(dock.toggleViewAction())
@@ -210,6 +228,10 @@ class QtMainWindow(QMainWindow):
         tools.setMovable(False)
         for action in (a.open_db, a.import_folder, a.export_view, None, undo, redo, a.flag, None, a.refresh, a.dark_theme):
             tools.addSeparator() if action is None else tools.addAction(action)
+        spacer = QWidget(tools)
+        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        tools.addWidget(spacer)
+        tools.addWidget(self.search)
         self.addToolBar(tools)
         for view_widget in (self.review_table.view, self.queue.view):
             view_widget.addActions(a.triage)
@@ -241,6 +263,12 @@ class QtMainWindow(QMainWindow):
         a.dark_theme.toggled.connect(lambda dark: setattr(self.app_state, "theme", "dark" if dark else "light"))
         a.refresh.triggered.connect(lambda: self.reload_all())
         a.shortcuts.triggered.connect(self.show_shortcut_sheet)
+        a.search.triggered.connect(self.focus_search)
+        a.save_view.triggered.connect(self.save_view_as)
+        self.search.hit_chosen.connect(self.open_search_hit)
+        self.review_table.reveal_failed.connect(self._on_reveal_failed)
+        self.saved_views.apply_requested.connect(self.apply_saved_view)
+        self.saved_views_state.events.views.connect(self._store_saved_views)
         a.about.triggered.connect(lambda: show_info(
             self, "About ReviewScope", "ReviewScope: review moderation with the MM-SS helpfulness model."))
         self.store.opened.connect(self._on_database_opened)
@@ -293,6 +321,9 @@ class QtMainWindow(QMainWindow):
         self.app_state.current_review_pk = None
         self.app_state.current_product_pk = None
         self._restore_view(RememberedView.from_json(self.settings.view_state(settings_key(db.url))))
+        self._views_key = None  # not written back while loading
+        self.saved_views_state.load_json(self.settings.saved_views(saved_views_key(db.url)))
+        self._views_key = saved_views_key(db.url)
         self.store.call(queries.load_status, on_result=self._on_first_status)
         self.engine_info.query(db.url)
         self._check_scored = True
@@ -396,6 +427,70 @@ class QtMainWindow(QMainWindow):
             if row is not None and row.review_id == view.review_id:
                 self.app_state.current_review_pk = row.id
                 return
+
+    # ---------------------------------------------------------------- search and saved views
+
+    def focus_search(self) -> None:
+        """Ctrl+F: into the search field, its text selected (typing replaces it)."""
+        self.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.search.selectAll()
+
+    def open_search_hit(self, hit) -> None:
+        """Select the hit's product and review where they are, in the product list and the table."""
+        # Focus first: a table view taking the focus without a current row makes its first row current.
+        self.review_table.view.setFocus(Qt.FocusReason.OtherFocusReason)
+        self._show_product(hit.product_pk)
+        self.app_state.current_review_pk = hit.review_pk
+        self.review_table.reveal(hit.review_pk)
+
+    def _show_product(self, product_pk: int) -> None:
+        if self.product_model.row_of(product_pk) is not None and not self.product_list.is_listed(product_pk):
+            self.product_state.search = ""  # the list's filter hid it: list every product again
+            self.product_state.category = ALL_CATEGORIES
+        self.app_state.current_product_pk = product_pk
+
+    def _on_reveal_failed(self, review_pk: int) -> None:
+        if self.app_state.current_review_pk == review_pk:
+            self.status.showMessage("The review is shown in the detail pane; the table's filters hide it from the "
+                                    "table (clear them to see it there)", 15_000)
+
+    def save_view_as(self) -> None:
+        product = self.product_model.product(self.app_state.current_product_pk) \
+            if self.app_state.current_product_pk is not None else None
+        title = (product.title or product.product_id) if product else ""
+        dialog = QtSaveViewDialog(self.saved_views_state, title, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: self.save_view(
+            dialog.name.text(), product.product_id if product and dialog.with_product.isChecked() else None))
+        self._save_view_dialog = dialog
+        dialog.open()
+
+    def save_view(self, name: str, product_id: Optional[str] = None) -> SavedView:
+        """Save the review table's filter, sort and visible columns (and ``product_id``) as ``name``."""
+        product = self.product_model.find(product_id) if product_id else None
+        view = SavedView(name, self.table_state.sort, self.table_state.filter, self.review_table.visible_columns(),
+                         product_id, (product.title or product.product_id) if product else "")
+        return self.saved_views_state.save(view)
+
+    def apply_saved_view(self, view: SavedView) -> None:
+        """The view's columns, sort and filter; its product, or every product listed."""
+        self.review_table.set_visible_columns(view.columns)
+        self.table_state.sort = view.sort
+        self.table_state.filter = view.review_filter
+        if view.product_id is None:
+            self.product_state.search = ""
+            self.product_state.category = ALL_CATEGORIES
+            return
+        product = self.product_model.find(view.product_id)
+        if product is None:
+            self.status.showMessage(f"View \u201c{view.name}\u201d: product {view.product_id} is no longer in "
+                                    "this database", 15_000)
+            return
+        self._show_product(product.id)
+
+    def _store_saved_views(self, _views=None) -> None:
+        if self._views_key is not None:
+            self.settings.set_saved_views(self._views_key, self.saved_views_state.to_json())
 
     def _on_products(self, snapshot: queries.ProductsSnapshot) -> None:
         current = self.app_state.current_product_pk
@@ -655,6 +750,11 @@ class QtMainWindow(QMainWindow):
         splitter = self.settings.blob("window/splitter")
         if splitter is not None:
             self.splitter.restoreState(splitter)
+        sidebar = self.settings.blob("window/sidebar")
+        if sidebar is not None:
+            self.sidebar.restoreState(sidebar)
+        else:
+            self.sidebar.setSizes([520, 150])
         header = self.settings.blob("reviews/header")
         if header is not None:
             self.review_table.view.horizontalHeader().restoreState(header)
@@ -665,6 +765,7 @@ class QtMainWindow(QMainWindow):
         self.settings.set_blob("window/geometry", self.saveGeometry())
         self.settings.set_blob("window/state", self.saveState())
         self.settings.set_blob("window/splitter", self.splitter.saveState())
+        self.settings.set_blob("window/sidebar", self.sidebar.saveState())
         self.settings.set_blob("reviews/header", self.review_table.view.horizontalHeader().saveState())
         self.settings.set_hidden_columns(self.table_state.hidden_columns)
         self.settings.sync()

@@ -149,6 +149,11 @@ class QtProductList(QWidget):
             )
             self.view.scrollTo(index)
 
+    def is_listed(self, pk: int) -> bool:
+        """Does the list show this product (its search and category let it through)?"""
+        row = self._model.row_of(pk)
+        return row is not None and self.proxy.mapFromSource(self._model.index(row, PRODUCT)).isValid()
+
     def select_first(self) -> None:
         index = self.proxy.index(0, PRODUCT)
         if index.isValid():

@@ -29,6 +29,8 @@ class QtReviewTable(QWidget):
     """
 
     open_requested = Signal(int)
+    reveal_failed = Signal(int)
+    """:meth:`reveal` gave up: the review is not among the table's rows (its filters hide it)."""
 
     def __init__(self, model: ReviewTableModel, app_state: AppState, table_state: ReviewTableState,
                  parent: QWidget | None = None) -> None:
@@ -36,6 +38,7 @@ class QtReviewTable(QWidget):
         self._model = model
         self._app = app_state
         self._state = table_state
+        self._reveal: Optional[int] = None  # a review to select once its page is loaded
         self.title = QLabel("Reviews", self, objectName="paneTitle")
         self.title.setTextFormat(Qt.TextFormat.PlainText)
         self.counts = QLabel("", self, objectName="muted")
@@ -111,6 +114,31 @@ class QtReviewTable(QWidget):
         )
         self.view.scrollTo(index)
 
+    def reveal(self, review_pk: int) -> None:
+        """Select ``review_pk`` in the table, loading the pages up to it (a search hit or a
+        review opened from elsewhere may lie beyond the first page); ``reveal_failed`` when the
+        current product's rows, as filtered, do not hold it."""
+        self._reveal = review_pk
+        self._try_reveal()
+
+    def _try_reveal(self) -> bool:
+        """One step of :meth:`reveal`; True while a reveal is under way or just finished."""
+        pk = self._reveal
+        if pk is None:
+            return False
+        row = self._model.row_of(pk)
+        if row is not None:
+            self._reveal = None
+            self.select_row(row)
+        elif self._model.is_loading:
+            pass  # its page is on the way
+        elif self._model.canFetchMore():
+            self._model.fetchMore()
+        else:
+            self._reveal = None
+            self.reveal_failed.emit(pk)
+        return True
+
     def current_review_pk(self) -> Optional[int]:
         index = self.view.currentIndex()
         return index.data(KeyRole) if index.isValid() else None
@@ -124,6 +152,8 @@ class QtReviewTable(QWidget):
             self.open_requested.emit(index.data(KeyRole))
 
     def _on_current_review_changed(self, pk: Optional[int]) -> None:
+        if self._reveal is not None and pk != self._reveal:
+            self._reveal = None  # the user moved on
         if pk is None or pk == self.current_review_pk():
             return
         row = self._model.row_of(pk)
@@ -141,6 +171,8 @@ class QtReviewTable(QWidget):
 
     def _on_loaded(self, loaded: int, total: int) -> None:
         self.counts.setText(f"{total} reviews" if loaded >= total else f"{total} reviews \u00b7 {loaded} loaded")
+        if self._try_reveal():
+            return
         pk = self._app.current_review_pk
         row = self._model.row_of(pk) if pk is not None else None
         if row is not None:
@@ -198,6 +230,25 @@ class QtReviewTable(QWidget):
         """Apply the state's hidden columns and sort to the header (after restoring a layout)."""
         self._on_hidden_columns_changed(self._state.hidden_columns)
         self._on_sort_changed(self._state.sort)
+
+    def visible_columns(self) -> tuple[str, ...]:
+        """Keys of the shown columns, in the order the header shows them."""
+        header = self.view.horizontalHeader()
+        keys = [REVIEW_COLUMNS[header.logicalIndex(v)].key for v in range(header.count())]
+        return tuple(k for k in keys if k not in self._state.hidden_columns)
+
+    def set_visible_columns(self, keys) -> None:
+        """Show exactly ``keys`` (the review column always), in that order, the others after them."""
+        keys = [k for k in dict.fromkeys(keys) if k in COLUMN_INDEX]
+        if "review" not in keys:
+            keys.insert(0, "review")
+        header = self.view.horizontalHeader()
+        order = keys + [c.key for c in REVIEW_COLUMNS if c.key not in keys]
+        for visual, key in enumerate(order):
+            current = header.visualIndex(COLUMN_INDEX[key])
+            if current != visual:
+                header.moveSection(current, visual)
+        self._state.hidden_columns = frozenset(c.key for c in REVIEW_COLUMNS if c.key not in keys)
 
     def _on_hidden_columns_changed(self, hidden) -> None:
         for i, col in enumerate(REVIEW_COLUMNS):

@@ -2,7 +2,7 @@
 from alembic import context
 from sqlalchemy import create_engine
 
-from storage.models import Base
+from storage.models import Base, include_name
 
 config = context.config
 target_metadata = Base.metadata
@@ -27,6 +27,7 @@ def _run(connection) -> None:
         # Each revision commits on its own, so a failure leaves a known revision.
         transaction_per_migration=True,
         compare_type=True,
+        include_name=include_name,  # the full-text search objects live outside the metadata
     )
     with context.begin_transaction():
         context.run_migrations()

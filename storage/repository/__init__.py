@@ -12,7 +12,8 @@ repo``); the modules say where each concept lives:
 - :mod:`.model_versions`: registered models and the active one;
 - :mod:`.predictions`: scores and sub-scores per model;
 - :mod:`.training_runs`: training runs and the stale ones of killed trainers;
-- :mod:`.audit`: the audit log.
+- :mod:`.audit`: the audit log;
+- :mod:`.search`: full-text search over every product's reviews.
 """
 from __future__ import annotations
 
@@ -81,6 +82,7 @@ from .predictions import (  # noqa: F401
     scores_by_product,
     write_predictions,
 )
+from .search import parse_search, search_reviews  # noqa: F401
 from .training_runs import (  # noqa: F401
     finish_training_run,
     list_training_epochs,
@@ -149,4 +151,6 @@ __all__ = [
     "finish_training_run",
     "list_training_runs",
     "mark_stale_runs",
+    "parse_search",
+    "search_reviews",
 ]

@@ -12,13 +12,13 @@ from sqlalchemy import create_engine, text
 from storage import open_database
 from storage.db import _alembic_config, current_revision, head_revision
 from storage.errors import SchemaTooNewError, StorageError
-from storage.models import Base
+from storage.models import Base, include_name
 
 
 def test_empty_sqlite_upgraded_to_head_matches_models(tmp_path):
     db = open_database(str(tmp_path / "s.db"), media_dir=tmp_path / "m")
     with db.engine.connect() as conn:
-        ctx = MigrationContext.configure(conn, opts={"compare_type": True, "render_as_batch": True})
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True, "render_as_batch": True, "include_name": include_name})
         diff = compare_metadata(ctx, Base.metadata)
     assert diff == []
     assert current_revision(db.engine) == head_revision()
@@ -57,7 +57,7 @@ def test_database_made_by_alembic_at_0001_opens_and_upgrade_is_idempotent(tmp_pa
         assert current_revision(db.engine) == head_revision()
         with db.engine.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
-            ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+            ctx = MigrationContext.configure(conn, opts={"compare_type": True, "include_name": include_name})
             assert compare_metadata(ctx, Base.metadata) == []
         db.dispose()
 
@@ -208,7 +208,7 @@ def test_0004_seeds_the_default_kinds_and_the_odd_kinds_flags_already_have(tmp_p
     engine.dispose()
 
     db = open_database(str(path), media_dir=tmp_path / "m")
-    assert current_revision(db.engine) == head_revision() == "0004_flag_kinds"
+    assert current_revision(db.engine) == head_revision() == "0005_search"
     with db.begin() as s:
         kinds = repo.list_flag_kinds(s, include_retired=True)
         assert [k.name for k in kinds] == [*FLAG_KINDS, "another odd one", "legacy"]
