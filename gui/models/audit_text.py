@@ -37,6 +37,11 @@ ACTION_NAMES = {
     "train.failed": "Training failed",
     "train.cancelled": "Training cancelled",
     "train.interrupted": "Training interrupted",
+    "flag_kind.add": "Add flag kind",
+    "flag_kind.rename": "Rename flag kind",
+    "flag_kind.retire": "Retire flag kind",
+    "flag_kind.restore": "Restore flag kind",
+    "flag_kind.move": "Reorder flag kinds",
 }
 """Action column text of every action the code records (``record_audit`` callers)."""
 
@@ -105,6 +110,8 @@ def _target(e: AuditRecord, d: dict) -> tuple[str, str]:
         return f"model {name}", f"Model version {name} (database key {key})"
     if kind == "training_run":
         return f"training run #{key}", f"Training run #{key}"
+    if kind == "flag_kind":
+        return "flag kinds", f"Flag kind (database key {key})"
     if kind == "catalogue":
         return f"catalogue {PurePath(key).name or key}", key
     text = f"{kind} {key}".strip()
@@ -232,6 +239,11 @@ _DETAILS: dict[str, Callable[[AuditRecord, dict], str]] = {
     "train.failed": _train_end,
     "train.cancelled": _train_end,
     "train.interrupted": _train_end,
+    "flag_kind.add": lambda e, d: f"new kind {_q(d.get('name'))}",
+    "flag_kind.rename": lambda e, d: f"{_q(d.get('from'))} {ARROW} {_q(d.get('to'))} ({_count(d.get('flags'))} flags renamed)",
+    "flag_kind.retire": lambda e, d: f"retired {_q(d.get('name'))}; its {_count(d.get('flags'))} flags keep it",
+    "flag_kind.restore": lambda e, d: f"{_q(d.get('name'))} offered again",
+    "flag_kind.move": lambda e, d: f"{_q(d.get('name'))} moved from position {_count(d.get('from'))} to {_count(d.get('to'))}",
 }
 
 

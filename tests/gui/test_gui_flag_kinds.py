@@ -111,6 +111,7 @@ def test_a_refused_change_is_explained_in_the_dialog(make_window, catalogue, ope
 def test_retiring_hides_a_kind_from_new_flags_and_the_flag_that_has_it_keeps_it(make_window, catalogue, open_db, qtbot,
                                                                                 focus):
     w = make_window(catalogue.url)
+    w.actions_.advance.setChecked(False)  # stay on the flagged review: J and K below move explicitly
     flagged = w.app_state.current_review_pk
     flag_dialog = _flag_dialog(w, qtbot, focus)
     flag_dialog.kind.setCurrentText("promotional")
@@ -167,6 +168,7 @@ def test_a_renamed_kind_shows_in_the_table_the_history_and_undo(make_window, cat
     """Renaming "spam" renames it in every flag: the table and the detail pane show the new
     name at once, and undoing an edit made before the rename puts back the new name."""
     w = make_window(catalogue.url)
+    w.actions_.advance.setChecked(False)  # both dialogs act on the same review
     pk = w.app_state.current_review_pk
     flag_dialog = _flag_dialog(w, qtbot, focus)
     flag_dialog.kind.setCurrentText("spam")
