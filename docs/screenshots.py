@@ -4,7 +4,8 @@ light and the dark theme, with the review detail and the training dock.
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python docs/screenshots.py [--out docs] [--size 1280x800]
 
-Writes main-light.png, main-dark.png, training-light.png, training-dark.png (offscreen Qt
+Writes main-light.png, main-dark.png, training-light.png, training-dark.png, detail-light.png
+and detail-dark.png (the detail pane's whole content) (offscreen Qt
 renders real pixels with ``QWidget.grab``). Look at them before calling GUI work done.
 """
 from __future__ import annotations
@@ -61,6 +62,7 @@ def main(argv=None) -> int:
         for _ in range(20):
             app.processEvents()
         w.grab().save(str(args.out / f"main-{theme}.png"))
+        w.detail.widget().grab().save(str(args.out / f"detail-{theme}.png"))  # the whole pane, unscrolled
         w.training_dock.raise_()
         for _ in range(20):
             app.processEvents()

@@ -211,7 +211,8 @@ class ReviewTableModel(QAbstractTableModel):
             return None
         col = REVIEW_COLUMNS[section]
         if role == Qt.ItemDataRole.DisplayRole:
-            return col.header
+            # "p_t r_t" on two lines: the five sub-score columns stay narrow and readable
+            return col.header.replace(" ", "\n") if col.kind is ColumnKind.SUBSCORE else col.header
         if role == Qt.ItemDataRole.ToolTipRole:
             return col.tooltip + ("" if col.order_by else " (not sortable)")
         return None

@@ -63,11 +63,12 @@ REVIEW_COLUMNS: tuple[ReviewColumn, ...] = (
     ReviewColumn("label", "Label", ColumnKind.NUMBER, "label", tooltip="Helpfulness label from the votes (0-4)"),
     ReviewColumn("votes", "Votes", ColumnKind.NUMBER, "votes", tooltip="Helpful votes"),
     ReviewColumn("rating", "\u2605", ColumnKind.NUMBER, "rating", tooltip="Star rating"),
+    # the moderator's decision before the analyst's sub-scores: it stays on screen at 1280 px
+    ReviewColumn("flag", "Flag", ColumnKind.FLAG, None, tooltip="Newest active flag and corrected label"),
     *(
         ReviewColumn(f"sub{i}", name, ColumnKind.SUBSCORE, col, tooltip=f"Sub-score {name}: {tip}")
         for i, (name, col, tip) in enumerate(zip(SUBSCORE_NAMES, SUBSCORE_COLUMNS, SUBSCORE_TOOLTIPS))
     ),
-    ReviewColumn("flag", "Flag", ColumnKind.FLAG, None, tooltip="Newest active flag and corrected label"),
     ReviewColumn("date", "Date", ColumnKind.TEXT, "time", visible=False, tooltip="Review date (UTC)"),
     ReviewColumn("images", "Images", ColumnKind.NUMBER, None, visible=False, tooltip="Number of review images"),
     ReviewColumn("review_id", "Review id", ColumnKind.TEXT, "review_id", visible=False),

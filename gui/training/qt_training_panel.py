@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Optional, Sequence
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from ..state.app_state import AppState
 from ..store import Store
@@ -87,22 +87,32 @@ class QtTrainingPanel(QWidget):
         buttons.addWidget(self.progress, 1)
         for b in (self.start_button, self.cancel_button, self.restart_button):
             buttons.addWidget(b, 0, Qt.AlignmentFlag.AlignTop)
+        chart_page = QWidget(self)
+        page = QVBoxLayout(chart_page)
+        page.setContentsMargins(0, 0, 0, 0)
+        page.setSpacing(3)
+        page.addWidget(self.legend)
+        page.addWidget(charts, 1)
+        # The charts and the run's log share the space as two tabs: beside the charts the log
+        # was a 60 px column of wrapped words on a 1280 px screen. A failed run shows its log.
+        self.views = QTabWidget(self)
+        self.views.setDocumentMode(True)
+        self.views.setTabPosition(QTabWidget.TabPosition.West)  # costs width, not the charts' height
+        self.views.addTab(chart_page, "Charts")
+        self.views.addTab(self.log, "Log")
         middle = QWidget(self)
         mid = QVBoxLayout(middle)
         mid.setContentsMargins(0, 0, 0, 0)
         mid.setSpacing(3)
-        mid.addWidget(self.legend)
-        mid.addWidget(charts, 1)
+        mid.addWidget(self.views, 1)
         mid.addLayout(buttons)
         mid.addWidget(self.score_progress)
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.splitter.addWidget(self.form)
         self.splitter.addWidget(middle)
-        self.splitter.addWidget(self.log)
         self.splitter.setStretchFactor(0, 0)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setStretchFactor(2, 0)
-        self.splitter.setSizes([330, 900, 330])
+        self.splitter.setSizes([360, 900])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self.splitter)
@@ -175,6 +185,8 @@ class QtTrainingPanel(QWidget):
         self.cancel_button.setEnabled(status in (RunStatus.STARTING, RunStatus.RUNNING))
         self.restart_button.setEnabled(status is not RunStatus.IDLE)
         self.form.setEnabled(not status.active)
+        if status is RunStatus.FAILED:
+            self.views.setCurrentWidget(self.log)
 
     def _on_succeeded(self, outcome) -> None:
         self.trained.emit(outcome)

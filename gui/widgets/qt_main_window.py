@@ -55,6 +55,9 @@ from .qt_shortcuts_dialog import QtShortcutsDialog
 from .qt_status_bar import QtStatusBar
 
 _log = logging.getLogger(__name__)
+_HEADER_KEY = "reviews/header2"
+"""Settings key of the review table header layout (2: Flag moved before the sub-scores;
+a layout saved with the old column order is not applied to the new one)."""
 
 
 class QtMainWindow(QMainWindow):
@@ -130,10 +133,12 @@ class QtMainWindow(QMainWindow):
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         for w in (self.sidebar, self.review_table, self.detail):
             self.splitter.addWidget(w)
-        self.splitter.setStretchFactor(0, 2)
-        self.splitter.setStretchFactor(1, 6)
-        self.splitter.setStretchFactor(2, 3)
-        self.splitter.setSizes([380, 860, 360])
+        # the review table takes most of a change of width, but a laptop's 1280 px still
+        # leaves it room for every default column (products ~250 px, detail ~270 px)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 4)
+        self.splitter.setStretchFactor(2, 1)
+        self.splitter.setSizes([300, 900, 320])
         self.setCentralWidget(self.splitter)
         self.queue_dock = self._dock("Disagreement queue", "queue", self.queue)
         self.training_dock = self._dock("Training", "training", self.training)
@@ -755,7 +760,7 @@ class QtMainWindow(QMainWindow):
             self.sidebar.restoreState(sidebar)
         else:
             self.sidebar.setSizes([520, 150])
-        header = self.settings.blob("reviews/header")
+        header = self.settings.blob(_HEADER_KEY)
         if header is not None:
             self.review_table.view.horizontalHeader().restoreState(header)
         self.review_table.sync_from_state()
@@ -766,7 +771,7 @@ class QtMainWindow(QMainWindow):
         self.settings.set_blob("window/state", self.saveState())
         self.settings.set_blob("window/splitter", self.splitter.saveState())
         self.settings.set_blob("window/sidebar", self.sidebar.saveState())
-        self.settings.set_blob("reviews/header", self.review_table.view.horizontalHeader().saveState())
+        self.settings.set_blob(_HEADER_KEY, self.review_table.view.horizontalHeader().saveState())
         self.settings.set_hidden_columns(self.table_state.hidden_columns)
         self.settings.sync()
 

@@ -15,8 +15,9 @@ from .qt_review_filter_bar import QtReviewFilterBar
 from .qt_subscore_delegate import QtSubScoreBarDelegate
 
 _ASCENDING_FIRST = {"rank", "review", "review_id"}
-_WIDTHS = {"rank": 54, "review": 164, "score": 62, "label": 44, "votes": 48, "rating": 30, "flag": 132, "date": 84}
-SUBSCORE_WIDTH = 62
+_WIDTHS = {"rank": 46, "review": 164, "score": 56, "label": 42, "votes": 46, "rating": 30, "flag": 104, "date": 84}
+SUBSCORE_WIDTH = 46
+"""Bar plus a one-decimal value; the two-line header ("p_t" over "r_t") fits it."""
 
 
 class QtReviewTable(QWidget):

@@ -56,11 +56,14 @@ class QtSubScoreBarDelegate(QStyledItemDelegate):
         font = painter.font()
         font.setPointSizeF(max(6.5, font.pointSizeF() * 0.85))
         painter.setFont(font)
-        if area.width() >= 44:  # a narrow column shows the bar only (the tooltip has the number)
+        if area.width() >= 56:
             painter.drawText(area.adjusted(0, -2, -1, 2), int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter), text)
+        elif area.width() >= 30:  # a narrow column: one decimal (the tooltip has four)
+            painter.drawText(area.adjusted(0, -2, -1, 2), int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter),
+                             f"{float(value):.1f}")
         painter.restore()
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex):
         hint = super().sizeHint(option, index)
-        hint.setWidth(max(hint.width(), 64))
+        hint.setWidth(max(hint.width(), 46))
         return hint

@@ -215,3 +215,32 @@ def test_product_names_stay_readable_on_a_laptop_screen(make_window, catalogue, 
     w.splitter.setSizes([520, 460, 300])
     qtbot.waitUntil(lambda: not view.isColumnHidden(SCORED), timeout=WAIT)
     assert view.columnWidth(PRODUCT) >= 100
+
+
+def test_at_a_laptops_1280_by_800_every_default_column_is_on_screen(make_window, catalogue, qtbot):
+    """The Flag column and the five sub-scores fit the review table without scrolling sideways,
+    and the detail pane's chart names its five bars in full."""
+    w = make_window(catalogue.url)
+    w.resize(1280, 800)
+    view = w.review_table.view
+    header = view.horizontalHeader()
+    qtbot.waitUntil(lambda: w.width() == 1280 and view.viewport().width() > 0, timeout=WAIT)
+    qtbot.waitUntil(lambda: header.length() <= view.viewport().width(), timeout=WAIT)
+    flag = COLUMN_INDEX["flag"]
+    assert header.sectionViewportPosition(flag) + header.sectionSize(flag) <= view.viewport().width()
+    assert not view.horizontalScrollBar().isVisible()
+    assert header.sectionSize(COLUMN_INDEX["review"]) >= 150  # the review's title stays readable
+    axis = w.detail.chart.category_axis
+    assert not axis.truncateLabels() and "p_t r_t" in axis.categories()
+
+
+def test_dark_theme_charts_are_dark_with_light_text(make_window, catalogue, qtbot):
+    from gui.training.chart_style import DARK_BACKGROUND
+
+    w = make_window(catalogue.url)
+    w.app_state.theme = "dark"
+    panel = w.training
+    for view in (*panel.charts, w.detail.chart):
+        chart = view.chart()
+        assert chart.backgroundBrush().color().name() == DARK_BACKGROUND, view
+        assert chart.axes()[0].labelsBrush().color().lightness() > 150, view  # readable on it

@@ -71,8 +71,10 @@ def test_chart_and_ranks_show_the_scores(make_window, catalogue, qtbot):
     _show_review(qtbot, w, catalogue.product_pks["P-TREES"], catalogue.image_review_pk)
     row = w.detail.bundle.detail.row
     chart = w.detail.chart
-    assert [chart.bars.at(i) for i in range(5)] == [float(v) for v in row.sub_scores]
-    assert chart.score_line.count() == 2 and chart.score_line.at(0).y() == row.score
+    # horizontal bars, first sub-score on top (the category axis counts bottom-up)
+    assert [chart.bars.at(4 - i) for i in range(5)] == [float(v) for v in row.sub_scores]
+    assert chart.category_axis.categories() == ["r_t r_v", "p_v r_t", "p_t r_v", "p_v r_v", "p_t r_t"]
+    assert chart.score_line.count() == 2 and chart.score_line.at(0).x() == row.score
     assert "under the model" in w.detail.ranks.text() and "of 6 under the votes" in w.detail.ranks.text()
     with qtbot.waitSignal(w.review_model.loaded, timeout=WAIT):
         w.product_list.select_product(catalogue.product_pks["P-SHOE"])

@@ -251,6 +251,7 @@ def test_a_crashing_trainer_shows_its_traceback_and_the_app_stays_usable(bare_pa
     assert panel.state.status is RunStatus.FAILED
     assert panel.state.error == "RuntimeError: CUDA error: device-side assert triggered"
     assert "Traceback" in panel.log.toPlainText()
+    assert panel.views.currentWidget() is panel.log  # the log tab comes forward on a failure
     assert len(panel.state.steps) == 1  # what arrived before the crash is kept on screen
     assert panel.restart()  # and a new run can start at once
     qtbot.waitUntil(lambda: not panel.state.status.active, timeout=WAIT)
