@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from storage import repository as repo
 from storage.models import TRAIN_SPLIT
-from storage.records import AuditRecord, ModelVersionRecord, ProductSummary, ReviewDetail, ReviewRow, SearchResult
+from storage.records import AuditRecord, FlagRecord, ModelVersionRecord, ProductSummary, ReviewDetail, ReviewRow, SearchResult
 
 from storage.ranking import Disagreement, DisagreementMode, RankInfo, RankInput, find_disagreements, rank_product
 from .state.disagreement_queue import QueueFilter
@@ -160,6 +160,21 @@ def view_rows(session: Session, query: ReviewQuery, ranks: dict[int, RankInfo]) 
 
 def review_rows(session: Session, review_pks, model_version_id: Optional[int]) -> list[ReviewRow]:
     return repo.review_rows_by_pks(session, list(review_pks), model_version_id)
+
+
+@dataclass(frozen=True)
+class FlagDialogData:
+    """What the flag dialog opens on: the review's title and its active flag (None: a new one)."""
+
+    title: str
+    active: Optional[FlagRecord]
+
+
+def flag_dialog_data(session: Session, review_pk: int, model_version_id: Optional[int]) -> Optional[FlagDialogData]:
+    rows = repo.review_rows_by_pks(session, [review_pk], model_version_id)
+    if not rows:
+        return None
+    return FlagDialogData(rows[0].title or rows[0].text, repo.active_flag(session, review_pk))
 
 
 # ---------------------------------------------------------------- detail

@@ -84,6 +84,7 @@ class QtMainWindow(QMainWindow):
         self._pending_imports: list[str] = []
         self._background_due = False  # metrics, queue and audit wait for the first page
         self._flag_dialog: Optional[QtFlagDialog] = None
+        self._flag_dialog_pending = False  # F pressed, the flag being read
         self._kinds_dialog: Optional[QtFlagKindsDialog] = None
         self._score_after_import = False  # first launch: score the sample once it is imported
         self._device_text = ""  # from `engine doctor`: wins over what a model card says
@@ -583,23 +584,41 @@ class QtMainWindow(QMainWindow):
     # ---------------------------------------------------------------- triage
 
     def open_flag_dialog(self) -> None:
+        """F: the flag dialog on the current review, filled in with its active flag if it has one.
+
+        The flag is read from the store, queued behind the writes not yet done (a label key
+        pressed just before F): the detail pane may still show the flag as it was, and a dialog
+        opened on that would save over a newer version ("changed by someone else")."""
         pk = self.app_state.current_review_pk
-        if pk is None:
+        if pk is None or self._flag_dialog is not None or self._flag_dialog_pending:
             return
-        bundle = self.detail.bundle
-        row = bundle.detail.row if bundle is not None and bundle.detail.row.id == pk else None
-        title = one_line(row.title or row.text, 80) if row else f"review #{pk}"
+        self._flag_dialog_pending = True
+        source = self._triage_view()
+
+        def opened(data) -> None:
+            self._flag_dialog_pending = False
+            if data is not None and self.isVisible():
+                self._show_flag_dialog(pk, data, source)
+
+        def failed(_error) -> None:
+            self._flag_dialog_pending = False
+
+        job = self.store.call(queries.flag_dialog_data, pk, self.app_state.model_version_id, write=True,
+                              on_result=opened, on_error=failed)
+        if job is None:
+            self._flag_dialog_pending = False
+
+    def _show_flag_dialog(self, pk: int, data, source: str) -> None:
         # A review has one active flag: F opens it for editing (the save then edits it).
-        active = next((f for f in bundle.detail.flags if not f.undone), None) if row is not None else None
+        active = data.active
         initial = FlagDraft(active.kind, active.corrected_label, active.note) if active is not None else None
         seen = (active.id, active.version) if active is not None else None
-        dialog = QtFlagDialog(title, initial=initial, kinds=(), parent=self)
+        dialog = QtFlagDialog(one_line(data.title, 80) or f"review #{pk}", initial=initial, kinds=(), parent=self)
         dialog.set_kinds(*self._offered_kinds(dialog.kept_kind), current=dialog.kept_kind)
         if active is not None:
             dialog.setWindowTitle(f"Edit flag by {active.author or 'unknown'}")
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # one per flag: do not pile up
         self._flag_dialog = dialog
-        source = self._triage_view()
         dialog.manage_requested.connect(lambda: self.open_flag_kinds_dialog(dialog))
         dialog.accepted.connect(lambda: self.triage.save_flag(dialog.draft(), pk, seen) and self._advance(source, pk))
         dialog.finished.connect(lambda _r: setattr(self, "_flag_dialog", None))
