@@ -22,6 +22,7 @@ from storage import repository as repo
 from storage.db import Database
 from storage.records import KEEP_LABEL, BulkFlagChange, ReviewFilter
 
+from .queries import view_ranks
 from .state.flag_draft import LABELS
 from .state.review_table import ReviewQuery
 
@@ -29,11 +30,10 @@ from .state.review_table import ReviewQuery
 @dataclass(frozen=True)
 class BulkTarget:
     """The reviews a bulk flag is for: ``review_pks`` (the table's selection), or else every
-    review of ``query`` (``among``: the reviews "only disagreements" allows, as the table has them)."""
+    review of ``query`` (its product, filter and search, over all pages)."""
 
     review_pks: Optional[tuple[int, ...]] = None
     query: Optional[ReviewQuery] = None
-    among: Optional[tuple[int, ...]] = None
 
     def __post_init__(self) -> None:
         if (self.review_pks is None) == (self.query is None):
@@ -66,13 +66,16 @@ def describe_filter(flt: ReviewFilter) -> str:
 
 
 def target_pks(session: Session, target: BulkTarget) -> list[int]:
-    """The keys of the target's reviews, chosen in SQL (only ids are loaded)."""
+    """The keys of the target's reviews, chosen in SQL (only ids are loaded; "only
+    disagreements" ranks the product's reviews under the model, as the table does)."""
     if target.review_pks is not None:
         return list(target.review_pks)
     q = target.query
     if q.product_pk is None:
         return []  # the table lists nothing without a product
-    among = (target.among or ()) if q.flt.only_disagreements else None
+    among = None
+    if q.flt.only_disagreements:
+        among = [pk for pk, info in view_ranks(session, q).items() if info.is_disagreement]
     return repo.review_pks_matching(session, q.product_pk, q.flt, among)
 
 

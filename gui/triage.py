@@ -71,9 +71,9 @@ class QtTriageController(QObject):
     def _on_bulk_written(self, result: Optional[BulkResult]) -> None:
         if result is None:
             return  # the batch had failed: its undo or redo had nothing to do
+        self.bulk_changed.emit(result)  # first: the window shows what changed behind the message
         if result.conflicts:
             self._store.failed.emit("Some flags were left as they are", result.conflict_text)
-        self.bulk_changed.emit(result)
 
     def _on_bulk_failed(self, exc: Exception) -> None:
         self._store.failed.emit("Could not save the flags", str(exc))

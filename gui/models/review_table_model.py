@@ -206,11 +206,6 @@ class ReviewTableModel(QAbstractTableModel):
         """Keys of the loaded rows, in order."""
         return [r.id for r in self._rows]
 
-    @property
-    def among(self) -> Optional[tuple[int, ...]]:
-        """With "only disagreements": the reviews it lets through (known with the first page)."""
-        return self._among
-
     # ------------------------------------------------------------ Qt API
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:

@@ -668,7 +668,7 @@ class QtMainWindow(QMainWindow):
         query = self.review_model.query
         if query is None or query.product_pk is None:
             return None
-        return bulk.BulkTarget(query=query, among=self.review_model.among)
+        return bulk.BulkTarget(query=query)
 
     def open_bulk_dialog(self, selection: bool) -> Optional[QtBulkFlagDialog]:
         """Edit > Bulk flag: the dialog, with the count of what it will flag (read in a worker)."""

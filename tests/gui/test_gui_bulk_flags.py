@@ -80,11 +80,21 @@ def test_three_selected_rows_flag_undo_and_redo_as_one_step(make_window, catalog
     assert _active(open_db) == {first: ("spam", 1, ""), second: ("spam", None, ""), third: ("spam", None, "")}
     assert fourth not in _active(open_db)
     assert w.app_state.current_review_pk == third
+    with qtbot.waitSignal(w.triage.bulk_changed, timeout=WAIT):
+        w.undo_action.trigger()
+    with qtbot.waitSignal(w.triage.flag_changed, timeout=WAIT):
+        w.undo_action.trigger()  # then the single label before it: no conflict with our own batch
+    assert _active(open_db) == {}
+    with qtbot.waitSignal(w.triage.flag_changed, timeout=WAIT):
+        w.redo_action.trigger()
+    with qtbot.waitSignal(w.triage.bulk_changed, timeout=WAIT):
+        w.redo_action.trigger()
+    assert _active(open_db) == {first: ("spam", 1, ""), second: ("spam", None, ""), third: ("spam", None, "")}
 
-    events = _bulk_events(open_db)  # newest first: redo, undo, the batch; one event each
-    assert [e.details["count"] for e in events] == [3, 3, 3]
-    assert [bool(e.details.get("redo")) for e in events] == [True, False, False]
-    assert [bool(e.details.get("undo")) for e in events] == [False, True, False]
+    events = _bulk_events(open_db)  # newest first: redo, undo, redo, undo, the batch; one event each
+    assert [e.details["count"] for e in events] == [3] * 5
+    assert [bool(e.details.get("redo")) for e in events] == [True, False, True, False, False]
+    assert [bool(e.details.get("undo")) for e in events] == [False, True, False, True, False]
     assert (events[-1].details["created"], events[-1].details["edited"]) == (2, 1)
     qtbot.waitUntil(lambda: w.audit_log.audit_model.rowCount() > 0
                     and "Bulk flag" in [w.audit_log.audit_model.line(r).action
@@ -145,3 +155,62 @@ def test_undoing_a_batch_leaves_a_colleagues_change_and_names_them(make_window, 
     assert f"1 of the {len(pks):,} flags" in text and "colleague edited it" in text and "I disagree" not in title
     (undo, _batch) = _bulk_events(open_db)
     assert undo.details["undo"] and undo.details["conflicts"] == 1 and undo.details["count"] == len(pks) - 1
+
+
+def test_only_disagreements_flags_what_the_table_counts(make_window, catalogue, open_db, qtbot):
+    w = make_window(catalogue.url)
+    w.table_state.update_filter(only_disagreements=True)
+    qtbot.waitUntil(lambda: not w.review_model.is_loading and w.review_model.rowCount() > 0, timeout=WAIT)
+    total = w.review_model.total
+    dialog = _open_dialog(w, qtbot, selection=False)
+    assert dialog.preview.count == total and "the model disagrees with" in dialog.scope.text()
+    _apply(w, qtbot, dialog, "other")
+    assert len(_active(open_db)) == total
+    assert set(_active(open_db)) >= set(w.review_model.loaded_pks())
+
+
+# ------------------------------------------------------------------ the jobs, without a window
+
+
+class _Busy(Exception):
+    pass
+
+
+class RetryingDb:
+    """Every ``run`` first fails once after the function ran (a busy commit, retried)."""
+
+    def __init__(self, db) -> None:
+        self.db = db
+
+    def run(self, fn):
+        try:
+            with self.db.sessions.begin() as session:
+                fn(session)
+                raise _Busy()
+        except _Busy:
+            pass
+        return self.db.run(fn)
+
+
+def test_bulk_jobs_survive_retried_transactions_and_follow_a_renamed_kind(open_db, catalogue):
+    from gui.bulk import BulkChain, BulkDraft, BulkTarget, apply_job, redo_job, undo_job
+    from gui.commands import rename_kind_in_chains
+
+    with open_db.begin() as s:
+        pks = tuple(s.scalars(select(Review.id).where(Review.product_pk == catalogue.product_pks["P-TREES"])))
+        old = repo.add_flag(s, pks[0], "spam", "colleague", 2, "theirs")
+    db = RetryingDb(open_db)
+    chain = BulkChain()
+    done = apply_job(db, chain, BulkTarget(review_pks=pks), BulkDraft("spam", None, "bulk"), "mod", None, "trees")
+    assert done.count == len(pks) and done.review_pks == set(pks)
+    assert _active(open_db) == {pk: ("spam", None, "bulk") for pk in pks}  # each once, not twice
+    assert len(_bulk_events(open_db)) == 1
+    with open_db.begin() as s:
+        repo.rename_flag_kind(s, "spam", "advert", "admin")
+    rename_kind_in_chains([chain], "spam", "advert")
+    undo_job(db, chain, "mod")
+    assert _active(open_db) == {pks[0]: ("advert", 2, "theirs")}
+    assert redo_job(db, chain, "mod").conflicts == 0
+    assert _active(open_db) == {pk: ("advert", None, "bulk") for pk in pks}
+    with open_db.begin() as s:
+        assert repo.get_flag(s, old.id).kind == "advert"
