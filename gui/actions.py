@@ -39,6 +39,12 @@ class QtActions:
         self.export_flags = _action(parent, "Export all &flags\u2026", "export", "Write every active flag to CSV or JSONL")
         self.quit = _action(parent, "&Quit")
         self.flag = _action(parent, "&Flag review\u2026", "flag", "Flag the current review, or edit its flag")
+        self.bulk_selected = _action(parent, "Apply to &selected reviews\u2026", "flag",
+                                     "Flag every selected review of the table at once (Ctrl/Shift+click or Ctrl+A\n"
+                                     "select several); one undo takes it all back")
+        self.bulk_filter = _action(parent, "Apply to &every review matching this filter\u2026", "flag",
+                                   "Flag every review of the table's product that its filter and search let\n"
+                                   "through, on every page; one undo takes it all back")
         self.flag_kinds = _action(parent, "Manage flag &kinds\u2026", "", "Add, rename, retire or restore the kinds a flag can have")
         self.undo_key = _action(parent, "Undo last flag change", "undo", "Undo the last flag change (from the table or queue)")
         self.labels = [_action(parent, f"Set corrected label {n}") for n in range(5)]
@@ -63,7 +69,8 @@ class QtActions:
             "export_view": self.export_view, "export_flags": self.export_flags, "quit": self.quit,
             "flag": self.flag, "undo_key": self.undo_key, "next": self.next, "previous": self.previous,
             "refresh": self.refresh, "dark_theme": self.dark_theme, "shortcuts": self.shortcuts,
-            "search": self.search, "save_view": self.save_view,
+            "search": self.search, "save_view": self.save_view, "bulk_selected": self.bulk_selected,
+            "bulk_filter": self.bulk_filter,
             **{f"label_{n}": a for n, a in enumerate(self.labels)},
         }
         """Binding id -> action, for every action that has a key (undo/redo join in the window)."""

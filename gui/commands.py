@@ -68,14 +68,16 @@ def run_step(db: Database, chain: FlagChain, step: Step, *args) -> Optional[Flag
     return result.flag
 
 
-def rename_kind_in_chains(chains: Iterable[FlagChain], old: str, new: str) -> None:
+def rename_kind_in_chains(chains: Iterable, old: str, new: str) -> None:
     """A flag kind was renamed (with every flag that had it): what undo and redo put back
     names it by its new name. Runs on the write pool thread, after the rename committed."""
     def renamed(values: Optional[flag_ops.FlagValues]) -> Optional[flag_ops.FlagValues]:
         return replace(values, kind=new) if values is not None and values.kind == old else values
 
     for chain in chains:
-        if chain.outcome is not None:
+        if hasattr(chain, "rename_kind"):  # a bulk command's (gui.bulk.BulkChain)
+            chain.rename_kind(old, new)
+        elif chain.outcome is not None:
             chain.outcome = replace(chain.outcome, before=renamed(chain.outcome.before), after=renamed(chain.outcome.after))
 
 

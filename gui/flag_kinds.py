@@ -14,7 +14,7 @@ from storage import repository as repo
 from storage.db import Database
 from storage.records import FlagKindRecord
 
-from .commands import FlagChain, rename_kind_in_chains
+from .commands import rename_kind_in_chains
 from .state.app_state import AppState
 from .state.flag_kinds import FlagKindsState
 from .store import Store
@@ -34,7 +34,7 @@ def _rename(session: Session, name: str, new_name: str, author: str) -> tuple[st
 
 
 def _rename_job(db: Database, name: str, new_name: str, author: str,
-                chains: list[FlagChain]) -> tuple[str, list[FlagKindRecord]]:
+                chains: list) -> tuple[str, list[FlagKindRecord]]:
     """Write-pool job: rename in one transaction, then let the undo stack's commands put back
     the new name (they run on this same thread, after this job). Returns the name as stored."""
     stored, kinds = db.run(lambda session: _rename(session, name, new_name, author))
@@ -57,7 +57,7 @@ class QtFlagKinds(QObject):
     changed = Signal()
     renamed = Signal(str, str)
 
-    def __init__(self, store: Store, app_state: AppState, chains: Callable[[], list[FlagChain]] = list,
+    def __init__(self, store: Store, app_state: AppState, chains: Callable[[], list] = list,
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._store = store

@@ -113,6 +113,60 @@ class ReviewDetail:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+KEEP_LABEL = -1
+"""A bulk flag's ``corrected_label`` meaning "an edited flag keeps its own" (as in ``edit_flag``)."""
+
+FlagValuesTuple = tuple[str, Optional[int], str]
+"""A flag's (kind, corrected label, note)."""
+
+
+@dataclass(frozen=True)
+class BulkFlagChange:
+    """What one bulk flag (storage.repository.bulk_flags) wrote, so that it can be undone.
+
+    ``items`` holds ``(flag id, review pk, before)`` per review: ``before`` is None for a flag
+    the batch created, else the (kind, corrected label, note) the edited flag had. The values
+    it got are ``kind``, ``corrected_label`` (:data:`KEEP_LABEL`: its own) and ``note`` (None:
+    its own): see :meth:`after`. ``versions``: each flag's version once written.
+    """
+
+    items: tuple[tuple[int, int, Optional[FlagValuesTuple]], ...]
+    kind: str
+    corrected_label: Optional[int]
+    note: Optional[str]
+    versions: dict[int, int]
+
+    @property
+    def count(self) -> int:
+        return len(self.items)
+
+    @property
+    def created(self) -> int:
+        return sum(1 for _f, _r, before in self.items if before is None)
+
+    @property
+    def edited(self) -> int:
+        return self.count - self.created
+
+    def after(self, before: Optional[FlagValuesTuple]) -> FlagValuesTuple:
+        """The values the batch gave a flag that had ``before`` (None: a flag it created)."""
+        old_label, old_note = (before[1], before[2]) if before is not None else (None, "")
+        label = old_label if self.corrected_label == KEEP_LABEL else self.corrected_label
+        return self.kind, label, old_note if self.note is None else self.note
+
+
+@dataclass(frozen=True)
+class BulkFlagStep:
+    """What an undo or redo of a bulk flag wrote: the flags changed (id -> version now), their
+    reviews, and the flags left alone because someone else changed them since (``conflicts``:
+    how many; ``conflict_text``: who changed which, how, for the user)."""
+
+    versions: dict[int, int]
+    review_pks: frozenset[int]
+    conflicts: int = 0
+    conflict_text: str = ""
+
+
 @dataclass(frozen=True)
 class FlagKindRecord:
     """A flag kind (``flag_kinds``): offered for new flags unless retired."""

@@ -27,6 +27,7 @@ ACTION_NAMES = {
     "flag.undo": "Undo",
     "flag.redo": "Redo",
     "flag.resolve": "Resolve flag",
+    "flag.bulk": "Bulk flag",
     "model.register": "Register model",
     "model.activate": "Activate model",
     "model.delete": "Delete model",
@@ -86,9 +87,9 @@ def search_text(e: AuditRecord, line: AuditLine) -> str:
 
 def action_text(e: AuditRecord) -> str:
     d = e.details if isinstance(e.details, dict) else {}
-    if e.action == "flag.edit" and d.get("undo") is True:
+    if e.action in ("flag.edit", "flag.bulk") and d.get("undo") is True:
         return "Undo"
-    if e.action == "flag.edit" and d.get("redo") is True:
+    if e.action in ("flag.edit", "flag.bulk") and d.get("redo") is True:
         return "Redo"
     return ACTION_NAMES.get(e.action, e.action)
 
@@ -110,6 +111,9 @@ def _target(e: AuditRecord, d: dict) -> tuple[str, str]:
         return f"model {name}", f"Model version {name} (database key {key})"
     if kind == "training_run":
         return f"training run #{key}", f"Training run #{key}"
+    if kind == "reviews":
+        n = _count(_int(key) if _int(key) is not None else key)
+        return f"{n} reviews", f"{n} reviews, changed at once (bulk flag)"
     if kind == "flag_kind":
         return "flag kinds", f"Flag kind (database key {key})"
     if kind == "catalogue":
@@ -176,6 +180,25 @@ def _flag_resolve(e: AuditRecord, d: dict) -> str:
     return f"{what}: {d['resolution']}" if d.get("resolution") else what
 
 
+def _flag_bulk(e: AuditRecord, d: dict) -> str:
+    label = d.get("corrected_label")
+    what = f"flag {_q(d.get('kind') or '?')}"
+    if label == "kept":
+        what += " (corrected labels kept)"
+    elif label is not None:
+        what += f" (corrected label {label})"
+    if d.get("note"):
+        what += f" note: {_clip(str(d['note']), _NOTE_CHARS)}"
+    count = _count(d.get("count"))
+    if d.get("undo") is True or d.get("redo") is True:
+        text = f"{'undo' if d.get('undo') is True else 'redo'} of: {what} on {count} reviews"
+    else:
+        text = f"{what} on {count} reviews: {_count(d.get('created'))} new, {_count(d.get('edited'))} edited"
+    if d.get("conflicts"):
+        text += f"; {_count(d.get('conflicts'))} changed by someone else since, left as they were"
+    return text
+
+
 def _model_register(e: AuditRecord, d: dict) -> str:
     name = d.get("name") or _model_name(e, _int(e.target_id))
     parent = _int(d.get("parent_id"))
@@ -229,6 +252,7 @@ _DETAILS: dict[str, Callable[[AuditRecord, dict], str]] = {
     "flag.undo": lambda e, d: f"undo of: {_withdrawn_flag(e, d)}",
     "flag.redo": lambda e, d: f"redo of: {_withdrawn_flag(e, d)}",
     "flag.resolve": _flag_resolve,
+    "flag.bulk": _flag_bulk,
     "model.register": _model_register,
     "model.activate": _model_activate,
     "model.delete": _model_delete,

@@ -191,12 +191,20 @@ class ReviewTableModel(QAbstractTableModel):
         return self._ranks.get(review_pk)
 
     def update_rows(self, rows: Sequence[ReviewRow]) -> None:
-        """Replace loaded rows by fresh copies (after a flag changed)."""
+        """Replace loaded rows by fresh copies (after a flag changed); one dataChanged for
+        the span they cover (a bulk flag may change hundreds)."""
+        changed = []
         for r in rows:
             i = self._row_of.get(r.id)
             if i is not None:
                 self._rows[i] = r
-                self.dataChanged.emit(self.index(i, 0), self.index(i, len(REVIEW_COLUMNS) - 1))
+                changed.append(i)
+        if changed:
+            self.dataChanged.emit(self.index(min(changed), 0), self.index(max(changed), len(REVIEW_COLUMNS) - 1))
+
+    def loaded_pks(self) -> list[int]:
+        """Keys of the loaded rows, in order."""
+        return [r.id for r in self._rows]
 
     # ------------------------------------------------------------ Qt API
 

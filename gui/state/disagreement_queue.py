@@ -107,16 +107,27 @@ class DisagreementQueueState(EventedState):
         """A fresh ``ReviewRow`` (its flag state) for a queued review; True if it is queued.
         With ``hide_done`` a review that became done leaves the list, and the current item
         stays where it is (or moves to the next one when it was the one that left)."""
-        found = False
+        return self.replace_rows([row]) > 0
+
+    def replace_rows(self, rows: Sequence) -> int:
+        """:meth:`replace_row` for many rows at once (a bulk flag): one pass, one update of
+        the list. Returns how many were queued."""
+        fresh = {row.id: row for row in rows}
+        found = 0
         items = []
         for item in self.all_items:
-            if item.review_pk == row.id:
+            row = fresh.get(item.review_pk)
+            if row is not None:
                 item = type(item)(item.disagreement, row, item.product_title)
-                found = True
+                found += 1
             items.append(item)
         if found:
             self._show(tuple(items))
         return found
+
+    def queued_pks(self) -> frozenset[int]:
+        """The reviews of every loaded item (shown or hidden as done)."""
+        return frozenset(item.review_pk for item in self.all_items)
 
     def _show(self, all_items: tuple) -> None:
         current = self.current

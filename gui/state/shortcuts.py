@@ -35,6 +35,8 @@ BINDINGS: tuple[Binding, ...] = (
     Binding("undo", "Undo", ("Ctrl+Z",), WINDOW, "Edit"),
     Binding("redo", "Redo", ("Ctrl+Shift+Z", "Ctrl+Y"), WINDOW, "Edit"),
     Binding("search", "Search all reviews (every product)", ("Ctrl+F",), WINDOW, "Edit"),
+    Binding("bulk_selected", "Bulk flag: apply to the selected reviews", ("Ctrl+Shift+F",), WINDOW, "Edit"),
+    Binding("bulk_filter", "Bulk flag: apply to every review matching the table filter", (), WINDOW, "Edit"),
     Binding("open_db", "Open database", ("Ctrl+O",), WINDOW, "File"),
     Binding("import_folder", "Import catalogue folder", ("Ctrl+I",), WINDOW, "File"),
     Binding("import_file", "Import catalogue file", (), WINDOW, "File"),

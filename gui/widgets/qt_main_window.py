@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 
 from storage.db import Database
 
-from .. import queries
+from .. import bulk, queries
 from ..actions import QtActions, shortcut_sheet
 from ..dialogs import message_box, show_error, show_info
 from ..files import QtFileActions, is_database_file
@@ -42,6 +42,7 @@ from ..training.qt_training_panel import QtTrainingPanel
 from ..training.scoring import QtScoringController
 from ..triage import QtTriageController
 from .qt_audit_log import QtAuditLog
+from .qt_bulk_flag_dialog import QtBulkFlagDialog
 from .qt_disagreement_queue import QtDisagreementQueue
 from .qt_flag_dialog import QtFlagDialog
 from .qt_flag_kinds_dialog import QtFlagKindsDialog
@@ -86,6 +87,7 @@ class QtMainWindow(QMainWindow):
         self._flag_dialog: Optional[QtFlagDialog] = None
         self._flag_dialog_pending = False  # F pressed, the flag being read
         self._kinds_dialog: Optional[QtFlagKindsDialog] = None
+        self._bulk_dialog: Optional[QtBulkFlagDialog] = None
         self._score_after_import = False  # first launch: score the sample once it is imported
         self._device_text = ""  # from `engine doctor`: wins over what a model card says
         self._check_scored = False  # once per opened database: is the active model's scoring complete?
@@ -197,6 +199,9 @@ class QtMainWindow(QMainWindow):
         edit.addAction(a.search)
         edit.addSeparator()
         edit.addAction(a.flag)
+        bulk_menu = edit.addMenu("&Bulk flag")
+        bulk_menu.addAction(a.bulk_selected)
+        bulk_menu.addAction(a.bulk_filter)
         edit.addAction(a.flag_kinds)
         labels = edit.addMenu("Set corrected &label")
         for action in a.labels:
@@ -253,6 +258,12 @@ class QtMainWindow(QMainWindow):
         a.quit.triggered.connect(self.close)
         a.flag.triggered.connect(self.open_flag_dialog)
         a.flag_kinds.triggered.connect(lambda: self.open_flag_kinds_dialog())
+        a.bulk_selected.triggered.connect(lambda: self.open_bulk_dialog(selection=True))
+        a.bulk_filter.triggered.connect(lambda: self.open_bulk_dialog(selection=False))
+        self.review_table.view.selectionModel().selectionChanged.connect(lambda *_: self._update_bulk_actions())
+        self.review_model.modelReset.connect(self._update_bulk_actions)
+        self.app_state.events.current_product_pk.connect(lambda _pk: self._update_bulk_actions())
+        self._update_bulk_actions()
         self.flag_kinds.state.events.kinds.connect(self._on_flag_kinds)
         self.flag_kinds.renamed.connect(self._on_flag_kind_renamed)
         self.flag_kinds.changed.connect(self.audit_log.reload)
@@ -285,6 +296,7 @@ class QtMainWindow(QMainWindow):
         self.app_state.events.active_model.connect(self._on_active_model_changed)
         self.table_state.events.hidden_columns.connect(self.settings.set_hidden_columns)
         self.triage.flag_changed.connect(self._on_flag_changed)
+        self.triage.bulk_changed.connect(self._on_bulk_changed)
         self.importer.imported.connect(self._on_imported)
         self.importer.idle.connect(self._on_import_idle)
         self.review_model.loaded.connect(self._on_first_page)
@@ -647,11 +659,15 @@ class QtMainWindow(QMainWindow):
         dialog = self._flag_dialog
         if dialog is not None:
             dialog.set_kinds(*self._offered_kinds(dialog.kept_kind))
+        if self._bulk_dialog is not None:
+            self._bulk_dialog.set_kinds(*self._offered_kinds(None))
 
     def _on_flag_kind_renamed(self, old: str, new: str) -> None:
         """The store renamed a kind in every flag: show the new name wherever the old one is."""
         if self._flag_dialog is not None:
             self._flag_dialog.rename_kind(old, new)
+        if self._bulk_dialog is not None:
+            self._bulk_dialog.rename_kind(old, new)
         rows = (self.review_model.review(i) for i in range(self.review_model.rowCount()))
         pks = [r.id for r in rows if r is not None and r.flag_kind == old]
         if pks:
@@ -659,6 +675,78 @@ class QtMainWindow(QMainWindow):
                             on_result=self.review_model.update_rows)
         self.detail.reload()
         self.queue.reload()
+
+    # ---------------------------------------------------------------- bulk flags
+
+    def _update_bulk_actions(self) -> None:
+        a = self.actions_
+        a.bulk_selected.setEnabled(self.review_table.view.selectionModel().hasSelection())
+        a.bulk_filter.setEnabled(self.app_state.current_product_pk is not None)
+
+    def bulk_target(self, selection: bool) -> Optional[bulk.BulkTarget]:
+        """The table's selected reviews, or every review of its query (product, filter, search;
+        all pages); None when there are none to choose."""
+        if selection:
+            pks = self.review_table.selected_review_pks()
+            return bulk.BulkTarget(review_pks=pks) if pks else None
+        query = self.review_model.query
+        if query is None or query.product_pk is None:
+            return None
+        return bulk.BulkTarget(query=query)
+
+    def open_bulk_dialog(self, selection: bool) -> Optional[QtBulkFlagDialog]:
+        """Edit > Bulk flag: the dialog, with the count of what it will flag (read in a worker)."""
+        if self._bulk_dialog is not None:
+            self._bulk_dialog.raise_()
+            self._bulk_dialog.activateWindow()
+            return self._bulk_dialog
+        target = self.bulk_target(selection)
+        if target is None:
+            self.status.showMessage("Select reviews in the table first (Ctrl/Shift+click, Ctrl+A)" if selection
+                                    else "Choose a product first", 8000)
+            return None
+        product = self.product_model.product(self.app_state.current_product_pk) \
+            if self.app_state.current_product_pk is not None else None
+        scope = target.describe((product.title or product.product_id) if product is not None else "")
+        dialog = QtBulkFlagDialog(scope, *self._offered_kinds(None), parent=self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self._bulk_dialog = dialog
+        dialog.accepted.connect(lambda: self.triage.apply_bulk(
+            target, dialog.draft(), scope, dialog.preview.count if dialog.preview is not None else None))
+        dialog.finished.connect(lambda _r: setattr(self, "_bulk_dialog", None))
+        self.store.call(bulk.preview, target,
+                        on_result=lambda p: self._bulk_dialog is dialog and dialog.set_preview(p),
+                        on_error=lambda exc: self._bulk_dialog is dialog and dialog.set_preview_failed(str(exc)))
+        dialog.open()
+        return dialog
+
+    def _on_bulk_changed(self, result: bulk.BulkResult) -> None:
+        """A batch (or its undo or redo) was written: refresh the loaded rows and queued items
+        it touched in one query, their products' counts, the detail and the audit log. The
+        current review stays where it is."""
+        changed = result.review_pks
+        shown = list(dict.fromkeys([*self.review_model.loaded_pks(), *self.queue_state.queued_pks()]))
+        pks = shown if changed is None else [pk for pk in shown if pk in changed]
+        if pks:
+            self.store.call(queries.review_rows, pks, self.app_state.model_version_id, on_result=self._on_bulk_rows)
+        current = self.app_state.current_review_pk
+        if current is not None and (changed is None or current in changed):
+            self.detail.reload(current)
+        if self.app_state.current_product_pk is not None and (changed is None or changed):
+            self._reload_product_counts({self.app_state.current_product_pk})  # rows beyond the loaded pages too
+        self.audit_log.reload()
+
+    def _on_bulk_rows(self, rows) -> None:
+        self.review_model.update_rows(rows)
+        self.queue_state.replace_rows(rows)
+        self._reload_product_counts({row.product_pk for row in rows} - {self.app_state.current_product_pk})
+
+    def _reload_product_counts(self, product_pks) -> None:
+        for product_pk in product_pks:
+            product = self.product_model.product(product_pk)
+            if product is not None:
+                self.store.call(queries.load_product, product.id, product.product_id, self.app_state.model_version_id,
+                                on_result=lambda p: p and self.product_model.update_product(p))
 
     def open_detail(self, review_pk: int) -> None:
         self.app_state.current_review_pk = review_pk

@@ -48,7 +48,8 @@ class QtReviewTable(QWidget):
         self.view.setObjectName("reviewTable")
         self.view.setModel(model)
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        # Ctrl/Shift+click and Ctrl+A select several reviews (bulk flag); J/K and clicks select one.
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.view.setAlternatingRowColors(True)
         self.view.setWordWrap(False)
         self.view.setShowGrid(False)
@@ -139,6 +140,14 @@ class QtReviewTable(QWidget):
             self._reveal = None
             self.reveal_failed.emit(pk)
         return True
+
+    def selected_review_pks(self) -> tuple[int, ...]:
+        """The selected reviews (of the loaded rows), in the table's order."""
+        rows: set[int] = set()
+        for r in self.view.selectionModel().selection():
+            rows.update(range(r.top(), r.bottom() + 1))
+        pks = (self._model.review(row) for row in sorted(rows))
+        return tuple(r.id for r in pks if r is not None)
 
     def current_review_pk(self) -> Optional[int]:
         index = self.view.currentIndex()

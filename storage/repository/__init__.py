@@ -8,6 +8,7 @@ repo``); the modules say where each concept lives:
 - :mod:`.catalogue`: products and reviews, pages of the review table, the review detail, and
   the catalogue as training and scoring read it;
 - :mod:`.flags`: moderators' flags (add, edit, undo, redo, export, resolution);
+- :mod:`.bulk_flags`: one flag given to many reviews at once, undone and redone as one;
 - :mod:`.flag_kinds`: the kinds a flag may have (add, rename, retire, restore, reorder);
 - :mod:`.model_versions`: registered models and the active one;
 - :mod:`.predictions`: scores and sub-scores per model;
@@ -22,6 +23,12 @@ from ..records import FLAG_KINDS, PredictionIn  # noqa: F401  (their arguments)
 from .audit import (  # noqa: F401
     list_audit_events,
     record_audit,
+)
+from .bulk_flags import (  # noqa: F401
+    bulk_apply_flags,
+    bulk_flag_counts,
+    bulk_redo_flags,
+    bulk_undo_flags,
 )
 from .catalogue import (  # noqa: F401
     catalogue_summary,
@@ -40,6 +47,7 @@ from .catalogue import (  # noqa: F401
     product_rank_inputs,
     rank_inputs_by_product,
     review_pks_by_product,
+    review_pks_matching,
     review_rows_by_pks,
     subscore_range,
     training_data_summary,
@@ -109,6 +117,7 @@ __all__ = [
     "review_rows_by_pks",
     "page_reviews_among",
     "count_reviews_among",
+    "review_pks_matching",
     "corrected_labels",
     "load_catalogue",
     "catalogue_summary",
@@ -124,6 +133,10 @@ __all__ = [
     "resolve_flags",
     "get_flag",
     "active_flag",
+    "bulk_flag_counts",
+    "bulk_apply_flags",
+    "bulk_undo_flags",
+    "bulk_redo_flags",
     "flag_resolutions",
     "BUILT_IN_KINDS",
     "list_flag_kinds",

@@ -39,6 +39,7 @@ __all__ = [
     "review_rows_by_pks",
     "page_reviews_among",
     "count_reviews_among",
+    "review_pks_matching",
     "corrected_labels",
     "load_catalogue",
     "catalogue_summary",
@@ -376,6 +377,26 @@ def count_reviews_among(session: Session, review_pks: Sequence[int], flt: Review
     q, n_img = _review_query(None)
     q = _apply_filter(q.where(Review.id.in_(list(review_pks))), flt, n_img)
     return session.scalar(select(func.count()).select_from(q.subquery()))
+
+
+def review_pks_matching(
+    session: Session, product_pk: int | None, flt: ReviewFilter | None = None, among: Sequence[int] | None = None,
+) -> list[int]:
+    """Keys of the reviews :func:`page_reviews` (or, with ``among``, :func:`page_reviews_among`)
+    would list over all its pages, in key order: only ids leave the database."""
+    def ids(q) -> list[int]:
+        return list(session.scalars(q.with_only_columns(Review.id).order_by(Review.id)))
+
+    q, n_img = _review_query(None)
+    if product_pk is not None:
+        q = q.where(Review.product_pk == product_pk)
+    q = _apply_filter(q, flt, n_img)
+    if among is None:
+        return ids(q)
+    found: list[int] = []
+    for cond in in_chunks(Review.id, sorted(set(among))):
+        found += ids(q.where(cond))
+    return sorted(found)
 
 
 def _image_paths(session: Session, media_dir: Path, owner_col, owner_ids: Sequence[int]) -> dict[int, list[str]]:

@@ -79,6 +79,13 @@ _CHANGE_WORDS = {"flag.add": "flagged it", "flag.edit": "edited it", "flag.undo"
                  "flag.redo": "restored it", "flag.resolve": "resolved it"}
 
 
+def _change_words(ev) -> str:
+    if ev.action == "flag.bulk":
+        d = ev.details if isinstance(ev.details, dict) else {}
+        return "undid a bulk flag" if d.get("undo") else ("redid a bulk flag" if d.get("redo") else "bulk-flagged it")
+    return _CHANGE_WORDS.get(ev.action, ev.action)
+
+
 def _describe(f: Flag) -> str:
     label = "no corrected label" if f.corrected_label is None else f"label {f.corrected_label}"
     state = "withdrawn" if f.undone else "active"
@@ -97,8 +104,18 @@ def _conflict(session: Session, f: Flag, expected_version: int) -> ConflictError
         if isinstance(ev.details, dict) and ev.details.get("flag_id") == f.id:
             last = ev
             break
+    for ev in session.scalars(  # a bulk flag names its flags as id ranges (storage.repository.bulk_flags)
+        select(AuditEvent).where(AuditEvent.action == "flag.bulk").order_by(AuditEvent.id.desc()).limit(20)
+    ):
+        if last is not None and ev.id < last.id:
+            break
+        ranges = ev.details.get("flags") if isinstance(ev.details, dict) else None
+        if isinstance(ranges, list) and any(isinstance(r, list) and len(r) == 2 and r[0] <= f.id <= r[1]
+                                            for r in ranges):
+            last = ev
+            break
     review_id = session.scalar(select(Review.review_id).where(Review.id == f.review_pk)) or f"#{f.review_pk}"
-    who = (f"{last.actor or 'someone'} {_CHANGE_WORDS.get(last.action, last.action)} at {last.at:%Y-%m-%d %H:%M}"
+    who = (f"{last.actor or 'someone'} {_change_words(last)} at {last.at:%Y-%m-%d %H:%M}"
            if last is not None else "someone else changed it")
     return ConflictError(
         f"The flag on review {review_id} changed since you last saw it: {who} ({_describe(f)}; version {f.version}, "

@@ -80,6 +80,15 @@ def test_every_action_the_code_records_has_words():
      "Training cancelled", "training run #5", "no model registered"),
     (rec("train.interrupted", {"reason": "stale"}, kind="training_run", target="5"),
      "Training interrupted", "training run #5", "its trainer stopped without finishing (killed or crashed)"),
+    (rec("flag.bulk", {"count": 1234, "created": 1178, "edited": 56, "kind": "spam", "corrected_label": "kept",
+                       "note": "ads", "scope": "the filter", "flags": [[1, 1234]]}, kind="reviews", target="1234"),
+     "Bulk flag", "1,234 reviews", "flag 'spam' (corrected labels kept) note: ads on 1,234 reviews: 1,178 new, 56 edited"),
+    (rec("flag.bulk", {"undo": True, "count": 3, "kind": "spam", "corrected_label": 2, "note": None, "conflicts": 1},
+         kind="reviews", target="3"),
+     "Undo", "3 reviews", "undo of: flag 'spam' (corrected label 2) on 3 reviews; 1 changed by someone else since, "
+                          "left as they were"),
+    (rec("flag.bulk", {"redo": True, "count": 3, "kind": "spam", "corrected_label": None}, kind="reviews", target="3"),
+     "Redo", "3 reviews", "redo of: flag 'spam' on 3 reviews"),
     (rec("queue.bulk_label", {"n": 4, "label": 2, "ids": [1, 2]}, kind="", target=""),
      "queue.bulk_label", "", "ids: [1, 2], label: 2, n: 4"),
 ])
