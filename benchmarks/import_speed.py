@@ -9,6 +9,7 @@ Prints reviews/s for:
 - raw sqlite3, parse + insert: json.loads of each line, label and split, executemany into
   the same tables, one commit (no validation);
 - raw sqlite3, insert only: executemany of rows already built in memory.
+The raw variants write into the same tables without the full-text index (see fresh_db_file).
 and the ratios (ReviewScope speed / raw speed). Best of N runs each. It asserts nothing.
 """
 from __future__ import annotations
@@ -34,9 +35,22 @@ from storage.records import label_from_votes  # noqa: E402
 DEFAULT = ROOT.parent / "shared" / "data"
 
 
-def fresh_db_file(tmp: Path, name: str) -> Path:
+def fresh_db_file(tmp: Path, name: str, bare: bool = False) -> Path:
+    """A database file with the schema through the migrations; ``bare``: without the full-text
+    index (migration 0005_search's FTS5 table and its triggers), as the issue's baseline, a bare
+    process inserting the rows, has none: the index's cost counts against ReviewScope's import."""
     path = tmp / f"{name}.db"
-    open_database(str(path), media_dir=tmp / f"{name}-media").dispose()  # schema through the migrations
+    open_database(str(path), media_dir=tmp / f"{name}-media").dispose()
+    if bare:
+        con = sqlite3.connect(path)
+        triggers = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")]
+        for t in triggers:
+            con.execute(f'DROP TRIGGER "{t}"')
+        tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE '%VIRTUAL%'")]
+        for t in tables:
+            con.execute(f'DROP TABLE "{t}"')
+        con.commit()
+        con.close()
     return path
 
 
@@ -108,7 +122,7 @@ def measure(folder: Path, repeat: int = 3, tmp: Path | None = None) -> dict:
 
             # raw sqlite3: parse the same files and executemany the same rows
             gc.collect()
-            con = connect_raw(fresh_db_file(tmp, f"raw{i}"))
+            con = connect_raw(fresh_db_file(tmp, f"raw{i}", bare=True))
             t = time.perf_counter()
             products, reviews = build_rows(folder)
             raw_insert(con, products, reviews)
@@ -116,7 +130,7 @@ def measure(folder: Path, repeat: int = 3, tmp: Path | None = None) -> dict:
             con.close()
 
             # raw sqlite3: executemany only (rows already built)
-            con = connect_raw(fresh_db_file(tmp, f"rawonly{i}"))
+            con = connect_raw(fresh_db_file(tmp, f"rawonly{i}", bare=True))
             t = time.perf_counter()
             raw_insert(con, products, reviews)
             raw_only.append(time.perf_counter() - t)
