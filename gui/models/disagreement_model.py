@@ -61,6 +61,6 @@ class DisagreementTableModel(RecordTableModel):
             )
         if role == Qt.ItemDataRole.ForegroundRole and is_done(item):
             return QPalette().brush(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)  # done: greyed
-        if role == Qt.ItemDataRole.TextAlignmentRole and col >= 2:
+        if role == Qt.ItemDataRole.TextAlignmentRole and 2 <= col <= 5:  # numbers; the flag reads left-aligned
             return _RIGHT
         return None
