@@ -37,7 +37,10 @@ from typing import Any
 import torch
 
 import engine
-from engine.config import ImageSource, MMSSConfig, TrainConfig, split_settings
+from engine.model_card import (  # noqa: F401  (re-exported: the card is read without torch there)
+    CARD_FILE, FORMAT, FORMAT_VERSION, PICKLE_SUFFIXES, WEIGHTS_FILE, _refuse_pickles, card_configs, read_card,
+)
+from engine.config import ImageSource, MMSSConfig, TrainConfig
 from engine.model.mmss import MMSSModel
 from engine.model.text import encoder_identity
 
@@ -49,11 +52,6 @@ def _temp_prefix(name: str, kind: str = "tmp") -> str:
     # this module may not import storage) tell a killed writer's folder from a live one's.
     return f".{name}.{kind}-{os.getpid()}-"
 
-WEIGHTS_FILE = "model.safetensors"
-CARD_FILE = "model.json"
-FORMAT = "reviewscope-mmss"
-FORMAT_VERSION = 1
-PICKLE_SUFFIXES = (".pt", ".pth", ".bin", ".pkl", ".pickle", ".ckpt")
 _ENCODER_PREFIX = "text_encoder."
 
 
@@ -160,15 +158,6 @@ def save_checkpoint(
     return meta["weights_sha256"]
 
 
-def _refuse_pickles(directory: Path) -> None:
-    for p in sorted(directory.iterdir()):
-        if p.suffix.lower() in PICKLE_SUFFIXES:
-            raise ValueError(
-                f"{p}: refusing a pickle-format file; a ReviewScope checkpoint holds only "
-                f"{WEIGHTS_FILE} and {CARD_FILE}"
-            )
-
-
 def _check_safetensors_header(path: Path) -> None:
     """A safetensors file starts with a little-endian u64 header size and a JSON '{'."""
     with open(path, "rb") as fh:
@@ -176,45 +165,6 @@ def _check_safetensors_header(path: Path) -> None:
     size = path.stat().st_size
     if len(head) < 9 or head[8:9] != b"{" or struct.unpack("<Q", head[:8])[0] + 8 > size:
         raise ValueError(f"{path}: not a safetensors file (pickled or corrupt weights are refused)")
-
-
-def read_card(directory: str | Path) -> dict[str, Any]:
-    """The parsed ``model.json`` of a checkpoint (no weights read)."""
-    directory = Path(directory)
-    if directory.is_file():
-        raise ValueError(f"{directory}: a checkpoint is a directory with {WEIGHTS_FILE} and {CARD_FILE}")
-    if not directory.is_dir():
-        raise ValueError(f"{directory}: no such checkpoint directory")
-    _refuse_pickles(directory)
-    card_path = directory / CARD_FILE
-    if not card_path.is_file():
-        raise ValueError(f"{card_path}: missing")
-    try:
-        meta = json.loads(card_path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{card_path}: not valid JSON ({exc})") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ValueError(f"{card_path}: not a {FORMAT} model card")
-    if meta.get("format_version") != FORMAT_VERSION:
-        raise ValueError(f"{card_path}: format_version {meta.get('format_version')!r} is not supported")
-    return meta
-
-
-def card_configs(meta: dict[str, Any]) -> tuple[MMSSConfig, TrainConfig]:
-    """The model's and the training's configs recorded in a model card (:func:`read_card`).
-
-    A card without ``train_config`` (one written before the configs were split, whose flat
-    ``config`` holds both, or an untrained model's) is split; absent training fields take
-    TrainConfig's defaults."""
-    where = f"{CARD_FILE} config"
-    if not isinstance(meta.get("config"), dict):
-        raise ValueError(f"{where}: missing or not a JSON object")
-    if "train_config" not in meta:
-        return split_settings(meta["config"], where=where)
-    try:
-        return MMSSConfig.from_dict(meta["config"]), TrainConfig.from_dict(meta["train_config"])
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{where}: {exc}") from None
 
 
 def load_checkpoint(

@@ -1,13 +1,14 @@
 """Helpers shared by the jobs: where models and the feature cache live, model loading."""
 from __future__ import annotations
 
-import hashlib
 import subprocess
 from functools import lru_cache
 from pathlib import Path
 
-from resources import STARTER_MODEL_DIR
 from storage.files import data_root, models_dir  # noqa: F401  (one definition, torch-free)
+
+from engine.model_card import file_sha256  # noqa: F401  (jobs import it from here)
+from engine.starter import ensure_starter_model  # noqa: F401  (torch-free: the app calls it too)
 
 from .cache import FeatureCache
 
@@ -44,14 +45,6 @@ def code_version() -> str:
         return "unknown"
 
 
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def load_model_version(mv, device: str = "cpu"):
     """Load a registered model, checking its weights against the registered sha256."""
     from engine.checkpoint import load_checkpoint
@@ -64,23 +57,3 @@ def load_model_version(mv, device: str = "cpu"):
         raise ValueError(f"model {mv.name!r}: {weights} does not match its registered sha256 (changed or partial)")
     model, config, card = load_checkpoint(path)
     return model.to(device), config, card
-
-
-def ensure_starter_model(db, actor: str = "reviewscope") -> bool:
-    """Register and activate the bundled starter model in a database that has no model yet."""
-    from engine.checkpoint import WEIGHTS_FILE, card_configs, read_card
-    from engine.config import flat_settings
-    from storage import repository as repo
-
-    weights = STARTER_MODEL_DIR / WEIGHTS_FILE
-    if not weights.exists():
-        return False
-    card = read_card(STARTER_MODEL_DIR)
-    with db.begin() as s:
-        if repo.list_model_versions(s):
-            return False
-        repo.register_model_version(
-            s, "starter", str(STARTER_MODEL_DIR), file_sha256(weights), config=flat_settings(*card_configs(card)),
-            metrics=card.get("metrics", {}), card={"bundled": True}, activate=True, actor=actor,
-        )
-    return True

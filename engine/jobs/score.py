@@ -18,6 +18,8 @@ from typing import Callable
 
 from storage.records import PredictionIn
 
+from engine.starter import apply_shipped_scores
+
 from .common import cache_for, ensure_starter_model, file_sha256, load_model_version
 from .data import FeatureBuilder, predict
 from .recipes import resolve_device
@@ -78,11 +80,17 @@ def run_score(db, model: str | None = None, *, only_missing: bool = True, device
     device = resolve_device(device)
     if model is None:
         ensure_starter_model(db)  # first run: the bundled starter model scores the catalogue
+        if only_missing:
+            apply_shipped_scores(db)  # its scores of the bundled sample, where they apply
     with db.begin() as s:
         mv = repo.get_model_version(s, model) if model else repo.get_active_model(s)
         if mv is None:
             raise ValueError("no model to score with: train one, or activate one with `models activate NAME`")
         by_product = repo.review_pks_by_product(s, mv.id if only_missing else None)
+    if not by_product:  # nothing to score: no model to load
+        on_event("start", model=mv.name, reviews=0, device=device)
+        on_event("done", model=mv.name, scored=0, seconds=0.0, cache_hits=0, cache_misses=0)
+        return ScoreResult(mv.name, 0, 0.0, 0, 0)
     net, config = load_for_scoring(mv, device)
     cache = cache_for(db)
     builder = FeatureBuilder(net, cache, load_text_encoder=lambda: TextEncoder.from_config(config).to(device).eval())

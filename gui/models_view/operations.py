@@ -3,9 +3,13 @@ training run (score the new model, resolve the flags it settles, reload the wind
 from __future__ import annotations
 
 import json
+import logging
 from typing import Optional, Sequence
 
 from PySide6.QtCore import QObject, Signal
+
+from engine.starter import apply_shipped_scores, ensure_starter_model
+from storage import repository as repo
 
 from ..state.app_state import AppState
 from ..store import Store
@@ -14,6 +18,8 @@ from ..training.process import QtEngineProcess
 from ..training.scoring import QtScoringController
 from ..training.state import RunStatus
 from . import queries
+
+_log = logging.getLogger(__name__)
 
 
 class QtModelOperations(QObject):
@@ -91,14 +97,30 @@ class QtModelOperations(QObject):
     # ------------------------------------------------------------ scoring
 
     def score_first_launch(self) -> None:
-        """First launch, sample imported: ``engine score`` registers, activates and scores
-        with the bundled starter model, when this installation has one."""
+        """First launch, sample imported: register and activate the bundled starter model and
+        write the scores it ships for the sample (seconds, no torch: ``engine.starter``), then
+        let ``engine score`` score whatever they did not cover (a sample edited since)."""
         if self._url is None:
             return
         if not starter_model_exists():
             self.message.emit("No model yet: train one on the sample in the Training panel (Model > Train)")
             return
-        self.scoring.score(self._url, on_done=self._after_first_scoring)
+        db = self._store.db
+
+        def shipped(result: tuple[int, int]) -> None:
+            n, left = result
+            if n:
+                self.message.emit(f"Scored the sample with the bundled starter model ({n} reviews, shipped scores)")
+                self.models_changed.emit()
+                self.catalogue_changed.emit()
+            if left:  # reviews the shipped scores do not cover (a sample edited since): score them
+                self.scoring.score(self._url, on_done=self._after_first_scoring)
+
+        def failed(exc) -> None:  # the shipped scores are a shortcut: score the usual way
+            _log.warning("shipped starter scores not used: %s", exc)
+            self.scoring.score(self._url, on_done=self._after_first_scoring)
+
+        self._store.run(first_launch_scores, db, on_result=shipped, on_error=failed)
 
     def _after_first_scoring(self, status: RunStatus) -> None:
         if status is RunStatus.SUCCEEDED:
@@ -202,3 +224,14 @@ class QtModelOperations(QObject):
     def shutdown(self) -> None:
         self.transfer.kill()
 
+
+def first_launch_scores(db) -> tuple[int, int]:
+    """In the store's write worker: the starter model registered (if the database has no
+    model) and its shipped scores of the sample written; (reviews scored so, reviews left
+    without a score of the active model)."""
+    ensure_starter_model(db)
+    n = apply_shipped_scores(db)
+    with db.begin() as s:
+        mv = repo.get_active_model(s)
+        left = sum(len(v) for v in repo.review_pks_by_product(s, mv.id).values()) if mv is not None else 1
+    return n, left

@@ -84,6 +84,7 @@ from .model_versions import (  # noqa: F401
     register_model_version,
     update_model_metrics,
 )
+from .fingerprints import product_fingerprints, review_ids_by_pk  # noqa: F401
 from .predictions import (  # noqa: F401
     prediction_counts,
     review_pks_missing_prediction,
@@ -158,6 +159,8 @@ __all__ = [
     "review_pks_missing_prediction",
     "scores_by_product",
     "prediction_counts",
+    "product_fingerprints",
+    "review_ids_by_pk",
     "start_training_run",
     "record_training_epoch",
     "list_training_epochs",

@@ -316,9 +316,11 @@ elif args[0] == "score":
 '''
 
 
-@pytest.mark.parametrize("starter", [True, False])
-def test_first_launch_scores_the_imported_sample_with_the_starter_model(qtbot, settings, tmp_path, monkeypatch,
-                                                                        starter):
+@pytest.mark.parametrize("mode", ["shipped", "engine", "no starter"])
+def test_first_launch_scores_the_imported_sample_with_the_starter_model(qtbot, settings, tmp_path, monkeypatch, mode):
+    """"shipped": the starter's scores of the sample are on screen without a scoring run;
+    "engine": they do not apply (say, a sample edited since), so `engine score` scores it;
+    "no starter": an installation without the starter says how to get a model."""
     from gui import importing
     from gui.models_view import operations
     from gui.widgets.qt_main_window import QtMainWindow
@@ -327,7 +329,9 @@ def test_first_launch_scores_the_imported_sample_with_the_starter_model(qtbot, s
         pytest.skip("the bundled sample is not there")
     script = tmp_path / "fake_scorer.py"
     script.write_text(FAKE_SCORER)
-    monkeypatch.setattr(operations, "starter_model_exists", lambda: starter)
+    monkeypatch.setattr(operations, "starter_model_exists", lambda: mode != "no starter")
+    if mode == "engine":
+        monkeypatch.setattr(operations, "apply_shipped_scores", lambda db: 0)
     w = QtMainWindow(settings, import_sample_when_empty=True, engine_command=[sys.executable, str(script)])
     qtbot.addWidget(w)
     shown = []  # every status message: a later one may replace the one a step showed
@@ -336,13 +340,25 @@ def test_first_launch_scores_the_imported_sample_with_the_starter_model(qtbot, s
     try:
         w.open_database(None)
         qtbot.waitUntil(lambda: w.product_model.rowCount() == 36 and not w.importer.running, timeout=WAIT)
-        qtbot.waitUntil(lambda: "GPU: NVIDIA H200" in w.status.device_label.text(), timeout=WAIT)
-        assert "GPU: NVIDIA H200" in w.training.form.device_label.text()
-        if starter:
+        qtbot.waitUntil(lambda: "GPU: NVIDIA H200" in w.training.form.device_label.text(), timeout=WAIT)
+        assert "GPU: NVIDIA H200" in w.status.device_label.text()
+        calls = lambda: [json.loads(line) for line in Path(str(script) + ".calls").read_text().splitlines()]  # noqa: E731
+        if mode == "shipped":
+            # every sample review scored, the first row on screen too, and no scoring run at all
+            qtbot.waitUntil(lambda: w.review_model.rowCount() > 0 and w.review_model.review(0).score is not None,
+                            timeout=WAIT)
+            qtbot.waitUntil(lambda: any("starter" in m for m in shown), timeout=WAIT)
+            with w.store.db.begin() as s:
+                (active,) = [m for m in repo.list_model_versions(s) if m.active]
+                assert active.name == "starter"
+                assert repo.prediction_counts(s)[active.id] == 737
+            qtbot.waitUntil(lambda: not w.store.busy, timeout=WAIT)
+            assert [c for c in calls() if c[0] == "score"] == []
+            assert w.scoring.state.status is RunStatus.IDLE
+        elif mode == "engine":
             qtbot.waitUntil(lambda: w.scoring.state.status is RunStatus.SUCCEEDED, timeout=WAIT)
             qtbot.waitUntil(lambda: any("starter" in m for m in shown), timeout=WAIT)
-            calls = [json.loads(line) for line in Path(str(script) + ".calls").read_text().splitlines()]
-            (score,) = [c for c in calls if c[0] == "score"]
+            (score,) = [c for c in calls() if c[0] == "score"]
             assert "--model" not in score and "--db" not in score  # never on the command line (`ps`)
             assert score[-1] == f"ENV_DB={w.store.db.url}"
         else:
