@@ -34,7 +34,7 @@ from .common import PYTHON, ROOT, env, find_data, section
 
 RESULTS = ROOT / "benchmarks" / "results"
 DOCS = ROOT / "docs"
-SECTIONS = ("import", "scoring", "gui_open", "gui_stall", "forward", "profile")
+SECTIONS = ("import", "first_launch", "scoring", "gui_open", "gui_stall", "forward", "profile")
 
 
 def run_import(work: Path, quick: bool) -> dict:
@@ -215,6 +215,12 @@ def main(argv=None) -> int:
             try:
                 if name == "import":
                     res["import"] = run_import(work, args.quick)
+                elif name == "first_launch":
+                    from . import first_launch
+
+                    section("first launch on a fresh profile: shipped starter scores vs engine score")
+                    res["first_launch"] = first_launch.measure(repeat=1 if args.quick else 3)
+                    print(f"  medians {res['first_launch']['median']}")
                 elif name == "scoring":
                     from . import scoring
 
