@@ -86,6 +86,9 @@ from .model_versions import (  # noqa: F401
 )
 from .fingerprints import product_fingerprints, review_ids_by_pk  # noqa: F401
 from .predictions import (  # noqa: F401
+    PAIRED_COLUMNS,
+    paired_predictions,
+    paired_predictions_stamp,
     prediction_counts,
     review_pks_missing_prediction,
     scores_by_product,

@@ -190,3 +190,34 @@ def test_training_epochs_are_rows_of_their_run(cat_db):
         (o,) = repo.list_training_epochs(s, other.id)
         assert o.dev_map is None and o.loss is None
         assert {r.id: r.epochs for r in repo.list_training_runs(s)} == {run.id: 2, other.id: 1}
+
+
+def test_paired_predictions_leave_out_flagged_reviews_but_not_undone_flags(cat_db):
+    with cat_db.begin() as s:
+        a = repo.register_model_version(s, "a", "/a", "0" * 64)
+        b = repo.register_model_version(s, "b", "/b", "1" * 64)
+        pks = {rid: pk_of(s, rid) for rid in ("R1", "R2", "R3", "R5", "R7")}
+        repo.write_predictions(s, a.id, [PredictionIn(pk, float(i), (0.5, None, 1.0, 2.0, 3.0))
+                                         for i, pk in enumerate(pks.values())])
+        # R7 is scored by A only: not a pair
+        repo.write_predictions(s, b.id, [PredictionIn(pk, 10.0 + i, (1.5, None, 1.0, 2.0, 3.5))
+                                         for i, (rid, pk) in enumerate(pks.items()) if rid != "R7"])
+        repo.add_flag(s, pks["R2"], "spam", "mod")  # active: left out
+        taken_back = repo.add_flag(s, pks["R3"], "spam", "mod")
+        repo.undo_flag(s, taken_back.id, "mod")  # undone: R3 stays
+        before = repo.paired_predictions_stamp(s, a.id, b.id)
+        rows = repo.paired_predictions(s, a.id, b.id)
+        assert [r[0] for r in rows] == [pks["R1"], pks["R3"], pks["R5"]]
+        assert all(len(r) == len(repo.PAIRED_COLUMNS) for r in rows)
+        r1 = rows[0]
+        assert r1[1] == repo.get_product_pk(s, "P1") and r1[2] == "Kitchen"
+        assert r1[3:9] == (0.0, 0.5, None, 1.0, 2.0, 3.0) and r1[9:] == (10.0, 1.5, None, 1.0, 2.0, 3.5)
+        assert rows[2][2] == "Clothes"
+        # the stamp moves with a rescoring and with a flag, not without them
+        assert repo.paired_predictions_stamp(s, a.id, b.id) == before
+        repo.write_predictions(s, b.id, [PredictionIn(pks["R1"], 11.0, (1.5, None, 1.0, 2.0, 3.5))])
+        rescored = repo.paired_predictions_stamp(s, a.id, b.id)
+        assert rescored != before
+        repo.redo_flag(s, taken_back.id, "mod")
+        assert repo.paired_predictions_stamp(s, a.id, b.id) != rescored
+        assert [r[0] for r in repo.paired_predictions(s, a.id, b.id)] == [pks["R1"], pks["R5"]]
