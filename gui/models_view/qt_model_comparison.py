@@ -1,13 +1,17 @@
-"""Two model versions side by side: metrics, per-product AP deltas, the reviews that moved most."""
+"""Two model versions side by side: metrics, per-product AP deltas, the reviews that moved most
+(tab "Rankings"), and how their scores drift on the unflagged reviews (tab "Drift")."""
 from __future__ import annotations
 
 from typing import Optional
 
 from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QSplitter, QTableView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView, QHeaderView, QLabel, QSplitter, QTableView, QTabWidget, QVBoxLayout, QWidget,
+)
 
 from ..models.roles import SortRole
 from .compare import Comparison
+from .qt_drift import QtDrift
 from .state import ModelsViewState
 from .table_models import metric_table, moves_table, product_table
 
@@ -42,7 +46,7 @@ class QtModelComparison(QWidget):
     Signals
     -------
     review_requested(int, int)
-        Double click on a moved review: its product's and its own primary key.
+        Double click on a moved review (rank or drift): its product's and its own primary key.
     """
 
     review_requested = Signal(int, int)
@@ -72,10 +76,17 @@ class QtModelComparison(QWidget):
             col.addWidget(view, 1)
             tables.addWidget(box)
         tables.setSizes([300, 390, 440])
+        self.drift = QtDrift(state, _table, self)
+        self.drift.review_requested.connect(self.review_requested)
+        self.tabs = QTabWidget(self)
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(tables, "Rankings")
+        self.tabs.addTab(self.drift, "Drift (unflagged reviews)")
+        self.tabs.setTabToolTip(1, "How B's score and five sub-scores differ from A's on the reviews nobody flagged")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.title)
-        layout.addWidget(tables, 1)
+        layout.addWidget(self.tabs, 1)
         state.events.comparison.connect(self._on_comparison_changed)
         state.events.comparing.connect(self._on_comparing_changed)
 

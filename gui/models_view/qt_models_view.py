@@ -14,6 +14,7 @@ from ..state.app_state import AppState
 from ..store import Store
 from . import queries
 from .operations import QtModelOperations
+from .drift import Drift
 from .qt_model_comparison import QtModelComparison
 from .state import ModelsViewState
 from .table_models import ModelListModel
@@ -50,6 +51,8 @@ class QtModelsView(QWidget):
         self.state = ModelsViewState()
         self._load_generation = 0
         self._compare_generation = 0
+        self._drift_generation = 0
+        self._drift_cache: dict[tuple[int, int], Drift] = {}  # per pair, checked against the store's stamp
         self.list_model = ModelListModel(self)
         proxy = QSortFilterProxyModel(self)
         proxy.setSourceModel(self.list_model)
@@ -107,6 +110,9 @@ class QtModelsView(QWidget):
         self.state.events.snapshot.connect(self._on_snapshot_changed)
         self.state.events.selected.connect(self._on_selected_changed)
         operations.models_changed.connect(self.reload)
+        store.opened.connect(self._on_database_opened)
+        app_state.events.theme.connect(self._on_theme_changed)
+        self._on_theme_changed(app_state.theme)
         operations.busy_changed.connect(self._on_busy_changed)
         self._on_selected_changed(())
 
@@ -162,6 +168,7 @@ class QtModelsView(QWidget):
         pair = self.state.compare_pair()
         self._compare_generation += 1
         gen = self._compare_generation
+        self.measure_drift(pair)
         if pair is None:
             self.state.comparison = None
             return
@@ -175,6 +182,45 @@ class QtModelsView(QWidget):
         self._store.call(queries.load_comparison, *pair, background=True, on_result=done,
                          on_error=lambda exc: (setattr(self.state, "comparing", False),
                                                self.ops.failed.emit("Could not compare models", str(exc))))
+
+    DRIFT_CACHE_SIZE = 8
+
+    def measure_drift(self, pair: Optional[tuple[int, int]]) -> None:
+        """The drift of ``pair`` on the unflagged reviews, computed in a background worker.
+
+        A pair seen before shows its cached drift at once; the worker then checks the store's
+        stamp (a rescoring or a flag since changes it) and recomputes only when it moved."""
+        self._drift_generation += 1
+        gen = self._drift_generation
+        if pair is None:
+            self.state.drifting = False
+            self.state.drift = None
+            return
+        cached = self._drift_cache.get(pair)
+        self.state.drifting = True
+        self.state.drift = cached
+
+        def done(drift: Drift) -> None:
+            self._drift_cache.pop(pair, None)
+            self._drift_cache[pair] = drift
+            while len(self._drift_cache) > self.DRIFT_CACHE_SIZE:
+                self._drift_cache.pop(next(iter(self._drift_cache)))
+            if gen == self._drift_generation:
+                self.state.drifting = False
+                self.state.drift = drift
+
+        def failed(exc: BaseException) -> None:
+            if gen == self._drift_generation:
+                self.state.drifting = False
+            self.ops.failed.emit("Could not measure the drift between the models", str(exc))
+
+        self._store.call(queries.load_drift, *pair, cached, background=True, on_result=done, on_error=failed)
+
+    def _on_database_opened(self, _db) -> None:
+        self._drift_cache.clear()  # another database: the same ids are other models
+
+    def _on_theme_changed(self, theme: str) -> None:
+        self.comparison.drift.set_dark(theme == "dark")
 
     # ------------------------------------------------------------ actions
 

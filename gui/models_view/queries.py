@@ -14,6 +14,7 @@ from storage import repository as repo
 from storage.records import ModelVersionRecord
 
 from .compare import Comparison, RankMove, compare, rank_moves_in_product
+from .drift import TOP_MOVERS, Drift, compute_drift
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,23 @@ def load_comparison(session: Session, a_id: int, b_id: int, move_limit: int = 20
     rows = {r.id: r for r in repo.review_rows_by_pks(session, [m.review_pk for m in result.moves], b.id)}
     moves = [dataclasses.replace(m, row=rows.get(m.review_pk)) for m in result.moves]
     return dataclasses.replace(result, moves=moves)
+
+
+def load_drift(session: Session, a_id: int, b_id: int, cached: Optional[Drift] = None, top: int = TOP_MOVERS) -> Drift:
+    """Model ``b_id`` against ``a_id`` on the unflagged reviews both scored (:mod:`.drift`).
+
+    ``cached`` (an earlier answer for the same pair) is returned as it is when the pairs have
+    not changed since (:func:`storage.repository.paired_predictions_stamp`: no rescoring of
+    either model, no flag added, undone or redone), so re-selecting a pair costs one cheap query."""
+    stamp = repo.paired_predictions_stamp(session, a_id, b_id)
+    if cached is not None and (cached.a_id, cached.b_id, cached.stamp) == (a_id, b_id, stamp):
+        return cached
+    a, b = repo.get_model_version(session, a_id), repo.get_model_version(session, b_id)
+    drift = compute_drift(repo.paired_predictions(session, a_id, b_id), a_id, b_id, top=top)
+    rows = {r.id: r for r in repo.review_rows_by_pks(session, [pk for _ppk, pk in drift.reviews], b_id)}
+    series = tuple(dataclasses.replace(s, movers=tuple(dataclasses.replace(m, row=rows.get(m.review_pk))
+                                                       for m in s.movers)) for s in drift.series)
+    return dataclasses.replace(drift, series=series, a_name=a.name, b_name=b.name, stamp=stamp)
 
 
 def activate(session: Session, model_id: int, actor: str) -> bool:

@@ -16,6 +16,9 @@ class ModelsViewState(EventedState):
     selected = evented((), "Ids of the selected model versions, in id order.", coerce=lambda v: tuple(sorted(v)))
     comparison = evented(None, "The :class:`~gui.models_view.compare.Comparison` on show, or None.")
     comparing = evented(False, "A comparison is being computed.")
+    drift = evented(None, "The :class:`~gui.models_view.drift.Drift` of the pair on show (unflagged reviews), or None.")
+    drifting = evented(False, "The drift of the pair is being computed.")
+    drift_series = evented("score", "The series whose quantiles and movers the drift part shows.")
 
     def model(self, model_id: int) -> Optional[ModelVersionRecord]:
         snap: Optional[ModelsSnapshot] = self.snapshot

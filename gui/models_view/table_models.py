@@ -17,6 +17,7 @@ from storage.records import ModelVersionRecord
 from ..models.formatting import fmt_datetime, one_line
 from ..models.roles import KeyRole, SortRole
 from .compare import RankMove
+from .drift import SERIES, share_text
 from .queries import ModelsSnapshot
 
 Index = QModelIndex | QPersistentModelIndex
@@ -218,3 +219,51 @@ def moves_table(parent: QObject | None = None) -> RecordTableModel:
                tooltip="Vote label (0-4)"),
         Column("Product", lambda m: m.product_id),
     ], key=lambda m: m.review_pk, parent=parent)
+
+
+# ---------------------------------------------------------------- drift (unflagged reviews)
+
+
+class _SentenceTooltips(RecordTableModel):
+    """Every cell's tooltip is the row's plain-words sentence."""
+
+    def _tooltip(self, rec, col: Column, value: Any) -> Optional[str]:
+        return getattr(rec, "sentence", None) or col.tooltip or None
+
+
+def drift_summary_table(parent: QObject | None = None) -> RecordTableModel:
+    return _SentenceTooltips([
+        Column("Series", lambda s: s.name),
+        Column("n", lambda s: s.n, lambda v: f"{v:,}", "Unflagged reviews with a value under both models", number=True),
+        Column("Mean A", lambda s: s.mean_a, _num(2), number=True),
+        Column("Mean B", lambda s: s.mean_b, _num(2), number=True),
+        Column("\u0394 mean", lambda s: s.mean_delta, _signed(2), "Mean of B minus mean of A", number=True, signed=True),
+        Column("KS D", lambda s: None if s.flat else s.ks_d, lambda v: "flat" if v is None else f"{v:.2f}",
+               "Kolmogorov-Smirnov statistic: the largest gap between the two distributions' CDFs (0 = same)",
+               number=True),
+        Column("near", lambda s: None if s.flat else s.ks_at, _num(2), "The value where the CDF gap is largest",
+               number=True),
+        Column("Moved", lambda s: s.moved_share, share_text,
+               "Share of reviews with |B \u2212 A| > 1 label step (the score: > one standard deviation of A's scores)",
+               number=True),
+    ], key=lambda s: s.name, parent=parent)
+
+
+def drift_movers_table(parent: QObject | None = None) -> RecordTableModel:
+    return RecordTableModel([
+        Column("\u0394", lambda m: m.delta, _signed(2), "B minus A", number=True, signed=True),
+        Column("Review", lambda m: one_line(m.row.title or m.row.text, 70) if m.row is not None else f"review #{m.review_pk}"),
+        Column("A", lambda m: m.a, _num(2), number=True, tooltip="Value under model A"),
+        Column("B", lambda m: m.b, _num(2), number=True, tooltip="Value under model B"),
+        Column("Category", lambda m: m.category),
+    ], key=lambda m: m.review_pk, parent=parent)
+
+
+def drift_category_table(parent: QObject | None = None) -> RecordTableModel:
+    return RecordTableModel([
+        Column("Category", lambda c: c.category),
+        Column("n", lambda c: c.n, lambda v: f"{v:,}", "Unflagged reviews of the category scored by both", number=True),
+        *(Column(name, (lambda i: lambda c: c.moved_share[i])(i), share_text,
+                 f"Share of the category's reviews whose {name} moved (see the summary's Moved)", number=True)
+          for i, name in enumerate(SERIES)),
+    ], key=lambda c: c.category, parent=parent)

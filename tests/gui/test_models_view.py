@@ -196,3 +196,66 @@ def test_compare_gives_per_product_ap_deltas_over_common_labelled_reviews():
     assert {m.review_pk for m in comp.moves} == {1, 2}
     (dev_map,) = [r for r in comp.metrics if r.metric == "MAP"]
     assert dev_map.delta == 10
+
+
+# ---------------------------------------------------------------- drift on the unflagged reviews
+
+
+def test_comparison_shows_drift_on_unflagged_reviews_and_a_mover_opens_its_review(make_window, qtbot, two_models):
+    import math
+
+    from gui.models_view.drift import SERIES, share_text
+
+    cat, v2_id, t3 = two_models
+    w = make_window(cat.url)
+    view = w.models_view
+    qtbot.waitUntil(lambda: view.list_model.rowCount() == 2, timeout=WAIT)
+    _select(view, v2_id)
+    qtbot.waitUntil(lambda: view.state.drift is not None and not view.state.drifting, timeout=WAIT)
+    drift = view.state.drift
+    # v1 scored Kettle (1200) and Trees (6); v2 everything; t-3 has an active flag: left out
+    assert (drift.a_name, drift.b_name, drift.n) == ("v1", "v2", 1205)
+    assert all(m.review_pk != t3 for s in drift.series for m in s.movers)
+    # p_t r_t under v1 is the fixture's sin curve, under v2 0.1 everywhere
+    ids = [n for n in range(1200)] + [n for n in range(6) if n != 3]
+    a_vals = [round(math.sin(n * 2 * 0.7) * 1.5, 4) for n in ids]
+    moved = sum(abs(0.1 - a) > 1.0 for a in a_vals)
+    pt_rt = drift.get("p_t r_t")
+    assert pt_rt.moved == moved and pt_rt.mean_b == pytest.approx(0.1) and pt_rt.flat_b and not pt_rt.flat_a
+    assert pt_rt.mean_a == pytest.approx(sum(a_vals) / len(a_vals))
+
+    panel = view.comparison.drift
+    assert "1,205 reviews scored by both v1 (A) and v2 (B) and not flagged" in panel.title.text()
+    summary = panel.summary_model
+    row = SERIES.index("p_t r_t")
+    assert summary.index(row, 0).data() == "p_t r_t"
+    assert summary.index(row, 1).data() == "1,205"
+    assert summary.index(row, 7).data() == share_text(moved / 1205)
+    assert summary.index(row, 0).data(Qt.ItemDataRole.ToolTipRole) == pt_rt.sentence
+    assert f"{share_text(moved / 1205)} of 1,205 unflagged reviews" in pt_rt.sentence
+    assert {c.category for c in drift.categories} == {"Kitchen", "Books"} and panel.category_box.isVisibleTo(panel)
+
+    # the series selector drives the plot and the movers
+    panel.series_box.setCurrentText("p_t r_t")
+    assert view.state.drift_series == "p_t r_t"
+    assert panel.movers_model.rowCount() == 50 and panel.chart.a_line.count() == 21
+    assert panel.sentence.text() == pt_rt.sentence
+
+    # double click on the top mover opens it in place
+    w.models_dock.raise_()
+    view.comparison.tabs.setCurrentWidget(panel)
+    mv = panel.movers_view
+    qtbot.waitUntil(mv.isVisible, timeout=WAIT)
+    mover = panel.movers_model.record(mv.model().mapToSource(mv.model().index(0, 0)).row())
+    pos = mv.visualRect(mv.model().index(0, 1)).center()
+    with qtbot.waitSignal(view.review_requested, timeout=WAIT) as sent:
+        qtbot.mouseClick(mv.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+        qtbot.mouseDClick(mv.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    assert sent.args == [mover.product_pk, mover.review_pk]
+    qtbot.waitUntil(lambda: w.app_state.current_review_pk == mover.review_pk, timeout=WAIT)
+
+    # the same pair again: the cached drift at once (the stamp did not change)
+    _select(view, cat.model_id)
+    qtbot.waitUntil(lambda: view.state.drift is None, timeout=WAIT)
+    _select(view, v2_id)
+    qtbot.waitUntil(lambda: view.state.drift is drift and not view.state.drifting, timeout=WAIT)
