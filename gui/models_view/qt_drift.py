@@ -3,12 +3,13 @@ nobody flagged (quantile plot of one series, a summary of all six, the reviews t
 the moved share per category)."""
 from __future__ import annotations
 
+from html import escape
 from typing import Optional
 
 from PySide6.QtCharts import QChartView, QLineSeries
 from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtWidgets import (
-    QComboBox, QHBoxLayout, QLabel, QSizePolicy, QSplitter, QTableView, QVBoxLayout, QWidget,
+    QComboBox, QHBoxLayout, QLabel, QSizePolicy, QSplitter, QTableView, QTabWidget, QVBoxLayout, QWidget,
 )
 
 from ..training.chart_style import STEP_COLOR, fit, new_chart, pen, style_chart, value_axis
@@ -27,12 +28,13 @@ class QtDriftChart(QChartView):
     distributions differ most (KS), as a dashed level."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(new_chart("Quantiles"), parent)
-        self.setMinimumSize(220, 150)
+        super().__init__(new_chart(""), parent)
+        self.setMinimumSize(200, 120)
         chart = self.chart()
+        chart.legend().setVisible(False)  # the legend is a label above the chart (room for the plot)
         self.x_axis = value_axis("quantile (%)", "%.0f")
         self.x_axis.setRange(0, 100)
-        self.y_axis = value_axis("value", "%.2f")
+        self.y_axis = value_axis("", "%.1f")
         chart.addAxis(self.x_axis, Qt.AlignmentFlag.AlignBottom)
         chart.addAxis(self.y_axis, Qt.AlignmentFlag.AlignLeft)
         self.a_line, self.b_line, self.ks_line = QLineSeries(), QLineSeries(), QLineSeries()
@@ -47,21 +49,19 @@ class QtDriftChart(QChartView):
     def show_series(self, s: Optional[SeriesDrift], quantiles, a_name: str = "A", b_name: str = "B") -> None:
         for line in (self.a_line, self.b_line, self.ks_line):
             line.clear()
+        self.setToolTip(s.sentence if s is not None else "")
         if s is None or not s.n:
-            self.chart().setTitle("Quantiles" if s is None else f"{s.name}: no values under both models")
             return
         xs = [q * 100 for q in quantiles]
         self.a_line.replace([QPointF(x, y) for x, y in zip(xs, s.quantiles_a)])
         self.b_line.replace([QPointF(x, y) for x, y in zip(xs, s.quantiles_b)])
         self.a_line.setName(f"A: {a_name}")
         self.b_line.setName(f"B: {b_name}")
-        if s.flat:
-            self.chart().setTitle(f"{s.name}: flat under both models")
-        else:
-            self.chart().setTitle(f"Quantiles of {s.name}")
+        if not s.flat:
             self.ks_line.replace([QPointF(0, s.ks_at), QPointF(100, s.ks_at)])
             self.ks_line.setName(f"largest CDF gap: D = {s.ks_d:.2f} near {s.ks_at:.2f}")
         fit(self.y_axis, [*s.quantiles_a, *s.quantiles_b], pad=0.1, minimum_span=0.5)
+        self.y_axis.applyNiceNumbers()
         self.ks_line.setVisible(not s.flat)
 
     def set_dark(self, dark: bool) -> None:
@@ -104,6 +104,7 @@ class QtDrift(QWidget):
     def __init__(self, state: ModelsViewState, table_factory, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._state = state
+        self._dark = False
         self.title = _caption(NO_PAIR, self)
         self.title.setWordWrap(True)
         self.series_box = QComboBox(self)
@@ -118,35 +119,38 @@ class QtDrift(QWidget):
         self.movers_model = drift_movers_table(self)
         self.category_model = drift_category_table(self)
         self.summary_view: QTableView = table_factory(self, self.summary_model)
-        self.movers_view: QTableView = table_factory(self, self.movers_model, elide=1, elide_width=170)
+        self.movers_view: QTableView = table_factory(self, self.movers_model, elide=1, elide_width=140)
         self.category_view: QTableView = table_factory(self, self.category_model, elide=0, elide_width=110)
-        self.movers_caption = _caption("Reviews that moved most", self)
         self.movers_view.doubleClicked.connect(self._on_mover_activated)
         self.summary_view.clicked.connect(self._on_summary_clicked)
 
+        self.legend = QLabel(self)
+        self.legend.setTextFormat(Qt.TextFormat.RichText)
+        self.legend.setToolTip("The dashed level: the value where A's and B's distributions differ most (KS)")
         picker = QWidget(self)
         row = QHBoxLayout(picker)
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(_caption("Series", picker))
         row.addWidget(self.series_box)
-        row.addStretch(1)
-        left = _column(self, picker, self.chart, self.sentence, stretch_last=False)
-        left.layout().setStretch(1, 1)
-        self.category_box = _column(self, _caption("Moved share per category", self), self.category_view)
-        middle = QSplitter(Qt.Orientation.Vertical, self)
-        middle.addWidget(_column(middle, _caption("All six series (tooltip: in words)", middle), self.summary_view))
-        middle.addWidget(self.category_box)
-        middle.setChildrenCollapsible(False)
-        right = _column(self, self.movers_caption, self.movers_view)
+        row.addWidget(self.legend, 1)
+        left = _column(self, picker, self.chart)
+        self.movers_tabs = QTabWidget(self)
+        self.movers_tabs.setDocumentMode(True)
+        self.movers_tabs.addTab(self.movers_view, "Moved most")
+        self.movers_tabs.addTab(self.category_view, "Per category")
+        self.movers_tabs.setTabToolTip(0, "The reviews of the selected series that moved most (double click: open)")
+        self.movers_tabs.setTabToolTip(1, "Share of each category's reviews that moved, per series")
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
-        for w in (left, middle, right):
+        for w in (left, _column(self, _caption("All six series (hover a row: in words)", self), self.summary_view),
+                  self.movers_tabs):
             self.splitter.addWidget(w)
-        self.splitter.setSizes([330, 420, 380])
+        self.splitter.setSizes([270, 340, 330])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 2, 0, 0)
         layout.setSpacing(2)
         layout.addWidget(self.title)
         layout.addWidget(self.splitter, 1)
+        layout.addWidget(self.sentence)
 
         self.series_box.currentTextChanged.connect(self._on_series_picked)
         state.events.drift.connect(self._on_drift_changed)
@@ -165,20 +169,20 @@ class QtDrift(QWidget):
             self.title.setText("Measuring drift on the unflagged reviews\u2026" if self._state.drifting else NO_PAIR)
             for m in (self.summary_model, self.movers_model, self.category_model):
                 m.set_rows([])
-            self.category_box.hide()
+            self.movers_tabs.setTabVisible(1, False)
             self._on_series_changed(self._state.drift_series)
             return
         if drift.n:
+            score = drift.series[0]
             self.title.setText(
-                f"{drift.n:,} reviews scored by both {drift.a_name} (A) and {drift.b_name} (B) and not flagged. "
-                "Moved: |B \u2212 A| > 1 label step; for the score (not on the label scale), "
-                "> one standard deviation of A's scores.")
+                f"{drift.n:,} reviews scored by both and not flagged. Moved: |B \u2212 A| > 1 label step "
+                f"(the score, not on the label scale: > 1 std of A's scores, {score.threshold:.2f}).")
         else:
-            self.title.setText(f"No unflagged review is scored by both {drift.a_name} (A) and {drift.b_name} (B). "
-                               "Score both models to see how they drift.")
+            self.title.setText("No unflagged review is scored by both models. Score both to see how they drift.")
+        self._update_legend()
         self.summary_model.set_rows(drift.series)
         self.category_model.set_rows(drift.categories)
-        self.category_box.setVisible(bool(drift.categories))
+        self.movers_tabs.setTabVisible(1, bool(drift.categories))
         self._on_series_changed(self._state.drift_series)
 
     def _on_series_changed(self, name: str) -> None:
@@ -190,7 +194,7 @@ class QtDrift(QWidget):
                                drift.a_name if drift else "A", drift.b_name if drift else "B")
         self.sentence.setText(s.sentence if s is not None else "")
         self.movers_model.set_rows(s.movers if s is not None else [])
-        self.movers_caption.setText(f"Reviews whose {name} moved most (double click: open)")
+        self.movers_tabs.setTabText(0, f"{name}: moved most")
         row = SERIES.index(name) if name in SERIES else -1
         if drift is not None and row >= 0:
             index = self.summary_view.model().mapFromSource(self.summary_model.index(row, 0))
@@ -214,3 +218,14 @@ class QtDrift(QWidget):
 
     def set_dark(self, dark: bool) -> None:
         self.chart.set_dark(dark)
+        self._dark = dark
+        self._update_legend()
+
+    def _update_legend(self) -> None:
+        drift: Optional[Drift] = self._state.drift
+        a, b = (drift.a_name, drift.b_name) if drift is not None else ("", "")
+        dark = self._dark
+        self.legend.setText(
+            f'<span style="color:{A_COLORS[dark]}">\u25a0</span> A {escape(a)} &nbsp; '
+            f'<span style="color:{B_COLORS[dark]}">\u25a0</span> B {escape(b)} &nbsp; '
+            f'<span style="color:{STEP_COLOR}">- -</span> largest gap')

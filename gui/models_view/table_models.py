@@ -231,21 +231,23 @@ class _SentenceTooltips(RecordTableModel):
         return getattr(rec, "sentence", None) or col.tooltip or None
 
 
+def _mean(v: Optional[float]) -> str:
+    text = "" if v is None else f"{v:.2f}"
+    return "0.00" if text == "-0.00" else text
+
+
 def drift_summary_table(parent: QObject | None = None) -> RecordTableModel:
     return _SentenceTooltips([
         Column("Series", lambda s: s.name),
-        Column("n", lambda s: s.n, lambda v: f"{v:,}", "Unflagged reviews with a value under both models", number=True),
-        Column("Mean A", lambda s: s.mean_a, _num(2), number=True),
-        Column("Mean B", lambda s: s.mean_b, _num(2), number=True),
-        Column("\u0394 mean", lambda s: s.mean_delta, _signed(2), "Mean of B minus mean of A", number=True, signed=True),
-        Column("KS D", lambda s: None if s.flat else s.ks_d, lambda v: "flat" if v is None else f"{v:.2f}",
-               "Kolmogorov-Smirnov statistic: the largest gap between the two distributions' CDFs (0 = same)",
-               number=True),
-        Column("near", lambda s: None if s.flat else s.ks_at, _num(2), "The value where the CDF gap is largest",
-               number=True),
         Column("Moved", lambda s: s.moved_share, share_text,
                "Share of reviews with |B \u2212 A| > 1 label step (the score: > one standard deviation of A's scores)",
                number=True),
+        Column("KS D", lambda s: None if s.flat else s.ks_d, lambda v: "flat" if v is None else f"{v:.2f}",
+               "Kolmogorov-Smirnov statistic: the largest gap between the two distributions' CDFs (0 = same)",
+               number=True),
+        Column("A", lambda s: s.mean_a, _mean, "Mean under model A", number=True),
+        Column("B", lambda s: s.mean_b, _mean, "Mean under model B", number=True),
+        Column("n", lambda s: s.n, lambda v: f"{v:,}", "Unflagged reviews with a value under both models", number=True),
     ], key=lambda s: s.name, parent=parent)
 
 
@@ -253,8 +255,8 @@ def drift_movers_table(parent: QObject | None = None) -> RecordTableModel:
     return RecordTableModel([
         Column("\u0394", lambda m: m.delta, _signed(2), "B minus A", number=True, signed=True),
         Column("Review", lambda m: one_line(m.row.title or m.row.text, 70) if m.row is not None else f"review #{m.review_pk}"),
-        Column("A", lambda m: m.a, _num(2), number=True, tooltip="Value under model A"),
-        Column("B", lambda m: m.b, _num(2), number=True, tooltip="Value under model B"),
+        Column("A", lambda m: m.a, _mean, number=True, tooltip="Value under model A"),
+        Column("B", lambda m: m.b, _mean, number=True, tooltip="Value under model B"),
         Column("Category", lambda m: m.category),
     ], key=lambda m: m.review_pk, parent=parent)
 

@@ -225,15 +225,16 @@ def test_comparison_shows_drift_on_unflagged_reviews_and_a_mover_opens_its_revie
     assert pt_rt.mean_a == pytest.approx(sum(a_vals) / len(a_vals))
 
     panel = view.comparison.drift
-    assert "1,205 reviews scored by both v1 (A) and v2 (B) and not flagged" in panel.title.text()
+    assert panel.title.text().startswith("1,205 reviews scored by both and not flagged. Moved: |B \u2212 A| > 1 label step")
+    assert "A v1" in panel.legend.text() and "B v2" in panel.legend.text()
     summary = panel.summary_model
     row = SERIES.index("p_t r_t")
     assert summary.index(row, 0).data() == "p_t r_t"
-    assert summary.index(row, 1).data() == "1,205"
-    assert summary.index(row, 7).data() == share_text(moved / 1205)
+    assert summary.index(row, 1).data() == share_text(moved / 1205)
+    assert summary.index(row, 5).data() == "1,205"
     assert summary.index(row, 0).data(Qt.ItemDataRole.ToolTipRole) == pt_rt.sentence
     assert f"{share_text(moved / 1205)} of 1,205 unflagged reviews" in pt_rt.sentence
-    assert {c.category for c in drift.categories} == {"Kitchen", "Books"} and panel.category_box.isVisibleTo(panel)
+    assert {c.category for c in drift.categories} == {"Kitchen", "Books"} and panel.movers_tabs.isTabVisible(1)
 
     # the series selector drives the plot and the movers
     panel.series_box.setCurrentText("p_t r_t")
