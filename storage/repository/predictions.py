@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Iterable, Optional
 
-from sqlalchemy import and_, delete, exists, func, select
+from sqlalchemy import and_, delete, func, select
 from sqlalchemy.orm import Session, aliased
 
 from ..models import SUBSCORE_COLUMNS, Flag, Prediction, Product, Review, utcnow
@@ -87,9 +87,11 @@ PAIRED_COLUMNS = ("review_pk", "product_pk", "category", "score_a", *(f"{c}_a" f
 """The fields of a row of :func:`paired_predictions`, in order."""
 
 
-def _unflagged():
-    """No flag of the review is active (an undone flag does not count)."""
-    return ~exists().where(Flag.review_pk == Review.id, Flag.undone.is_(False))
+def _unflagged(review_pk):
+    """No flag of the review is active (an undone flag does not count). An uncorrelated NOT IN:
+    the active flags are read once (a correlated NOT EXISTS made SQLite walk the undone index
+    for every review: 10 s at 100k reviews)."""
+    return review_pk.not_in(select(Flag.review_pk).where(Flag.undone.is_(False)))
 
 
 def paired_predictions(session: Session, model_a: int, model_b: int) -> list[tuple]:
@@ -107,8 +109,8 @@ def paired_predictions(session: Session, model_a: int, model_b: int) -> list[tup
         .join(pb, and_(pb.review_pk == pa.review_pk, pb.model_version_id == model_b))
         .join(Review, Review.id == pa.review_pk)
         .join(Product, Product.id == Review.product_pk)
-        .where(pa.model_version_id == model_a, _unflagged())
-        .order_by(Review.id)
+        .where(pa.model_version_id == model_a, _unflagged(pa.review_pk))
+        .order_by(pa.review_pk)
     )
     return [tuple(r) for r in session.execute(q)]
 
