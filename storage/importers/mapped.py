@@ -200,7 +200,7 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "rating": ("rating", "score", "overall", "stars", "starrating", "reviewrating", "reviewscore"),
     "helpful": ("helpful",),
     "helpful_votes": ("helpfulvotes", "helpfulvote", "helpfulnessnumerator", "vote", "votes", "upvotes",
-                      "helpfulcount", "thumbsup", "helpfulness"),
+                      "helpfulcount", "thumbsup", "helpfulness", "helpful"),
     "total_votes": ("totalvotes", "helpfulnessdenominator", "totalvote", "votecount"),
     "time": ("time", "unixreviewtime", "timestamp", "date", "reviewdate", "createdat", "datetime", "reviewedat",
              "submissiontime"),
