@@ -1,4 +1,4 @@
-"""``import PATH``: a catalogue into the database."""
+"""``import PATH [--map TARGET=COLUMN,...]``: a catalogue into the database."""
 from __future__ import annotations
 
 import sys
@@ -9,8 +9,20 @@ from .db import add_common, open_db
 
 
 def register(sub) -> None:
-    p = sub.add_parser("import", help="import a catalogue (JSONL folder, MRHP folder or CSV file)")
+    p = sub.add_parser(
+        "import",
+        help="import a catalogue: JSONL folder, MRHP folder, CSV file, Amazon 2014 / 2018 / 2023 review data "
+             "(reviews file, or a folder with reviews + metadata, gzip or plain), Amazon Fine Food Reviews.csv, "
+             "or any CSV / JSONL file with --map",
+    )
     p.add_argument("path")
+    p.add_argument("--map", dest="map", action="append", metavar="TARGET=COLUMN[,TARGET=COLUMN...]",
+                   help="read PATH (a CSV or JSONL file) through this column mapping, e.g. "
+                        "--map review_id=Id,product_id=Asin,text=Body,helpful_votes=Votes; may be repeated. "
+                        "Targets: review_id, product_id (required), text (required), title, rating, helpful_votes, "
+                        "total_votes, helpful ([helpful, total]), time, label, image_urls, reviewer_id, reviewer_name, "
+                        "verified, style, product_title, product_description, product_category, product_image_urls, "
+                        "product_split. Unmapped columns are kept as extras")
     add_common(p)
     p.set_defaults(func=cmd_import)
 
@@ -18,20 +30,26 @@ def register(sub) -> None:
 def cmd_import(args) -> int:
     from storage.files import clean_orphan_media
     from storage.importers import import_path
+    from storage.importers.mapped import Mapping, parse_map_spec
 
+    mapping = Mapping(columns=parse_map_spec(args.map)) if args.map else None  # before the database is opened
     db = open_db(args)
     for line in clean_orphan_media(db):  # what an import killed earlier left in the media folder
         print(f"note: {line}", file=sys.stderr)
     prog = Progress("import", json_lines=args.json_progress, unit="rows")
     try:
-        report = import_path(db, args.path, progress=prog.update)
+        report = import_path(db, args.path, progress=prog.update, mapping=mapping)
     finally:
         prog.close()
     d = _report_dict(report)
     prog.event("done", **d)
     if not args.json_progress:
         print(f"imported {args.path} ({d.get('format')}): "
-              + ", ".join(f"{k} {v}" for k, v in d.items() if k not in ("format", "path")))
+              + ", ".join(f"{k} {v}" for k, v in d.items() if k not in ("format", "path", "dropped", "notes")))
+        for reason, n in (d.get("dropped") or {}).items():
+            print(f"dropped: {n} {reason}")
+        for note in d.get("notes") or ():
+            print(f"note: {note}")
     return 0
 
 

@@ -1,7 +1,8 @@
 """CSV catalogue: one review per row, a header with the JSONL review field names, product
 fields prefixed ``product_`` (``product_title``, ``product_description``, ``product_category``,
 ``product_image_files``, ``product_image_urls``, ``product_split``; other ``product_*``
-columns go to the product's ``extra``, other columns to the review's).
+columns go to the product's ``extra``, other columns to the review's). ``time``: unix
+seconds or an ISO 8601 date / date-time (:func:`.fields.time_value`). The file may be gzip.
 
 Required columns: review_id, product_id, text, helpful_votes. Empty cells of optional
 columns mean "not given". List cells (image_files, image_urls) hold a JSON array or
@@ -160,7 +161,7 @@ def _parse_row(row: dict, cat: Catalogue, products: dict, seen_r: dict, resolver
     if "total_votes" in row:
         values["total_votes"] = fields.votes({"total_votes": _number("total_votes", row["total_votes"])}, "total_votes", required=False)
     if "time" in row:
-        values["time"] = fields.unix_time({"time": _number("time", row["time"])})
+        values["time"] = fields.time_value("time", row["time"])
     if "image_urls" in row:
         values["image_urls"] = _list("image_urls", row["image_urls"])
     images = _images(resolver, "image_files", row["image_files"]) if "image_files" in row else []

@@ -3,6 +3,7 @@ field name and returns the clean value or raises :class:`FieldError`, which the 
 turns into a :class:`~storage.errors.CatalogueError` naming the file and the line."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 import re
@@ -13,7 +14,7 @@ from ..models import SPLITS
 __all__ = [
     "FieldError", "MAX_ID_CHARS", "MAX_CATEGORY_CHARS", "MAX_URL_CHARS", "MAX_VOTES", "MAX_ABS_TIME",
     "parse_json_object", "type_name", "req_id", "opt_str", "votes", "rating", "label", "unix_time", "split",
-    "str_list", "check_extra",
+    "str_list", "check_extra", "ISO_TIME_HELP", "parse_iso_time", "time_value", "vote_count",
 ]
 
 MAX_ID_CHARS = 200
@@ -166,14 +167,96 @@ def label(obj: dict, name: str = "label") -> Optional[int]:
     return v
 
 
-def unix_time(obj: dict, name: str = "time") -> Optional[int]:
-    v = obj.get(name)
+ISO_TIME_HELP = (
+    "whole unix seconds or an ISO 8601 date (2021-01-10) or date-time (2021-01-10T14:30, 2021-01-10 14:30:05, "
+    "2021-01-10T14:30:05.250Z, 2021-01-10T14:30:05+02:00)"
+)
+
+_ISO_RE = re.compile(
+    r"(?P<date>\d{4}-\d{2}-\d{2})"
+    r"(?:[T ](?P<time>\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,6})?)?)(?P<tz>Z|[+-]\d{2}:?\d{2})?)?"
+)
+
+
+def parse_iso_time(name: str, s: str) -> int:
+    """ISO 8601 date or date-time -> unix seconds. A date alone is midnight UTC; a date-time
+    without an offset is UTC; ``Z`` or ``+HH:MM`` / ``+HHMM`` offsets are honoured; fractions
+    of a second are dropped. Anything else raises FieldError naming what is accepted."""
+    text = s.strip()
+    m = _ISO_RE.fullmatch(text)
+    if m is None:
+        raise FieldError(name, f"must be {ISO_TIME_HELP}; got {s[:40]!r}")
+    date, clock, tz = m.group("date", "time", "tz")
+    try:
+        if clock is None:
+            d = dt.datetime.fromisoformat(date)
+        else:
+            clock = clock.replace(",", ".")
+            if "." in clock:  # fromisoformat before 3.11 wants 3 or 6 digits
+                head, frac = clock.split(".")
+                clock = f"{head}.{frac.ljust(6, '0')}"
+            d = dt.datetime.fromisoformat(f"{date}T{clock}")
+    except ValueError as exc:
+        raise FieldError(name, f"is not a valid date or time ({exc}); got {s[:40]!r}") from None
+    if tz is None or tz == "Z":
+        d = d.replace(tzinfo=dt.timezone.utc)
+    else:
+        sign = -1 if tz[0] == "-" else 1
+        hh, mm = int(tz[1:3]), int(tz[-2:])
+        if hh > 23 or mm > 59:
+            raise FieldError(name, f"has an invalid UTC offset {tz!r}; got {s[:40]!r}")
+        d = d.replace(tzinfo=dt.timezone(sign * dt.timedelta(hours=hh, minutes=mm)))
+    return int(d.timestamp())
+
+
+def time_value(name: str, v: Any) -> Optional[int]:
+    """A time field's value: None/"" -> None; whole unix seconds (a number, or digits in a
+    string as CSV cells hold them); an ISO 8601 date or date-time string (:func:`parse_iso_time`)."""
     if v is None:
         return None
+    if isinstance(v, str):
+        s = v.strip()
+        if s == "":
+            return None
+        if s.lstrip("-").isdigit():
+            v = int(s)
+        else:
+            try:
+                f = float(s)
+            except ValueError:
+                return parse_iso_time(name, s)
+            v = f if math.isfinite(f) else s
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise FieldError(name, f"must be {ISO_TIME_HELP}; got {type_name(v)}")
     v = _whole_number(name, v, "whole unix seconds")
     if abs(v) > MAX_ABS_TIME:
         raise FieldError(name, f"is out of range ({v})")
     return v
+
+
+def unix_time(obj: dict, name: str = "time") -> Optional[int]:
+    """The ``time`` field: whole unix seconds or an ISO 8601 date / date-time string."""
+    return time_value(name, obj.get(name))
+
+
+_VOTES_RE = re.compile(r"\d{1,3}(?:,\d{3})+|\d+")
+
+
+def vote_count(name: str, v: Any) -> Optional[int]:
+    """A vote count as the review datasets write it: a whole number, or a string of digits,
+    optionally with thousands separators ("1,234"); None or "" -> None. Anything else (a
+    fraction, "1.5k", a negative number) raises FieldError."""
+    if v is None:
+        return None
+    if isinstance(v, str):
+        s = v.strip()
+        if s == "":
+            return None
+        if not _VOTES_RE.fullmatch(s):
+            raise FieldError(name, f"must be a whole number of votes (digits, thousands separated by commas "
+                                   f"allowed), got {v[:40]!r}")
+        v = int(s.replace(",", ""))
+    return votes({name: v}, name, required=False)
 
 
 def split(obj: dict, name: str = "split") -> Optional[str]:

@@ -3,7 +3,7 @@
 ``products.jsonl``: product_id (required), title, description, category, image_files (paths
 relative to the folder), image_urls, split (train/dev/test; default from a hash of the id).
 ``reviews.jsonl``: review_id, product_id, text, helpful_votes (required), title, rating
-(1-5), total_votes, time (unix seconds), image_files, image_urls, label (0-4; default from
+(1-5), total_votes, time (unix seconds or an ISO 8601 date / date-time), image_files, image_urls, label (0-4; default from
 the votes, MMSS.md). Any other field is kept in ``extra``. Either file may be missing (a
 folder of products only, or reviews of products imported before), not both.
 """

@@ -1,13 +1,21 @@
-"""Bounded UTF-8 line reading for the line-based formats (JSONL, CSV): strict decoding with
-clear encoding errors, a cap on one line's length, and the line count for progress."""
+"""Bounded UTF-8 line reading for the line-based formats (JSONL, CSV, the Amazon review
+files): strict decoding with clear encoding errors, a cap on one line's length, and the line
+count for progress. A gzip file (told by its first bytes, not its name) is decompressed as it
+is read; a truncated or corrupt stream is an error naming the first line it could not read."""
 from __future__ import annotations
 
+import gzip
+import zlib
 from pathlib import Path
-from typing import Iterator
+from typing import IO, Iterator
 
 from ..errors import CatalogueError
 
-__all__ = ["MAX_LINE_BYTES", "MAX_JSON_FILE_BYTES", "decode_line", "iter_lines", "count_lines"]
+__all__ = ["MAX_LINE_BYTES", "MAX_JSON_FILE_BYTES", "GZIP_MAGIC", "is_gzip", "open_binary", "decode_line", "iter_lines",
+           "head_lines", "count_lines"]
+
+GZIP_MAGIC = b"\x1f\x8b"
+_GZIP_ERRORS = (EOFError, gzip.BadGzipFile, zlib.error)
 
 MAX_LINE_BYTES = 10 * 2**20
 """A line (JSONL row, CSV physical line) longer than this is refused without reading it whole."""
@@ -43,21 +51,52 @@ def decode_line(raw: bytes, path: Path, lineno: int) -> str:
     return text
 
 
+def is_gzip(path: Path) -> bool:
+    """True when the file starts with the gzip magic bytes (whatever its name)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(2) == GZIP_MAGIC
+    except OSError:
+        return False
+
+
+def open_binary(path: Path) -> IO[bytes]:
+    """The file's bytes, decompressed when it is gzip; CatalogueError when it cannot be opened."""
+    try:
+        f = open(path, "rb")
+        if f.read(2) == GZIP_MAGIC:
+            f.seek(0)
+            return gzip.GzipFile(fileobj=f, mode="rb")
+        f.seek(0)
+        return f
+    except OSError as exc:
+        raise CatalogueError(path, None, None, f"cannot read the file: {exc.strerror or exc}") from None
+
+
+def _gzip_problem(exc: BaseException) -> str:
+    if isinstance(exc, EOFError):
+        return "the gzip stream ends early: the file is truncated (an interrupted download?); download it again"
+    return f"corrupt gzip data ({exc}); download the file again"
+
+
 def iter_lines(path: Path) -> Iterator[tuple[int, str]]:
     """``(line number, decoded line)`` for every line of ``path``, 1-based, newline kept.
 
     Each line is read with ``readline(limit)`` so an over-long line is refused after at most
-    :data:`MAX_LINE_BYTES` + 1 bytes, never read whole into memory.
+    :data:`MAX_LINE_BYTES` + 1 bytes, never read whole into memory. Gzip files are read
+    through the decompressor; a truncated stream raises an error naming the line it cut.
     """
     cap = MAX_LINE_BYTES  # read at call time: tests lower it
-    try:
-        f = open(path, "rb")
-    except OSError as exc:
-        raise CatalogueError(path, None, None, f"cannot read the file: {exc.strerror or exc}") from None
+    f = open_binary(path)
     with f:
         lineno = 0
         while True:
-            raw = f.readline(cap + 1)
+            try:
+                raw = f.readline(cap + 1)
+            except _GZIP_ERRORS as exc:
+                raise CatalogueError(path, lineno + 1, None, _gzip_problem(exc)) from None
+            except OSError as exc:
+                raise CatalogueError(path, lineno + 1, None, f"cannot read the file: {exc.strerror or exc}") from None
             if not raw:
                 return
             lineno += 1
@@ -68,15 +107,40 @@ def iter_lines(path: Path) -> Iterator[tuple[int, str]]:
             yield lineno, decode_line(raw, path, lineno)
 
 
+def head_lines(path: Path, n: int = 5, max_bytes: int = 1 << 20) -> list[str]:
+    """Up to ``n`` non-blank decoded lines from the start of ``path`` (for telling a format by
+    its content); stops quietly at an unreadable or over-long line (the import reports it)."""
+    out: list[str] = []
+    try:
+        f = open_binary(path)
+    except CatalogueError:
+        return out
+    with f:
+        lineno = 0
+        try:
+            while len(out) < n:
+                raw = f.readline(max_bytes + 1)
+                if not raw or len(raw) > max_bytes:
+                    break
+                lineno += 1
+                text = decode_line(raw, path, lineno)
+                if text.strip():
+                    out.append(text)
+        except (CatalogueError, OSError, *_GZIP_ERRORS):
+            pass
+    return out
+
+
 def count_lines(path: Path) -> int:
-    """Newline count (plus an unterminated last line), read in chunks: the progress total."""
+    """Newline count (plus an unterminated last line), read in chunks: the progress total
+    (of the decompressed text for a gzip file; a broken stream counts what could be read)."""
     n = 0
     last = b""
     try:
-        with open(path, "rb") as f:
+        with open_binary(path) as f:
             while chunk := f.read(1 << 20):
                 n += chunk.count(b"\n")
                 last = chunk
-    except OSError:
-        return 0
+    except (OSError, CatalogueError, *_GZIP_ERRORS):
+        return n
     return n + (1 if last and not last.endswith(b"\n") else 0)

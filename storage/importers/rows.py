@@ -68,6 +68,13 @@ class Catalogue:
     files: list[str] = field(default_factory=list)
     products: list[ParsedProduct] = field(default_factory=list)
     reviews: list[ParsedReview] = field(default_factory=list)
+    dropped: dict[str, int] = field(default_factory=dict)
+    """Rows left out on purpose, by reason (e.g. "exact duplicate review": 3)."""
+    notes: list[str] = field(default_factory=list)
+    """What the user should know about how the input was read (e.g. how review ids were derived)."""
+
+    def drop(self, reason: str, n: int = 1) -> None:
+        self.dropped[reason] = self.dropped.get(reason, 0) + n
 
 
 @dataclass
@@ -85,6 +92,10 @@ class ImportReport:
     images_added: int = 0
     """Images new to the database (the others were already stored, same sha256)."""
     seconds: float = 0.0
+    dropped: dict[str, int] = field(default_factory=dict)
+    """Rows of the input left out on purpose, by reason."""
+    notes: list[str] = field(default_factory=list)
+    """How the input was read, where the user should know (derived ids, missing metadata)."""
 
 
 class ProgressTicker:

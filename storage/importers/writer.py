@@ -136,7 +136,7 @@ def _actor() -> str:
 def write_catalogue(session: Session, cat: Catalogue, media_dir: Path, stored: StoredFiles, actor: str | None = None) -> ImportReport:
     """Phase 2: write ``cat`` in the caller's transaction (bulk statements). Image files are
     written last, into ``stored`` so the caller can remove them if the transaction fails."""
-    report = ImportReport(format=cat.format, path=str(cat.path))
+    report = ImportReport(format=cat.format, path=str(cat.path), dropped=dict(cat.dropped), notes=list(cat.notes))
     product_table = Product.__table__
     review_table = Review.__table__
 
@@ -227,6 +227,7 @@ def write_catalogue(session: Session, cat: Catalogue, media_dir: Path, stored: S
             "format": cat.format, "files": cat.files, "products_added": report.products_added,
             "products_updated": report.products_updated, "reviews_added": report.reviews_added,
             "reviews_updated": report.reviews_updated, "images": report.images, "images_added": report.images_added,
+            **({"dropped": report.dropped} if report.dropped else {}),
         },
     )
     session.flush()

@@ -1,0 +1,610 @@
+"""Any CSV or JSONL file of reviews through a column mapping (target field <- source column).
+
+The API a mapping dialog needs, all without a database:
+
+- :func:`preview` (the first rows, the columns, a guessed mapping: :func:`guess_mapping`),
+- :func:`check_mapping` (reads the whole file with a mapping and reports what would be
+  imported, which columns and rows would be dropped and why, and the problems that would
+  abort the import, each with its line and field),
+- :func:`read_catalogue` (phase 1 of the import itself), :func:`parse_map_spec` (the CLI's
+  ``--map review_id=Id,text=Body``) and :func:`validate_mapping`.
+
+Targets (:data:`TARGETS`): review fields as in the JSONL catalogue (``review_id``,
+``product_id``, ``title``, ``text``, ``rating``, ``helpful_votes``, ``total_votes``,
+``time``, ``label``, ``image_urls``), ``helpful`` (a "[helpful, total]" pair, as the 2014
+data holds it), extras ``reviewer_id``, ``reviewer_name``, ``verified``, ``style``, and
+product fields ``product_title``, ``product_description``, ``product_category``,
+``product_image_urls``, ``product_split``. Required: ``product_id`` and ``text``. Without
+``review_id`` the id is derived (``reviewer:product:time`` when ``reviewer_id`` is mapped,
+else ``product:`` + a hash of the text, title and time) and the report says so. Without
+votes, reviews are stored with 0 votes (unlabelled). Unmapped source columns are kept in
+the review's extras under their own names unless ignored; an unnamed column (a saved row
+index) is dropped. Errors name the file, the line and the *source* column.
+
+Cells: numbers as digits (votes may carry thousands separators "1,234"), times as unix
+seconds or ISO 8601 (:func:`.fields.time_value`), lists as a JSON array or ``;``-separated.
+The file may be gzip. CSV or JSONL is told by the content (a first line starting with "{").
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import itertools
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Optional
+
+from ..errors import CatalogueError, StorageError
+from . import csv_, fields, lines
+from .amazon_common import DROP_DUPLICATE, DROP_NO_TEXT, derived_id, helpful_pair, join_text
+from .fields import FieldError
+from .rows import Catalogue, ParsedProduct, ParsedReview, Progress, ProgressTicker, Where, effective_label
+
+__all__ = [
+    "TARGETS", "REQUIRED_TARGETS", "Mapping", "MappingError", "Preview", "MappingCheck", "parse_map_spec",
+    "guess_mapping", "validate_mapping", "preview", "check_mapping", "read_catalogue", "sniff_kind",
+]
+
+TARGETS: dict[str, str] = {
+    "review_id": "review id, unique (default: derived)",
+    "product_id": "product id (required)",
+    "text": "review text (required; rows without text are dropped)",
+    "title": "review title / summary",
+    "rating": "stars, 1-5",
+    "helpful_votes": "helpful votes (default 0: unlabelled)",
+    "total_votes": "all votes",
+    "helpful": "\"[helpful, total]\" pair (Amazon 2014)",
+    "time": "unix seconds or ISO 8601 date / date-time",
+    "label": "explicit label 0-4 (default: from the votes)",
+    "image_urls": "review image URLs (JSON list or ;-separated)",
+    "reviewer_id": "reviewer id (kept as an extra)",
+    "reviewer_name": "reviewer name (kept as an extra)",
+    "verified": "verified purchase flag (kept as an extra)",
+    "style": "product variant / style (kept as an extra)",
+    "product_title": "product title",
+    "product_description": "product description",
+    "product_category": "product category",
+    "product_image_urls": "product image URLs",
+    "product_split": "train / dev / test",
+}
+REQUIRED_TARGETS = ("product_id", "text")
+_EXTRA_TARGETS = ("reviewer_id", "reviewer_name", "verified", "style")
+_PRODUCT_TARGETS = {"product_title": "title", "product_description": "description", "product_category": "category",
+                    "product_image_urls": "image_urls", "product_split": "split"}
+
+DROP_UNNAMED = "unnamed column (a saved row index?)"
+DROP_IGNORED = "ignored by the mapping"
+DROP_UNMAPPED = "not mapped (unmapped columns are not kept)"
+
+
+class MappingError(StorageError):
+    """A mapping that cannot be used (unknown target, missing column, bad ``--map`` text)."""
+
+
+@dataclass
+class Mapping:
+    """Target field -> source column, plus what happens to the other columns."""
+
+    columns: dict[str, str]
+    id_prefix: str = ""
+    """Put before a mapped review id (Fine Food: "ff-"), so ids of different sources do not meet."""
+    keep_unmapped: bool = True
+    """Unmapped columns go to the review's extras under their own names."""
+    ignore: tuple[str, ...] = ()
+    """Source columns never kept (with the reason ``DROP_IGNORED``, or ``ignore_reasons``)."""
+    ignore_reasons: dict[str, str] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+
+@dataclass
+class Preview:
+    kind: str
+    """"csv" or "jsonl"."""
+    columns: list[str]
+    rows: list[dict[str, Any]]
+    guess: dict[str, str]
+    """A guessed mapping (target -> column); check it with :func:`check_mapping`."""
+    family: Optional[str] = None
+    """A known format the file was recognised as (e.g. "finefood"), else None."""
+
+
+@dataclass
+class MappingCheck:
+    """What importing the file with a mapping would do (nothing is written)."""
+
+    kind: str
+    rows: int = 0
+    reviews: int = 0
+    products: int = 0
+    kept_as_extras: list[str] = field(default_factory=list)
+    dropped_columns: dict[str, str] = field(default_factory=dict)
+    """Source column -> why it is not kept."""
+    dropped_rows: dict[str, int] = field(default_factory=dict)
+    """Reason -> rows left out for it."""
+    problems: list[tuple[Optional[int], Optional[str], str]] = field(default_factory=list)
+    """(line, field, message) of each row that would abort the import (the first ``max_problems``)."""
+    more_problems: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and self.reviews > 0
+
+
+# -- the mapping itself ----------------------------------------------------------------------
+
+def parse_map_spec(specs: Iterable[str] | str) -> dict[str, str]:
+    """``"review_id=Id,text=Body"`` (or several such strings) -> {target: column}.
+
+    Raises MappingError naming unknown targets and malformed pairs. A column name holding a
+    comma cannot be given this way (give the pair as its own ``--map`` argument instead:
+    a spec without ``,`` separators is one pair)."""
+    if isinstance(specs, str):
+        specs = [specs]
+    out: dict[str, str] = {}
+    bad, unknown = [], []
+    for spec in specs:
+        parts = [spec] if spec.count("=") == 1 else spec.split(",")
+        for part in parts:
+            if not part.strip():
+                continue
+            target, sep, source = part.partition("=")
+            target, source = target.strip(), source.strip()
+            if not sep or not target or not source:
+                bad.append(part)
+                continue
+            if target not in TARGETS:
+                unknown.append(target)
+                continue
+            if target in out and out[target] != source:
+                raise MappingError(f"--map: {target!r} is mapped twice ({out[target]!r} and {source!r})")
+            out[target] = source
+    problems = []
+    if unknown:
+        problems.append(f"unknown target field(s) {', '.join(repr(u) for u in unknown)} "
+                        f"(known: {', '.join(TARGETS)})")
+    if bad:
+        problems.append(f"malformed pair(s) {', '.join(repr(b) for b in bad)} (expected TARGET=COLUMN)")
+    if problems:
+        raise MappingError("--map: " + "; ".join(problems))
+    return out
+
+
+def validate_mapping(mapping: Mapping, columns: list[str], path: Path) -> None:
+    """CatalogueError (file, line 1) naming unknown targets, source columns not in the file
+    and missing required targets, all at once."""
+    problems = []
+    unknown = [t for t in mapping.columns if t not in TARGETS]
+    if unknown:
+        problems.append(f"unknown target field(s) {', '.join(map(repr, unknown))} (known: {', '.join(TARGETS)})")
+    have = set(columns)
+    missing = [f"{s!r} (for {t})" for t, s in mapping.columns.items() if s not in have]
+    if missing:
+        shown = ", ".join(repr(c) for c in columns[:40]) + (", ..." if len(columns) > 40 else "")
+        problems.append(f"source column(s) not in the file: {', '.join(missing)} (its columns: {shown})")
+    need = [t for t in REQUIRED_TARGETS if t not in mapping.columns]
+    if need:
+        problems.append(f"required target(s) not mapped: {', '.join(need)}")
+    if "helpful" in mapping.columns and ("helpful_votes" in mapping.columns or "total_votes" in mapping.columns):
+        problems.append("map either 'helpful' (a [helpful, total] pair) or 'helpful_votes' / 'total_votes', not both")
+    if problems:
+        raise CatalogueError(path, 1, None, "column mapping: " + "; ".join(problems))
+
+
+_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "review_id": ("reviewid", "id", "reviewuuid", "commentid"),
+    "product_id": ("productid", "parentasin", "asin", "itemid", "product", "sku", "productcode"),
+    "text": ("text", "reviewtext", "reviewbody", "body", "content", "review", "comment", "comments", "reviewcontent"),
+    "title": ("title", "summary", "reviewtitle", "reviewheadline", "headline", "subject", "reviewsummary"),
+    "rating": ("rating", "score", "overall", "stars", "starrating", "reviewrating", "reviewscore"),
+    "helpful": ("helpful",),
+    "helpful_votes": ("helpfulvotes", "helpfulvote", "helpfulnessnumerator", "vote", "votes", "upvotes",
+                      "helpfulcount", "thumbsup", "helpfulness", "helpful"),
+    "total_votes": ("totalvotes", "helpfulnessdenominator", "totalvote", "votecount"),
+    "time": ("time", "unixreviewtime", "timestamp", "date", "reviewdate", "createdat", "datetime", "reviewedat",
+             "submissiontime"),
+    "label": ("label",),
+    "image_urls": ("imageurls", "images", "image", "imageurl", "reviewimages"),
+    "reviewer_id": ("reviewerid", "userid", "customerid", "authorid", "user", "author"),
+    "reviewer_name": ("reviewername", "profilename", "username", "authorname", "name"),
+    "verified": ("verified", "verifiedpurchase"),
+    "style": ("style", "variant"),
+    "product_title": ("producttitle", "productname", "itemname"),
+    "product_description": ("productdescription", "itemdescription"),
+    "product_category": ("productcategory", "category", "maincategory", "categories"),
+    "product_image_urls": ("productimageurls", "productimages"),
+    "product_split": ("productsplit", "split"),
+}
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", name.lower())
+
+
+def guess_mapping(columns: list[str], rows: Optional[list[dict]] = None) -> dict[str, str]:
+    """A first mapping from the column names (case, spaces and punctuation ignored), each
+    column used once; ``helpful`` is taken as a [helpful, total] pair when the sample rows
+    hold one there. A guess: show it for confirmation and run :func:`check_mapping`."""
+    by_norm: dict[str, str] = {}
+    for c in columns:
+        by_norm.setdefault(_norm(c), c)
+    used: set[str] = set()
+    out: dict[str, str] = {}
+    sample = rows or []
+    for target, names in _SYNONYMS.items():
+        for n in names:
+            col = by_norm.get(n)
+            if col is None or col in used:
+                continue
+            if target == "helpful":
+                v = next((r.get(col) for r in sample if r.get(col) not in (None, "")), None)
+                if not (isinstance(v, list) or (isinstance(v, str) and v.strip().startswith("["))):
+                    continue  # a plain count: helpful_votes takes it
+            out[target] = col
+            used.add(col)
+            break
+    return out
+
+
+# -- reading rows ----------------------------------------------------------------------------
+
+def sniff_kind(path: Path) -> str:
+    """"jsonl" when the first non-blank line starts with "{", else "csv"."""
+    head = lines.head_lines(path, 1)
+    return "jsonl" if head and head[0].lstrip().startswith("{") else "csv"
+
+
+class _Rows:
+    """The data rows of a CSV or JSONL file as dicts, with their first line numbers."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.kind = sniff_kind(self.path)
+        self.columns: list[str] = []
+        self._physical = [0]
+        self._csv_limit: Optional[int] = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self._csv_limit is not None:
+            csv.field_size_limit(self._csv_limit)
+            self._csv_limit = None
+
+    def _jsonl(self) -> Iterator[tuple[int, dict]]:
+        for lineno, text in lines.iter_lines(self.path):
+            if not text.strip():
+                continue
+            try:
+                yield lineno, fields.parse_json_object(text)
+            except FieldError as exc:
+                raise CatalogueError(self.path, lineno, exc.field, exc.message) from None
+
+    def open(self) -> Iterator[tuple[int, dict]]:
+        """Reads the header (CSV: ``columns``); returns the row iterator."""
+        if self.kind == "jsonl":
+            return self._jsonl()
+        self._csv_limit = csv.field_size_limit()
+        csv.field_size_limit(max(self._csv_limit, lines.MAX_LINE_BYTES))
+        reader = csv.reader(csv_._physical_lines(self.path, self._physical), strict=True)
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise CatalogueError(self.path, None, None, "the file is empty: no header line") from None
+        except csv.Error as exc:
+            raise CatalogueError(self.path, self._physical[0], None, f"malformed CSV: {exc}") from None
+        header = [h.strip() for h in header]
+        seen: set[str] = set()
+        for h in header:
+            if h and h in seen:
+                raise CatalogueError(self.path, 1, h, "the column appears twice in the header")
+            seen.add(h)
+        self.columns = header
+        return self._csv(reader, header)
+
+    def _csv(self, reader, header: list[str]) -> Iterator[tuple[int, dict]]:
+        width = len(header)
+        while True:
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                raise CatalogueError(self.path, self._physical[0], None, f"malformed CSV: {exc}") from None
+            if not cells or (len(cells) == 1 and not cells[0].strip()):
+                continue
+            lineno = reader.line_num
+            if len(cells) != width:
+                raise CatalogueError(self.path, lineno, None, f"the row has {len(cells)} cells, the header {width}")
+            yield lineno, dict(zip(header, cells))
+
+
+def preview(path: Path | str, n: int = 20) -> Preview:
+    """The first ``n`` rows of a CSV or JSONL file (gzip or plain), its columns (JSONL: the
+    keys of those rows, in order of appearance) and a guessed mapping (a known format's own
+    mapping when it is one: Fine Food, the Amazon 2014 CSV export)."""
+    path = Path(path)
+    rows: list[dict] = []
+    with _Rows(path) as src:
+        it = src.open()
+        for _, row in it:
+            rows.append(row)
+            if len(rows) >= n:
+                break
+        columns = list(src.columns)
+    if src.kind == "jsonl":
+        for r in rows:
+            for k in r:
+                if k not in columns:
+                    columns.append(k)
+    family, preset = known_mapping(columns)
+    guess = dict(preset.columns) if preset is not None else guess_mapping(columns, rows)
+    return Preview(kind=src.kind, columns=columns, rows=rows, guess=guess, family=family)
+
+
+def known_mapping(columns: list[str]) -> tuple[Optional[str], Optional[Mapping]]:
+    """(format name, its mapping) when the columns are a known CSV format's, else (None, None)."""
+    from . import amazon2014, finefood
+
+    cols = set(columns)
+    if finefood.matches(cols):
+        return finefood.NAME, finefood.MAPPING
+    if amazon2014.CSV_COLUMNS <= cols:
+        return amazon2014.CSV_NAME, amazon2014.CSV_MAPPING
+    return None, None
+
+
+# -- parsing a row ----------------------------------------------------------------------------
+
+def _number(name: str, v: Any) -> Any:
+    if isinstance(v, str):
+        return csv_._number(name, v)
+    return v
+
+
+def _list(name: str, v: Any) -> list[str]:
+    if v is None:
+        return []
+    if isinstance(v, str):
+        return csv_._list(name, v)
+    return fields.str_list({name: v}, name)
+
+
+def _id_text(name: str, v: Any) -> Any:
+    # JSON numbers as ids (e.g. "Id": 17) read as their digits
+    if isinstance(v, int) and not isinstance(v, bool):
+        return str(v)
+    return v
+
+
+class _Parser:
+    def __init__(self, mapping: Mapping, columns: list[str]):
+        m = mapping.columns
+        self.m = m
+        self.prefix = mapping.id_prefix
+        self.src = {t: m.get(t) for t in TARGETS}
+        mapped = set(m.values())
+        ignore = set(mapping.ignore)
+        self.dropped_columns: dict[str, str] = {}
+        self.extra_columns: list[str] = []
+        for c in columns:
+            if c in mapped:
+                continue
+            if c == "":
+                self.dropped_columns[c] = DROP_UNNAMED
+            elif c in ignore:
+                self.dropped_columns[c] = mapping.ignore_reasons.get(c, DROP_IGNORED)
+            elif mapping.keep_unmapped:
+                self.extra_columns.append(c)
+            else:
+                self.dropped_columns[c] = DROP_UNMAPPED
+        self.skip = set(self.dropped_columns) | mapped  # JSONL keys not kept as extras
+        self.keep_unmapped = mapping.keep_unmapped
+
+    def get(self, row: dict, target: str) -> Any:
+        col = self.src[target]
+        return None if col is None else row.get(col)
+
+    def parse(self, row: dict) -> Optional[tuple[Optional[str], str, dict, dict, Any]]:
+        """-> (explicit review id or None, product id, review values, product values, id parts)."""
+        s = self.src
+        pcol = s["product_id"]
+        pid = fields.req_id({pcol: _id_text(pcol, row.get(pcol))}, pcol)
+        rid = None
+        if s["review_id"] is not None:
+            rcol = s["review_id"]
+            rid = fields.req_id({rcol: _id_text(rcol, row.get(rcol))}, rcol)
+            rid = self.prefix + rid
+            if len(rid) > fields.MAX_ID_CHARS:
+                raise FieldError(rcol, f"is longer than {fields.MAX_ID_CHARS} characters")
+        tcol = s["text"]
+        text = fields.opt_str(row, tcol)
+        if not text.strip():
+            return None
+        values: dict[str, Any] = {"text": text}
+        if s["title"] is not None:
+            values["title"] = fields.opt_str(row, s["title"])
+        if s["rating"] is not None:
+            values["rating"] = fields.rating({s["rating"]: _number(s["rating"], row.get(s["rating"]))}, s["rating"])
+        if s["helpful"] is not None:
+            helpful, total = helpful_pair(s["helpful"], row.get(s["helpful"]))
+            values["total_votes"] = total
+        else:
+            helpful = fields.vote_count(s["helpful_votes"], self.get(row, "helpful_votes")) if s["helpful_votes"] else None
+            helpful = helpful or 0
+            if s["total_votes"] is not None:
+                values["total_votes"] = fields.vote_count(s["total_votes"], row.get(s["total_votes"]))
+        values["helpful_votes"] = helpful
+        raw_time = None
+        if s["time"] is not None:
+            raw_time = row.get(s["time"])
+            values["time"] = fields.time_value(s["time"], raw_time)
+        explicit = None
+        if s["label"] is not None:
+            explicit = fields.label({s["label"]: _number(s["label"], row.get(s["label"]))}, s["label"])
+        values["label"] = effective_label(explicit, helpful)
+        if s["image_urls"] is not None:
+            values["image_urls"] = _list(s["image_urls"], row.get(s["image_urls"]))
+        extra: dict[str, Any] = {}
+        for t in _EXTRA_TARGETS:
+            col = s[t]
+            if col is not None:
+                v = row.get(col)
+                if v is not None and v != "":
+                    extra[t] = fields.check_extra(col, v)
+        if self.keep_unmapped:
+            for k, v in row.items():
+                if k not in self.skip and v is not None and v != "":
+                    extra[k] = fields.check_extra(k, v)
+        values["extra"] = extra
+        pvalues: dict[str, Any] = {}
+        for t, key in _PRODUCT_TARGETS.items():
+            col = s[t]
+            if col is None:
+                continue
+            v = row.get(col)
+            if key == "image_urls":
+                pvalues[key] = _list(col, v)
+            elif key == "split":
+                sp = fields.split({col: v}, col)
+                if sp is not None:
+                    pvalues[key] = sp
+            elif key == "description":
+                pvalues[key] = join_text(col, v)
+            else:
+                pvalues[key] = fields.opt_str({col: v}, col,
+                                              max_chars=fields.MAX_CATEGORY_CHARS if key == "category" else None)
+        reviewer = extra.get("reviewer_id")
+        return rid, pid, values, pvalues, (reviewer, raw_time, values.get("title", ""))
+
+
+def _derive(pid: str, text: str, parts: tuple) -> str:
+    reviewer, raw_time, title = parts
+    if reviewer is not None:
+        return derived_id(reviewer, pid, raw_time)
+    h = hashlib.sha256("\x1f".join((text, str(title), "" if raw_time is None else str(raw_time))).encode("utf-8"))
+    return derived_id(pid, h.hexdigest()[:16])
+
+
+# -- the reader --------------------------------------------------------------------------------
+
+def _run(path: Path, mapping: Mapping, progress: Progress, fmt: str,
+         on_problem: Optional[Callable[[CatalogueError], bool]] = None) -> tuple[Catalogue, _Parser, int, str]:
+    """Read ``path`` with ``mapping``. Without ``on_problem`` the first bad row raises;
+    with it each bad row is passed to it and skipped (it returns False to stop reading)."""
+    path = Path(path)
+    cat = Catalogue(format=fmt, path=path, files=[path.name])
+    ticker = ProgressTicker(progress, lines.count_lines(path))
+    products: dict[str, ParsedProduct] = {}
+    by_id: dict[str, int] = {}
+    n_rows = 0
+    with _Rows(path) as src:
+        it = src.open()
+        columns = src.columns
+        if src.kind == "jsonl":
+            first = []
+            for item in it:  # the keys of the first rows stand for the file's columns
+                first.append(item)
+                if len(first) >= 50:
+                    break
+            for _, r in first:
+                for k in r:
+                    if k not in columns:
+                        columns.append(k)
+            it = itertools.chain(first, it)
+        validate_mapping(mapping, columns, path)
+        parser = _Parser(mapping, columns)
+        derived = mapping.columns.get("review_id") is None
+        for lineno, row in it:
+            ticker.tick()
+            n_rows += 1
+            try:
+                parsed = parser.parse(row)
+                if parsed is None:
+                    cat.drop(DROP_NO_TEXT)
+                    continue
+                rid, pid, values, pvalues, parts = parsed
+                if rid is None:
+                    rid = _derive(pid, values["text"], parts)
+                prev = by_id.get(rid)
+                if prev is not None:
+                    old = cat.reviews[prev]
+                    if not derived:
+                        raise FieldError(mapping.columns["review_id"],
+                                         f"duplicate review id {rid!r} (first on line {old.where.line})")
+                    if old.product_id == pid and old.values == values:
+                        cat.drop(DROP_DUPLICATE)
+                        continue
+                    n = 2
+                    while f"{rid}#{n}" in by_id:
+                        n += 1
+                    rid = f"{rid}#{n}"
+                known = products.get(pid)
+                if known is None:
+                    products[pid] = ParsedProduct(pid, pvalues, [], Where(path, lineno), images_given=False)
+                elif pvalues != known.values:
+                    key = next(k for k in pvalues if pvalues[k] != known.values.get(k))
+                    col = mapping.columns[next(t for t, k2 in _PRODUCT_TARGETS.items() if k2 == key)]
+                    raise FieldError(col, f"differs from product {pid!r} on line {known.where.line}")
+            except FieldError as exc:
+                err = CatalogueError(path, lineno, exc.field, exc.message)
+                if on_problem is None:
+                    raise err from None
+                if not on_problem(err):
+                    break
+                continue
+            by_id[rid] = len(cat.reviews)
+            cat.reviews.append(ParsedReview(rid, pid, values, [], Where(path, lineno),
+                                            product_field=mapping.columns["product_id"], images_given=False))
+    cat.products = list(products.values())
+    if derived:
+        cat.notes.append("review ids derived from " + (
+            "reviewer:product:time" if "reviewer_id" in mapping.columns else "the product and a hash of the text, "
+            "title and time") + " (no review_id column mapped)")
+    if "helpful_votes" not in mapping.columns and "helpful" not in mapping.columns:
+        cat.notes.append("no helpful-votes column mapped: reviews are stored with 0 votes (unlabelled)")
+    cat.notes.extend(mapping.notes)
+    ticker.finish()
+    return cat, parser, n_rows, src.kind
+
+
+def read_catalogue(path: Path | str, mapping: Mapping, progress: Progress = None, *, fmt: str = "mapped") -> Catalogue:
+    """Phase 1 with a mapping: every row validated; the first bad one raises CatalogueError."""
+    path = Path(path)
+    cat, parser, n_rows, _ = _run(path, mapping, progress, fmt)
+    if not cat.reviews:
+        raise CatalogueError(path, None, None, "no reviews in the file" + (
+            f" ({', '.join(f'{n} {k}' for k, n in cat.dropped.items())})" if cat.dropped else ""))
+    for c, why in parser.dropped_columns.items():
+        cat.notes.append(f"column {c!r} not kept: {why}")
+    return cat
+
+
+def check_mapping(path: Path | str, mapping: Mapping, *, max_problems: int = 20, progress: Progress = None) -> MappingCheck:
+    """Read the whole file with ``mapping`` and report, without writing anything: how many
+    reviews and products it gives, the columns kept as extras and those dropped (and why),
+    the rows dropped by reason, and the first ``max_problems`` rows that would abort the
+    import (line, field, message). A mapping that does not fit the columns raises
+    CatalogueError (file, line 1) as the import would."""
+    path = Path(path)
+    out = MappingCheck(kind="")
+
+    def collect(err: CatalogueError) -> bool:
+        if len(out.problems) >= max_problems:
+            out.more_problems = True
+            return False
+        out.problems.append((err.line, err.field, err.reason))
+        return True
+
+    cat, parser, n_rows, kind = _run(path, mapping, progress, "mapped", collect)
+    out.kind = kind
+    out.rows = n_rows
+    out.reviews = len(cat.reviews)
+    out.products = len(cat.products)
+    out.kept_as_extras = list(parser.extra_columns)
+    out.dropped_columns = dict(parser.dropped_columns)
+    out.dropped_rows = dict(cat.dropped)
+    out.notes = list(cat.notes)
+    return out
