@@ -86,6 +86,7 @@ from .model_versions import (  # noqa: F401
 )
 from .predictions import (  # noqa: F401
     prediction_counts,
+    score_parts,
     review_pks_missing_prediction,
     scores_by_product,
     write_predictions,
@@ -158,6 +159,7 @@ __all__ = [
     "review_pks_missing_prediction",
     "scores_by_product",
     "prediction_counts",
+    "score_parts",
     "start_training_run",
     "record_training_epoch",
     "list_training_epochs",

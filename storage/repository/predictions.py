@@ -10,13 +10,14 @@ from sqlalchemy import and_, delete, func, select
 from sqlalchemy.orm import Session
 
 from ..models import SUBSCORE_COLUMNS, Prediction, Product, Review, utcnow
-from ..records import PredictionIn
+from ..records import PredictionIn, ScoreParts
 
 __all__ = [
     "write_predictions",
     "review_pks_missing_prediction",
     "scores_by_product",
     "prediction_counts",
+    "score_parts",
 ]
 
 
@@ -35,6 +36,7 @@ def write_predictions(session: Session, model_version_id: int, preds: Iterable[P
         [
             {
                 "model_version_id": model_version_id, "review_pk": p.review_pk, "score": float(p.score), "created_at": now,
+                "explanation": p.explanation,
                 **{c: (None if v is None else float(v)) for c, v in zip(SUBSCORE_COLUMNS, p.sub_scores)},
             }
             for p in preds
@@ -77,3 +79,11 @@ def scores_by_product(
 def prediction_counts(session: Session) -> dict[int, int]:
     """model_version_id -> number of reviews it has scored."""
     return dict(session.execute(select(Prediction.model_version_id, func.count()).group_by(Prediction.model_version_id)).all())
+
+
+def score_parts(session: Session, model_version_id: int, review_pk: int) -> Optional[ScoreParts]:
+    """The stored explanation of one review's score under one model; None when it has none
+    (not scored, or scored by a version that stored no parts)."""
+    data = session.scalar(select(Prediction.explanation).where(
+        Prediction.model_version_id == model_version_id, Prediction.review_pk == review_pk))
+    return ScoreParts.from_json(data)
