@@ -48,7 +48,8 @@ from engine.config import ImageSource, MMSSConfig, TrainConfig, split_settings
 from engine.model.mmss import MMSSModel
 from engine.model.text import encoder_identity
 
-__all__ = ["save_checkpoint", "load_checkpoint", "read_card", "card_configs", "reference_from_card", "WEIGHTS_FILE",
+__all__ = ["save_checkpoint", "load_checkpoint", "read_card", "card_configs", "reference_from_card", "store_fusion_reference",
+           "WEIGHTS_FILE",
            "CARD_FILE"]
 
 
@@ -187,6 +188,27 @@ def reference_from_card(meta: dict[str, Any], model: MMSSModel) -> torch.Tensor 
     if tuple(blocks) != tuple(model.fusion_block_names) or mean.shape != (len(blocks), model.config.hidden):
         raise ValueError(f"{CARD_FILE} fusion_reference: blocks {blocks} / shape {tuple(mean.shape)} do not fit the model")
     return mean
+
+
+def store_fusion_reference(directory: str | Path, model: MMSSModel) -> None:
+    """Write ``model.fusion_reference`` into an existing checkpoint's model.json (atomically:
+    temporary file + rename); the weights, and so their sha256, are untouched. For a checkpoint
+    written before the means were stored (benchmarks/make_starter.py --reference-only)."""
+    directory = Path(directory)
+    meta = read_card(directory)
+    if model.fusion_reference is None:
+        raise ValueError("store_fusion_reference: the model has no fusion_reference")
+    meta["fusion_reference"] = _reference_json(model)
+    fd, tmp = tempfile.mkstemp(prefix=f".{CARD_FILE}.", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(json.dumps(meta, indent=2, sort_keys=True))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, directory / CARD_FILE)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _refuse_pickles(directory: Path) -> None:

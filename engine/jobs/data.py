@@ -284,8 +284,8 @@ def _predict(model, prepared, batch_size, device, on_progress, amp, *, explain: 
         if explain:
             why = explain_scores(model, out)
             scores[idx] = why.score.cpu().numpy()
-            for j, i in enumerate(idx):
-                records[i] = why.record(j)
+            for i, record in zip(idx, why.records()):
+                records[i] = record
         else:
             scores[idx] = out.score.float().cpu().numpy()
         subs[idx] = out.sub_scores.float().cpu().numpy()

@@ -50,7 +50,9 @@ __all__ = [
 ]
 
 REFERENCE_TRAINING_MEAN = "training mean"
-REFERENCE_FALLBACK = "fallback: zeros for interaction blocks, training-mean metadata (checkpoint stores no means)"
+REFERENCE_FALLBACK = "fallback: zeros, metadata at its training mean"
+#: Decimals a stored part keeps: 22 parts rounded so still add up to the score within 2e-6.
+STORED_DECIMALS = 7
 
 #: Plain names of the blocks of F_c.
 BLOCK_LABELS: dict[str, str] = {
@@ -104,8 +106,20 @@ class ScoreExplanation:
 
     def record(self, i: int) -> dict:
         """The JSON stored with review ``i``'s prediction (storage's ``explanation`` column)."""
-        return {"version": 1, "reference": self.reference, "base": float(self.base[i]),
-                "score": float(self.score[i]), "parts": [list(p) for p in self.parts(i)]}
+        return self.records()[i]
+
+    def records(self) -> list[dict]:
+        """:meth:`record` of every review (one conversion of the tensors for the batch): the score
+        as computed, base and parts rounded to :data:`STORED_DECIMALS`."""
+        names = [(f"block:{n}", BLOCK_LABELS.get(n, n)) for n in self.block_names]
+        values = self.blocks.cpu().tolist()
+        if self.metadata is not None:
+            names += [(f"meta:{n}", METADATA_LABELS[n]) for n in METADATA_FEATURES]
+            values = [b + m for b, m in zip(values, self.metadata.cpu().tolist())]
+        r = STORED_DECIMALS
+        return [{"version": 1, "reference": self.reference, "base": round(base, r), "score": score,
+                 "parts": [[k, label, round(v, r)] for (k, label), v in zip(names, row)]}
+                for base, score, row in zip(self.base.cpu().tolist(), self.score.cpu().tolist(), values)]
 
 
 @lru_cache(maxsize=8)

@@ -10,7 +10,7 @@ import math
 import pytest
 import torch
 
-from engine.checkpoint import CARD_FILE, load_checkpoint, save_checkpoint
+from engine.checkpoint import CARD_FILE, WEIGHTS_FILE, load_checkpoint, save_checkpoint, store_fusion_reference
 from engine.metadata import METADATA_FEATURES, METADATA_LABELS
 from engine.model import MMSSBatch, MMSSModel
 from engine.model.explain import (
@@ -170,3 +170,11 @@ def test_the_checkpoint_keeps_the_means_and_an_old_one_falls_back(tmp_path, mode
     why = explain(old, old.predict(batch))
     assert why.reference == REFERENCE_FALLBACK
     assert abs(float(_sum(why, 0)) - float(out.score[0])) < 1e-4
+    # adding the means to such a checkpoint keeps its weights (and their hash) as they were
+    weights = (tmp_path / "new" / WEIGHTS_FILE).read_bytes()
+    old.fusion_reference = model.fusion_reference
+    store_fusion_reference(tmp_path / "new", old)
+    again, _, _ = load_checkpoint(tmp_path / "new")
+    torch.testing.assert_close(again.fusion_reference, model.fusion_reference)
+    assert (tmp_path / "new" / WEIGHTS_FILE).read_bytes() == weights
+    assert sorted(p.name for p in (tmp_path / "new").iterdir()) == [CARD_FILE, WEIGHTS_FILE]
