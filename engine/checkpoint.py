@@ -199,8 +199,10 @@ def store_fusion_reference(directory: str | Path, model: MMSSModel) -> None:
     if model.fusion_reference is None:
         raise ValueError("store_fusion_reference: the model has no fusion_reference")
     meta["fusion_reference"] = _reference_json(model)
+    mode = (directory / CARD_FILE).stat().st_mode & 0o777
     fd, tmp = tempfile.mkstemp(prefix=f".{CARD_FILE}.", dir=directory)
     try:
+        os.chmod(tmp, mode)  # mkstemp's file is private (0600); keep the card's own mode
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(json.dumps(meta, indent=2, sort_keys=True))
             fh.flush()

@@ -172,9 +172,11 @@ def test_the_checkpoint_keeps_the_means_and_an_old_one_falls_back(tmp_path, mode
     assert abs(float(_sum(why, 0)) - float(out.score[0])) < 1e-4
     # adding the means to such a checkpoint keeps its weights (and their hash) as they were
     weights = (tmp_path / "new" / WEIGHTS_FILE).read_bytes()
+    (tmp_path / "new" / CARD_FILE).chmod(0o644)
     old.fusion_reference = model.fusion_reference
     store_fusion_reference(tmp_path / "new", old)
     again, _, _ = load_checkpoint(tmp_path / "new")
     torch.testing.assert_close(again.fusion_reference, model.fusion_reference)
     assert (tmp_path / "new" / WEIGHTS_FILE).read_bytes() == weights
+    assert (tmp_path / "new" / CARD_FILE).stat().st_mode & 0o777 == 0o644
     assert sorted(p.name for p in (tmp_path / "new").iterdir()) == [CARD_FILE, WEIGHTS_FILE]
