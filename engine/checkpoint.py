@@ -20,6 +20,13 @@ model.json keeps the model's :class:`~engine.config.MMSSConfig` under ``config``
 loading needs) and the :class:`~engine.config.TrainConfig` it was trained with under
 ``train_config``. A card written before the two were split has one flat ``config`` of both;
 :func:`card_configs` splits it.
+
+``fusion_reference`` in model.json: each block of F_c's mean over the training reviews, the
+"absent" reference of a score's explanation (:mod:`engine.model.explain`), as
+``{"blocks": [names], "mean": [[d floats] per block]}``. It is kept out of the weights file so
+that a checkpoint written before it existed (the bundled starter model) loads unchanged and
+gets one without a new weights hash; :func:`load_checkpoint` sets ``model.fusion_reference``
+from it, or leaves None (explanations then use their stated fallback).
 """
 
 from __future__ import annotations
@@ -44,7 +51,9 @@ from engine.config import ImageSource, MMSSConfig, TrainConfig
 from engine.model.mmss import MMSSModel
 from engine.model.text import encoder_identity
 
-__all__ = ["save_checkpoint", "load_checkpoint", "read_card", "card_configs", "WEIGHTS_FILE", "CARD_FILE"]
+__all__ = ["save_checkpoint", "load_checkpoint", "read_card", "card_configs", "reference_from_card", "store_fusion_reference",
+           "WEIGHTS_FILE",
+           "CARD_FILE"]
 
 
 def _temp_prefix(name: str, kind: str = "tmp") -> str:
@@ -129,6 +138,7 @@ def save_checkpoint(
         "weights_file": WEIGHTS_FILE,
         "weights_include_text_encoder": include_encoder,
         "parameters": model.count_parameters(),
+        **({"fusion_reference": _reference_json(model)} if model.fusion_reference is not None else {}),
         "metrics": card.pop("metrics", {}),
         "data_summary": card.pop("data_summary", {}),
         "card": card,
@@ -156,6 +166,49 @@ def save_checkpoint(
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
     return meta["weights_sha256"]
+
+
+def _reference_json(model: MMSSModel) -> dict[str, Any]:
+    ref = model.fusion_reference.detach().float().cpu()
+    return {"blocks": list(model.fusion_block_names), "mean": [[float(v) for v in row] for row in ref]}
+
+
+def reference_from_card(meta: dict[str, Any], model: MMSSModel) -> torch.Tensor | None:
+    """The ``fusion_reference`` of a model card as a tensor for ``model``; None when the card has
+    none; a ValueError when it does not fit the model's blocks."""
+    ref = meta.get("fusion_reference")
+    if ref is None:
+        return None
+    try:
+        blocks, mean = list(ref["blocks"]), torch.tensor(ref["mean"], dtype=torch.float32)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"{CARD_FILE} fusion_reference: malformed ({exc})") from None
+    if tuple(blocks) != tuple(model.fusion_block_names) or mean.shape != (len(blocks), model.config.hidden):
+        raise ValueError(f"{CARD_FILE} fusion_reference: blocks {blocks} / shape {tuple(mean.shape)} do not fit the model")
+    return mean
+
+
+def store_fusion_reference(directory: str | Path, model: MMSSModel) -> None:
+    """Write ``model.fusion_reference`` into an existing checkpoint's model.json (atomically:
+    temporary file + rename); the weights, and so their sha256, are untouched. For a checkpoint
+    written before the means were stored (benchmarks/make_starter.py --reference-only)."""
+    directory = Path(directory)
+    meta = read_card(directory)
+    if model.fusion_reference is None:
+        raise ValueError("store_fusion_reference: the model has no fusion_reference")
+    meta["fusion_reference"] = _reference_json(model)
+    mode = (directory / CARD_FILE).stat().st_mode & 0o777
+    fd, tmp = tempfile.mkstemp(prefix=f".{CARD_FILE}.", dir=directory)
+    try:
+        os.chmod(tmp, mode)  # mkstemp's file is private (0600); keep the card's own mode
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(json.dumps(meta, indent=2, sort_keys=True))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, directory / CARD_FILE)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _check_safetensors_header(path: Path) -> None:
@@ -216,6 +269,7 @@ def load_checkpoint(
         raise ValueError(
             f"{weights}: weights do not fit the config (missing {bad_missing[:5]}, unexpected {unexpected[:5]})"
         )
+    model.fusion_reference = reference_from_card(meta, model)
     model.to(map_location)
     model.eval()
     return model, config, meta

@@ -23,6 +23,7 @@ import numpy as np
 __all__ = [
     "METADATA_INPUT_FIELDS",
     "METADATA_FEATURES",
+    "METADATA_LABELS",
     "compute_metadata",
     "fit_normalizer",
 ]
@@ -50,6 +51,28 @@ METADATA_FEATURES: tuple[str, ...] = (
     "log_product_reviews",  # log(1 + number of reviews of the product)
     "has_product_text",  # 1 when the product has a name or description
 )
+
+#: Plain words for each feature, as a reader of a score's explanation sees them. A part of the
+#: linear path is ``w_j * (m_j - training mean) / std``: its sign says whether this review's
+#: value, compared with the average training review, raised or lowered the score.
+METADATA_LABELS: dict[str, str] = {
+    "log_text_chars": "review length",
+    "log_text_words": "review word count",
+    "log_title_chars": "title length",
+    "rating": "star rating",
+    "has_rating": "has a star rating",
+    "rating_minus_product_mean": "rating vs. the product's average",
+    "abs_rating_minus_product_mean": "rating far from the product's average",
+    "log_n_images": "number of review images",
+    "age_rank": "older than most reviews",
+    "log_days_before_newest": "days before the newest review",
+    "has_time": "has a date",
+    "length_rank": "longer than most reviews",
+    "log_chars_minus_product_mean": "length vs. the product's average",
+    "log_product_reviews": "number of the product's reviews",
+    "has_product_text": "product has a description",
+}
+assert set(METADATA_LABELS) == set(METADATA_FEATURES)
 
 
 def _field(review: Any, name: str) -> Any:

@@ -62,15 +62,17 @@ def dump_shipped_scores(db, model_name: str, path: Path = SAMPLE_SCORES) -> int:
             raise ValueError(f"no model {model_name!r}")
         fingerprints = repo.product_fingerprints(s)
         cols = [getattr(Prediction, c) for c in SUBSCORE_COLUMNS]
-        rows = s.execute(select(Review.product_pk, Review.review_id, Prediction.score, *cols)
+        rows = s.execute(select(Review.product_pk, Review.review_id, Prediction.explanation, Prediction.score, *cols)
                          .join(Prediction, Prediction.review_pk == Review.id)
                          .where(Prediction.model_version_id == mv.id))
         products: dict[str, dict] = {}
         n = 0
-        for ppk, review_id, score, *subs in rows:
+        for ppk, review_id, explanation, score, *subs in rows:
             product_id, digest = fingerprints[ppk]
-            entry = products.setdefault(product_id, {"fingerprint": digest, "reviews": {}})
+            entry = products.setdefault(product_id, {"fingerprint": digest, "reviews": {}, "explanations": {}})
             entry["reviews"][review_id] = [score, *subs]
+            if explanation is not None:
+                entry["explanations"][review_id] = explanation
             n += 1
         payload = {"format": FORMAT, "format_version": 1, "model_sha256": mv.checkpoint_sha256, "products": products}
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -104,11 +106,13 @@ def apply_shipped_scores(db, path: Path = SAMPLE_SCORES, actor: str = "reviewsco
         ids = repo.review_ids_by_pk(s, [pk for ppk in wanted for pk in missing[ppk]])
         preds = []
         for ppk in wanted:
-            scores = shipped[fingerprints[ppk][0]]["reviews"]
+            entry = shipped[fingerprints[ppk][0]]
+            scores, explanations = entry["reviews"], entry.get("explanations") or {}
             for pk in missing[ppk]:
                 values = scores.get(ids.get(pk))
-                if values is not None:
-                    preds.append(PredictionIn(pk, float(values[0]), tuple(None if v is None else float(v) for v in values[1:])))
+                if values is not None:  # the score, its five sub-scores and its explanation, as scoring stored them
+                    preds.append(PredictionIn(pk, float(values[0]), tuple(None if v is None else float(v) for v in values[1:]),
+                                              explanations.get(ids[pk])))
         n = repo.write_predictions(s, mv.id, preds)
         if n:
             repo.record_audit(s, actor, "score", "model", mv.id, {"reviews": n, "seconds": 0.0, "shipped": True})

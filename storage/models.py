@@ -190,6 +190,8 @@ class Prediction(Base):
     s_pv_rt: Mapped[Optional[float]] = mapped_column(Float, nullable=True)
     s_rt_rv: Mapped[Optional[float]] = mapped_column(Float, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    # The score's named parts (records.ScoreParts JSON; migration 0006); None when scored without.
+    explanation: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON, nullable=True)
 
 
 class Flag(Base):

@@ -111,6 +111,7 @@ class ReviewDetail:
     review_images: tuple[ImageRecord, ...]
     flags: tuple[FlagRecord, ...]
     extra: dict[str, Any] = field(default_factory=dict)
+    explanation: Optional[ScoreParts] = None  # the score's parts, when its scoring stored them
 
 
 KEEP_LABEL = -1
@@ -287,9 +288,47 @@ class TrainingProduct:
 
 @dataclass(frozen=True)
 class PredictionIn:
+    """One review's prediction to store. ``explanation``: the JSON of the score's parts
+    (``engine.model.explain.ScoreExplanation.record``), None when scoring made none."""
+
     review_pk: int
     score: float
     sub_scores: tuple[Optional[float], ...]
+    explanation: Optional[dict[str, Any]] = None
+
+
+@dataclass(frozen=True)
+class ScorePart:
+    """One named part of a score (MMSS.md, "Explaining a score"): ``key`` is the engine's name
+    (``meta:rating``, ``block:p_t r_t``), ``label`` the plain words shown, ``value`` in score units."""
+
+    key: str
+    label: str
+    value: float
+
+
+@dataclass(frozen=True)
+class ScoreParts:
+    """A stored score's explanation: ``base + sum(part.value) == score`` (to 1e-4).
+
+    ``reference``: what "absent" meant for the fused blocks (the training mean, or the stated
+    fallback of a checkpoint that stores no means)."""
+
+    score: float
+    base: float
+    parts: tuple[ScorePart, ...]
+    reference: str
+
+    @classmethod
+    def from_json(cls, data: Any) -> Optional["ScoreParts"]:
+        """From the stored JSON; None for none or a shape this version does not read."""
+        if not isinstance(data, dict) or data.get("version") != 1:
+            return None
+        try:
+            parts = tuple(ScorePart(str(k), str(label), float(v)) for k, label, v in data["parts"])
+            return cls(float(data["score"]), float(data["base"]), parts, str(data.get("reference", "")))
+        except (KeyError, TypeError, ValueError):
+            return None
 
 
 @dataclass(frozen=True)

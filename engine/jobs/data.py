@@ -254,21 +254,63 @@ def make_batch(prepared: Prepared, idx: Sequence[int], model: MMSSModel, *, with
 def predict(model: MMSSModel, prepared: Prepared, batch_size: int = 64, device: str | torch.device = "cpu",
             on_progress: ProgressFn | None = None, amp: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Scores ``(N,)`` and sub-scores ``(N, 5)`` of every example, in order."""
+    scores, subs, _ = _predict(model, prepared, batch_size, device, on_progress, amp, explain=False)
+    return scores, subs
+
+
+def predict_explained(model: MMSSModel, prepared: Prepared, batch_size: int = 64, device: str | torch.device = "cpu",
+                      on_progress: ProgressFn | None = None,
+                      amp: bool = False) -> tuple[np.ndarray, np.ndarray, list[dict]]:
+    """Like :func:`predict`, plus each score's explanation (:meth:`ScoreExplanation.record`,
+    :mod:`engine.model.explain`). The scores are the explained ones: equal to the sum of their
+    parts (on CPU the same as :func:`predict`'s to float precision; under CUDA autocast, the
+    head after F_c in float32)."""
+    return _predict(model, prepared, batch_size, device, on_progress, amp, explain=True)
+
+
+def _predict(model, prepared, batch_size, device, on_progress, amp, *, explain: bool):
+    from engine.model.explain import explain as explain_scores
+
     model.eval()
     n = len(prepared)
     scores = np.zeros(n, dtype=np.float64)
     subs = np.zeros((n, 5), dtype=np.float64)
+    records: list[dict] = [{} for _ in range(n)] if explain else []
     done = 0
     for idx in inference_batches(prepared, batch_size):
         batch = make_batch(prepared, idx, model).to(device)
         with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=amp and str(device).startswith("cuda")):
             out = model.predict(batch)
-        scores[idx] = out.score.float().cpu().numpy()
+        if explain:
+            why = explain_scores(model, out)
+            scores[idx] = why.score.cpu().numpy()
+            for i, record in zip(idx, why.records()):
+                records[i] = record
+        else:
+            scores[idx] = out.score.float().cpu().numpy()
         subs[idx] = out.sub_scores.float().cpu().numpy()
         done += len(idx)
         if on_progress:
             on_progress(done, n)
-    return scores, subs
+    return scores, subs, records
+
+
+def block_means(model: MMSSModel, prepared: Prepared, batch_size: int = 64, device: str | torch.device = "cpu",
+                amp: bool = False) -> torch.Tensor:
+    """Each F_c block's mean over ``prepared``'s reviews (eval mode): the "absent" reference of
+    a score's explanation when ``prepared`` holds the training reviews
+    (:func:`engine.model.explain.fusion_block_means`)."""
+    from engine.model.explain import fusion_block_means
+
+    model.eval()
+
+    def outputs():
+        for idx in inference_batches(prepared, batch_size):
+            batch = make_batch(prepared, idx, model).to(device)
+            with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=amp and str(device).startswith("cuda")):
+                yield model.predict(batch)
+
+    return fusion_block_means(model, outputs())
 
 
 def grouped(prepared: Prepared, scores: Sequence[float], *, labelled_only: bool = True, category: str | None = None):

@@ -1,4 +1,5 @@
-"""``score``: write score + five sub-scores of every review under a model into the store.
+"""``score``: write score + five sub-scores of every review under a model into the store, each
+with its explanation (the named parts that add up to the score, :mod:`engine.model.explain`).
 
 Streams products in chunks (read from the store, features, forward, write, forget), so
 memory stays flat on catalogues of any size: only the review ids are held for the whole
@@ -21,7 +22,7 @@ from storage.records import PredictionIn
 from engine.starter import apply_shipped_scores
 
 from .common import cache_for, ensure_starter_model, file_sha256, load_model_version
-from .data import FeatureBuilder, predict
+from .data import FeatureBuilder, predict, predict_explained
 from .recipes import resolve_device
 
 EventFn = Callable[..., None]
@@ -73,7 +74,11 @@ def _chunks(by_product: dict[int, list[int]], max_reviews: int):
 
 def run_score(db, model: str | None = None, *, only_missing: bool = True, device: str = "auto",
               chunk_reviews: int = 1024, batch_size: int = 64, on_event: EventFn = lambda *a, **k: None,
-              should_stop: Callable[[], bool] = lambda: False) -> ScoreResult:
+              should_stop: Callable[[], bool] = lambda: False, explain: bool = True) -> ScoreResult:
+    """Score (by default only the reviews without a prediction of the model) and store each
+    prediction with its explanation (``explain``; :mod:`engine.model.explain`: the parts that add
+    up to the score, stored in the prediction's ``explanation``). ``explain=False`` stores none
+    (what scoring did before; benchmarks/scoring_explain.py measures the difference)."""
     from engine.model.text import TextEncoder
     from storage import repository as repo
 
@@ -107,8 +112,14 @@ def run_score(db, model: str | None = None, *, only_missing: bool = True, device
         wanted = {pk for ppk in ppks for pk in by_product[ppk]} if only_missing else None
         prepared = builder.build(products, only=wanted)
         del products
-        scores, subs = predict(net, prepared, batch_size=batch_size, device=device, amp=device.startswith("cuda"))
-        preds = [PredictionIn(pk, float(sc), tuple(float(v) for v in sub)) for pk, sc, sub in zip(prepared.review_pks, scores, subs)]
+        if explain:
+            scores, subs, whys = predict_explained(net, prepared, batch_size=batch_size, device=device,
+                                                   amp=device.startswith("cuda"))
+        else:
+            scores, subs = predict(net, prepared, batch_size=batch_size, device=device, amp=device.startswith("cuda"))
+            whys = [None] * len(scores)
+        preds = [PredictionIn(pk, float(sc), tuple(float(v) for v in sub), why)
+                 for pk, sc, sub, why in zip(prepared.review_pks, scores, subs, whys)]
         del prepared
         db.run(lambda s: repo.write_predictions(s, mv.id, preds))
         done += len(preds)

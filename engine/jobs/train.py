@@ -24,7 +24,7 @@ from engine.model.mmss import MMSSModel
 from engine.pseudolabels import SSPLabeler
 
 from .cache import FeatureCache
-from .data import FeatureBuilder, Prepared, grouped, make_batch, predict, product_batches
+from .data import FeatureBuilder, Prepared, block_means, grouped, make_batch, predict, product_batches
 from .recipes import build_config, resolve_device
 
 EventFn = Callable[..., None]
@@ -210,6 +210,8 @@ def train_model(
             break
     if best_state is not None:
         model.load_state_dict(best_state)
+    if rank == 0:  # "absent" for a score's explanation: each F_c block's mean over the training reviews
+        model.fusion_reference = block_means(model, train, train_config.batch_size, device, amp)
     info = {"history": history, "best_epoch": best_epoch, "train_reviews": len(train), "dev_reviews": len(dev),
             "seconds": round(time.monotonic() - t_start, 2), "pseudo_label_state": labeler.summary()}
     return model, info

@@ -50,6 +50,11 @@ class MMSSOutput:
         True for subtasks that have a head.
     loss, loss_parts
         Set when labels were given: total loss (eq. 16) and detached parts.
+    fused_blocks : (B, n_blocks, d)
+        F_c of module (c) split into its blocks (:attr:`MMSSModel.fusion_block_names` order:
+        the branch outputs, then the metadata embedding); what :mod:`engine.model.explain` reads.
+    metadata_norm : (B, M) or None
+        The normalised metadata ``m_norm`` read by the direct linear path (None without it).
     """
 
     score: torch.Tensor
@@ -60,6 +65,8 @@ class MMSSOutput:
     subtask_mask: torch.Tensor
     loss: torch.Tensor | None = None
     loss_parts: dict[str, torch.Tensor] | None = None
+    fused_blocks: torch.Tensor | None = None
+    metadata_norm: torch.Tensor | None = None
 
 
 # ====================================================================== model
@@ -141,6 +148,14 @@ class MMSSModel(nn.Module):
         n_parts += int(config.use_metadata)
         self.fusion = nn.Linear(n_parts * d, d)
         self.score_head = nn.Linear(d, 1)
+        #: What each d-wide block of F_c is (the players of a score's explanation).
+        self.fusion_block_names: tuple[str, ...] = (
+            (("p_t", "r_t") if config.text_only else _INPUTS) if config.no_module_b else self.branch_names
+        ) + (("metadata",) if config.use_metadata else ())
+        #: Each block's mean over the training reviews, ``(n_blocks, d)``: the "absent" reference
+        #: of :mod:`engine.model.explain`. Not a weight: it travels in model.json
+        #: (``fusion_reference``); None for a model trained before it was stored.
+        self.fusion_reference: torch.Tensor | None = None
 
         # (d) subtask heads + eq. 15 balance
         self.heads = nn.ModuleDict({_key(s): SubtaskHead(d, config.dropout) for s in self.subtask_names})
@@ -295,7 +310,8 @@ class MMSSModel(nn.Module):
         f_s_star = torch.stack([star.get(s, zeros) for s in SUBTASKS], dim=1)  # (B, 5, d)
         subtask_mask = torch.tensor([s in sub for s in SUBTASKS], device=score.device)
 
-        out = MMSSOutput(score, sub_scores, f_g, f_s, f_s_star, subtask_mask)
+        out = MMSSOutput(score, sub_scores, f_g, f_s, f_s_star, subtask_mask,
+                         fused_blocks=F_c.view(B, len(self.fusion_block_names), d), metadata_norm=meta)
         if batch.labels is not None and compute_loss is not False:
             out.loss, out.loss_parts = self.compute_loss(out, batch, pseudo_labels, generator=generator)
         return out

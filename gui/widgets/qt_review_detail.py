@@ -1,4 +1,5 @@
-"""The review detail pane: full text (always plain: catalogue HTML becomes line breaks), images, sub-score chart, ranks, flags."""
+"""The review detail pane: full text (always plain: catalogue HTML becomes line breaks), images, sub-score chart,
+the score's explanation (a waterfall of its stored parts), ranks, flags."""
 from __future__ import annotations
 
 from typing import Optional
@@ -9,9 +10,11 @@ from PySide6.QtWidgets import QFrame, QLabel, QPlainTextEdit, QScrollArea, QVBox
 from .. import queries
 from ..models.formatting import NOT_SCORED, display_text, fmt_date, fmt_float, fmt_stars
 from ..state.app_state import AppState
+from ..state.score_waterfall import NO_EXPLANATION, reference_note, waterfall
 from ..store import Store
 from .qt_flag_history import QtFlagHistory
 from .qt_image_viewer import QtImageViewer
+from .qt_score_waterfall import QtScoreWaterfall
 from .qt_subscore_chart import QtSubScoreChart
 from .qt_thumbnail_strip import QtThumbnailStrip, read_image, read_thumbnails
 
@@ -71,6 +74,9 @@ class QtReviewDetail(QScrollArea):
         self.product_images = QtThumbnailStrip("Product", loader, body)
         self.review_images = QtThumbnailStrip("Review", loader, body)
         self.chart = QtSubScoreChart(body)
+        self.why_title = QLabel("Why this score", body, objectName="paneTitle")
+        self.waterfall = QtScoreWaterfall(body)
+        self.why_note = _plain_label(body, "muted")
         self.history_title = QLabel("Flag history", body, objectName="paneTitle")
         self.history = QtFlagHistory(body)
         self.placeholder = QLabel("Select a review to see it here.", body, objectName="muted")
@@ -80,18 +86,26 @@ class QtReviewDetail(QScrollArea):
         for w in (self.pane_title, self.placeholder, self.product, self.title, self.meta):
             layout.addWidget(w)
         layout.addWidget(self.text, 1)
-        for w in (self.ranks, self.product_images, self.review_images, self.chart, self.history_title):
+        for w in (self.ranks, self.product_images, self.review_images, self.chart, self.why_title, self.waterfall,
+                  self.why_note, self.history_title):
             layout.addWidget(w)
         layout.addWidget(self.history, 1)
         for strip in (self.product_images, self.review_images):
             strip.enlarge_requested.connect(self._on_enlarge_requested)
         app_state.events.current_review_pk.connect(self._on_review_changed)
-        app_state.events.theme.connect(lambda theme: self.chart.set_dark(theme == "dark"))
+        app_state.events.theme.connect(self._on_theme)
         self._show_content(False)
+
+    def _on_theme(self, theme: str) -> None:
+        self.chart.set_dark(theme == "dark")
+        self.waterfall.set_dark(theme == "dark")
 
     def _show_content(self, shown: bool) -> None:
         for w in (self.product, self.title, self.meta, self.text, self.ranks, self.chart, self.history_title, self.history):
             w.setVisible(shown)
+        if not shown:
+            for w in (self.why_title, self.waterfall, self.why_note):
+                w.setVisible(False)
         self.placeholder.setVisible(not shown)
         if not shown:
             self.product_images.setVisible(False)
@@ -133,6 +147,17 @@ class QtReviewDetail(QScrollArea):
         self.history.flag_model.set_flags(d.flags)
         self.history_title.setText(f"Flag history ({len(d.flags)})" if d.flags else "Flag history (none)")
         self._show_content(True)
+        self._show_explanation(bundle)  # after _show_content: it decides the explanation's visibility
+
+    def _show_explanation(self, bundle: queries.DetailBundle) -> None:
+        """The stored parts as a waterfall; a scored review without them says how to get them."""
+        d, scored = bundle.detail, bundle.detail.row.score is not None
+        w = waterfall(d.explanation) if scored and d.explanation is not None else None
+        self.waterfall.set_waterfall(w)
+        self.why_note.setText(reference_note(w) if w else NO_EXPLANATION)
+        self.why_title.setVisible(scored)
+        self.waterfall.setVisible(w is not None)
+        self.why_note.setVisible(scored)
 
     def focus_text(self) -> None:
         self.text.setFocus(Qt.FocusReason.ShortcutFocusReason)

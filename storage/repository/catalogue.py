@@ -24,6 +24,7 @@ from ..records import (
 )
 from ._chunks import in_chunks
 from .flags import _flag_record
+from .predictions import score_parts
 
 __all__ = [
     "list_categories",
@@ -276,6 +277,7 @@ def get_review_detail(session: Session, review_pk: int, model_version_id: int | 
         review_images=_images_of(session, media_dir, review_pk=review_pk),
         flags=tuple(_flag_record(f) for f in flags),
         extra=dict(review.extra or {}),
+        explanation=score_parts(session, model_version_id, review_pk) if model_version_id is not None else None,
     )
 
 

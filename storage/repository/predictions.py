@@ -10,7 +10,7 @@ from sqlalchemy import and_, delete, func, select
 from sqlalchemy.orm import Session, aliased
 
 from ..models import SUBSCORE_COLUMNS, Flag, Prediction, Product, Review, utcnow
-from ..records import PredictionIn
+from ..records import PredictionIn, ScoreParts
 
 __all__ = [
     "write_predictions",
@@ -20,6 +20,7 @@ __all__ = [
     "PAIRED_COLUMNS",
     "paired_predictions",
     "paired_predictions_stamp",
+    "score_parts",
 ]
 
 
@@ -38,6 +39,7 @@ def write_predictions(session: Session, model_version_id: int, preds: Iterable[P
         [
             {
                 "model_version_id": model_version_id, "review_pk": p.review_pk, "score": float(p.score), "created_at": now,
+                "explanation": p.explanation,
                 **{c: (None if v is None else float(v)) for c, v in zip(SUBSCORE_COLUMNS, p.sub_scores)},
             }
             for p in preds
@@ -134,3 +136,11 @@ def paired_predictions_stamp(session: Session, model_a: int, model_b: int) -> tu
     ).one()
     return (model_a, per_model.get(model_a, (0, None)), model_b, per_model.get(model_b, (0, None)),
             int(n_flags), int(id_sum))
+
+
+def score_parts(session: Session, model_version_id: int, review_pk: int) -> Optional[ScoreParts]:
+    """The stored explanation of one review's score under one model; None when it has none
+    (not scored, or scored by a version that stored no parts)."""
+    data = session.scalar(select(Prediction.explanation).where(
+        Prediction.model_version_id == model_version_id, Prediction.review_pk == review_pk))
+    return ScoreParts.from_json(data)

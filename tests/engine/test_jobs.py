@@ -95,6 +95,15 @@ def test_score_writes_every_review_then_rescoring_reads_the_cache(db_url, tiny_j
         rows = repo.page_reviews(s, None, model_version_id=repo.get_active_model(s).id, limit=None)
     assert first.scored == n_reviews
     assert all(r.score is not None and all(v is not None for v in r.sub_scores) for r in rows)
+    # each prediction keeps its score's parts, measured from the training means stored by train
+    with db.begin() as s:
+        mv = repo.get_active_model(s)
+        parts = [repo.score_parts(s, mv.id, r.id) for r in rows]
+    assert "fusion_reference" in json.loads((Path(mv.checkpoint_path) / "model.json").read_text())
+    for r, why in zip(rows, parts):
+        assert why is not None and why.reference == "training mean"
+        assert abs(why.base + sum(p.value for p in why.parts) - r.score) < 1e-4 and why.score == r.score
+        assert {p.label for p in why.parts} >= {"review length", "star rating", "product text \u00d7 review text"}
     again = run_score(db, only_missing=False)
     assert again.scored == n_reviews and again.cache_misses == 0
     # A changed review text is a new cache key: exactly that text is encoded again.

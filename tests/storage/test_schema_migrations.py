@@ -208,7 +208,7 @@ def test_0004_seeds_the_default_kinds_and_the_odd_kinds_flags_already_have(tmp_p
     engine.dispose()
 
     db = open_database(str(path), media_dir=tmp_path / "m")
-    assert current_revision(db.engine) == head_revision() == "0005_search"
+    assert current_revision(db.engine) == head_revision() == "0006_score_parts"
     with db.begin() as s:
         kinds = repo.list_flag_kinds(s, include_retired=True)
         assert [k.name for k in kinds] == [*FLAG_KINDS, "another odd one", "legacy"]
@@ -223,4 +223,49 @@ def test_0004_seeds_the_default_kinds_and_the_odd_kinds_flags_already_have(tmp_p
         tables = {r[0] for r in conn.execute(text("SELECT name FROM sqlite_master WHERE type='table'"))}
         kinds_after = [r[0] for r in conn.execute(text("SELECT kind FROM flags ORDER BY id"))]
     assert "flag_kinds" not in tables and kinds_after == ["legacy", "spam", "legacy", "another odd one"]
+    db.dispose()
+
+
+def test_0006_adds_the_score_parts_column_keeping_predictions_and_drops_it_on_downgrade(tmp_path):
+    """A database at 0005 with a prediction: after 0006 the prediction is there without parts (the
+    app offers to rescore), parts written now read back; downgrading drops only the column."""
+    from sqlalchemy.orm import Session
+
+    from storage import repository as repo
+    from storage.models import ModelVersion, Product, Review
+    from storage.records import PredictionIn
+
+    path = tmp_path / "made_by_0005.db"
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        command.upgrade(_alembic_config(conn), "0005_search")
+    with Session(engine) as s, s.begin():
+        s.add(Product(id=1, product_id="P1", title="t"))
+        s.add_all([Review(id=1, review_id="R1", product_pk=1, text="text", helpful_votes=3),
+                   Review(id=2, review_id="R2", product_pk=1, text="more text", helpful_votes=1)])
+        s.add(ModelVersion(id=1, name="old", checkpoint_path="/m", checkpoint_sha256="ab", active=True))
+    with engine.begin() as conn:  # a prediction as 0005's code wrote it (no explanation column yet)
+        conn.execute(text("INSERT INTO predictions (model_version_id, review_pk, score, created_at) "
+                          "VALUES (1, 1, 0.75, '2026-01-01 10:00:00')"))
+    engine.dispose()
+
+    db = open_database(str(path), media_dir=tmp_path / "m")
+    assert current_revision(db.engine) == head_revision() == "0006_score_parts"
+    parts = {"version": 1, "reference": "training mean", "base": 0.5, "score": 1.25,
+             "parts": [["meta:rating", "star rating", 0.5], ["block:p_t r_t", "product text \u00d7 review text", 0.25]]}
+    with db.begin() as s:
+        assert repo.score_parts(s, 1, 1) is None
+        assert repo.get_review_detail(s, 1, 1, tmp_path / "m").explanation is None
+        repo.write_predictions(s, 1, [PredictionIn(2, 1.25, (None,) * 5, parts)])
+    with db.begin() as s:
+        why = repo.get_review_detail(s, 2, 1, tmp_path / "m").explanation
+        assert why == repo.score_parts(s, 1, 2)
+        assert (why.score, why.base, why.reference) == (1.25, 0.5, "training mean")
+        assert [(p.key, p.label, p.value) for p in why.parts] == [tuple(p) for p in parts["parts"]]
+    with db.engine.begin() as conn:
+        command.downgrade(_alembic_config(conn), "0005_search")
+        columns = {r[1] for r in conn.execute(text("PRAGMA table_info(predictions)"))}
+        rows = conn.execute(text("SELECT review_pk, score FROM predictions ORDER BY review_pk")).fetchall()
+        found = conn.execute(text("SELECT rowid FROM reviews_fts WHERE reviews_fts MATCH 'more'")).fetchall()
+    assert "explanation" not in columns and rows == [(1, 0.75), (2, 1.25)] and found == [(2,)]
     db.dispose()
