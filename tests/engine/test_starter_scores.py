@@ -57,6 +57,13 @@ def test_first_launch_scores_every_sample_review_from_the_shipped_file(sample_db
         ids = repo.review_ids_by_pk(s, list(scores))
     shipped = {rid: v[0] for e in payload["products"].values() for rid, v in e["reviews"].items()}
     assert all(scores[pk] == pytest.approx(shipped[ids[pk]]) for pk in scores)
+    # each with the explanation scoring stored: parts that add up to the score, against the training means
+    with sample_db.begin() as s:
+        mv = repo.get_active_model(s)
+        for pk in list(scores)[:50]:
+            parts = repo.score_parts(s, mv.id, pk)
+            assert parts is not None and abs(parts.base + sum(p.value for p in parts.parts) - scores[pk]) < 1e-4
+            assert "training" in parts.reference
     assert apply_shipped_scores(sample_db) == 0  # nothing left to score: nothing rewritten
     with sample_db.begin() as s:
         events = [e for e in repo.list_audit_events(s) if e.action == "score"]
