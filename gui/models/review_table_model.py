@@ -60,6 +60,7 @@ class ReviewTableModel(QAbstractTableModel):
         self._pending = False
         self._changes: Optional[TableChanges] = None  # rank moves and resolved flags (training panel)
         self._changes_generation = 0
+        self._scoring: Optional[tuple[str, str]] = None  # (cell text, tooltip) of unscored rows while a job scores
         table_state.events.sort.connect(self._on_query_changed)
         table_state.events.filter.connect(self._on_query_changed)
         app_state.events.current_product_pk.connect(self._on_query_changed)
@@ -190,6 +191,26 @@ class ReviewTableModel(QAbstractTableModel):
     def rank(self, review_pk: int) -> Optional[RankInfo]:
         return self._ranks.get(review_pk)
 
+    def unscored_pks(self) -> list[int]:
+        """Loaded reviews that have no score under the shown model."""
+        return [r.id for r in self._rows if r.score is None]
+
+    def set_scoring(self, text: Optional[str], tooltip: str = "") -> None:
+        """While a scoring job fills the shown model's scores in: what the "not scored" cells
+        say instead (e.g. "scoring\u2026 41%"); None when no job scores them."""
+        mark = None if text is None else (text, tooltip)
+        if mark == self._scoring:
+            return
+        self._scoring = mark
+        column = COLUMN_INDEX["score"]
+        rows = [i for i, r in enumerate(self._rows) if r.score is None]
+        if rows:
+            self.dataChanged.emit(self.index(rows[0], column), self.index(rows[-1], column))
+
+    @property
+    def scoring_text(self) -> Optional[str]:
+        return self._scoring[0] if self._scoring is not None else None
+
     def update_rows(self, rows: Sequence[ReviewRow]) -> None:
         """Replace loaded rows by fresh copies (after a flag changed)."""
         for r in rows:
@@ -263,7 +284,9 @@ class ReviewTableModel(QAbstractTableModel):
         if key == "review":
             return one_line(r.title or r.text)
         if key == "score":
-            return NOT_SCORED if r.score is None else fmt_float(r.score)
+            if r.score is None:
+                return self._scoring[0] if self._scoring is not None else NOT_SCORED
+            return fmt_float(r.score)
         if key == "label":
             return "" if r.label is None else str(r.label)
         if key == "votes":
@@ -291,6 +314,8 @@ class ReviewTableModel(QAbstractTableModel):
         )
 
     def _tooltip(self, r: ReviewRow, col) -> Optional[str]:
+        if col.key == "score" and r.score is None:
+            return self._scoring[1] if self._scoring is not None else "Not scored by the active model"
         if col.key == "review":
             return plain_tooltip(((r.title + "\n\n") if r.title else "") + one_line(r.text, 600))
         if col.key == "rank":

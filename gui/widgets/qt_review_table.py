@@ -183,6 +183,11 @@ class QtReviewTable(QWidget):
             # (picked in the disagreement queue): then keep it.
             self.select_row(0)
 
+    def add_bar(self, bar: QWidget) -> None:
+        """Show ``bar`` between the filter bar and the table (e.g. the scoring bar)."""
+        layout = self.layout()
+        layout.insertWidget(layout.indexOf(self.view), bar)
+
     def set_product_title(self, text: str) -> None:
         self.title.setText(f"Reviews of \u201c{text}\u201d" if text else "Reviews")
 

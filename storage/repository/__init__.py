@@ -77,6 +77,7 @@ from .model_versions import (  # noqa: F401
     update_model_metrics,
 )
 from .predictions import (  # noqa: F401
+    count_missing_predictions,
     prediction_counts,
     review_pks_missing_prediction,
     scores_by_product,
@@ -143,6 +144,7 @@ __all__ = [
     "previous_model_version",
     "write_predictions",
     "review_pks_missing_prediction",
+    "count_missing_predictions",
     "scores_by_product",
     "prediction_counts",
     "start_training_run",
