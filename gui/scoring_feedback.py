@@ -61,14 +61,16 @@ class QtScoringFeedback(QObject):
         self._offer_due: Optional[tuple[int, int]] = None  # an import ended while a job ran: ask once it is over
         self._refreshing = False
         self._refresh_again = False
+        self._offer_model = ""  # the model an offer is for
         self._last_model = ""  # the model of the last job (what "Score the rest" continues)
         state = scoring.state
         state.events.status.connect(self._on_status)
         state.events.progress.connect(self._on_progress)
         state.events.eta_s.connect(self._on_progress)
         bar.score_requested.connect(self.score_now)
+        bar.rest_requested.connect(self.score_rest)
         bar.cancel_requested.connect(scoring.cancel)
-        app_state.events.active_model.connect(lambda _m: self._mark())
+        app_state.events.active_model.connect(self._on_active_model)  # a bound method: held weakly
 
     # ------------------------------------------------------------ after an import
 
@@ -96,13 +98,19 @@ class QtScoringFeedback(QObject):
         if self._scoring.busy:
             self._offer_due = (added, updated)
             return
-        self._last_model = unscored.model.name
+        self._offer_model = unscored.model.name
         self.bar.offer(offer_text(unscored.count, unscored.model.name, added, updated))
 
     def score_now(self) -> None:
-        """"Score now" / "Score the rest": score what the model has not scored yet."""
+        """"Score now": score what the offer named (the active model's unscored reviews)."""
         self.bar.withdraw()
-        model = self._last_model or (self._app.active_model.name if self._app.active_model else "")
+        self._score(self._offer_model)
+
+    def score_rest(self) -> None:
+        """"Score the rest": go on where the cancelled job stopped."""
+        self._score(self._last_model)
+
+    def _score(self, model: str) -> None:
         if model:
             self._ops.score_unscored(model)
         else:
@@ -121,6 +129,9 @@ class QtScoringFeedback(QObject):
             self._model.set_scoring(state.cell_text(), state.cell_tooltip())
         else:
             self._model.set_scoring(None)
+
+    def _on_active_model(self, _model) -> None:
+        self._mark()
 
     def _on_progress(self, _value=None) -> None:
         self._mark()

@@ -21,7 +21,9 @@ class QtScoringBar(QFrame):
     Signals
     -------
     score_requested()
-        "Score now" or "Score the rest".
+        "Score now" on an offer.
+    rest_requested()
+        "Score the rest" after a cancelled job.
     cancel_requested()
         Cancel of the running job.
     declined()
@@ -29,6 +31,7 @@ class QtScoringBar(QFrame):
     """
 
     score_requested = Signal()
+    rest_requested = Signal()
     cancel_requested = Signal()
     declined = Signal()
 
@@ -59,7 +62,7 @@ class QtScoringBar(QFrame):
         for b in (self.score_button, self.later_button, self.cancel_button, self.rest_button, self.close_button):
             row.addWidget(b)
         self.score_button.clicked.connect(self._on_score)
-        self.rest_button.clicked.connect(self._on_score)
+        self.rest_button.clicked.connect(self._on_rest)
         self.later_button.clicked.connect(self._on_later)
         self.cancel_button.clicked.connect(self.cancel_requested)
         self.close_button.clicked.connect(self.close_end)
@@ -104,6 +107,11 @@ class QtScoringBar(QFrame):
         self._offer = None
         self._show_end = False
         self.score_requested.emit()
+        self._refresh()
+
+    def _on_rest(self) -> None:
+        self._show_end = False
+        self.rest_requested.emit()
         self._refresh()
 
     def _on_later(self) -> None:
