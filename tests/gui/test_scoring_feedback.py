@@ -203,3 +203,37 @@ def test_later_keeps_the_reviews_unscored_and_scores_nothing(make_window, qtbot,
     assert w.scoring_bar.isHidden() and w.scoring.state.status is RunStatus.IDLE
     assert _missing(small_db) == NEW_REVIEWS
     assert _score_cells(w) == [NOT_SCORED] * NEW_REVIEWS
+
+
+def test_score_now_runs_the_real_engine_on_what_the_import_added(make_window, qtbot, tmp_path, new_catalogue,
+                                                                 tiny_encoder_path):
+    """The same offer with ``python -m engine score`` and a tiny model: its events drive the bar,
+    and the table ends with every imported review scored."""
+    from helpers.tiny_engine import write_tiny_checkpoint
+
+    url = f"sqlite:///{tmp_path / 'real.db'}"
+    checkpoint = tmp_path / "models" / "tiny"
+    sha = write_tiny_checkpoint(checkpoint, tiny_encoder_path)
+    db = open_database(url)
+    with db.begin() as s:
+        repo.register_model_version(s, "v1", str(checkpoint), sha, activate=True)
+        product = Product(product_id="OLD", title="Old kettle", category="Kitchen", split="test")
+        s.add(product)
+        s.flush()
+        s.add(Review(review_id="o-0", product_pk=product.id, title="old", text="old kettle", helpful_votes=1, label=0))
+    db.dispose()
+    w = make_window(url)
+    assert w.scoring_bar.mode == ""
+    w.import_paths([str(new_catalogue)])
+    qtbot.waitUntil(lambda: w.scoring_bar.mode == "offer", timeout=WAIT)
+    # the review that was there before the import is unscored too: the count says what the job will score
+    assert "26 reviews have no score under v1" in w.scoring_bar.label.text(), w.scoring_bar.label.text()
+    w.app_state.current_product_pk = w.product_model.find("NEW").id
+    qtbot.mouseClick(w.scoring_bar.score_button, Qt.MouseButton.LeftButton)
+    assert w.scoring_bar.mode == "running" and not w.training.start_button.isEnabled()
+    qtbot.waitUntil(lambda: not w.scoring.state.status.active, timeout=LONG_WAIT)
+    assert w.scoring.state.status is RunStatus.SUCCEEDED, w.scoring.state.error
+    assert w.scoring_bar.label.text().startswith("Scored 26 reviews with v1 in ")
+    qtbot.waitUntil(lambda: w.review_model.rowCount() == NEW_REVIEWS and all(map(_is_score, _score_cells(w))),
+                    timeout=WAIT)
+    assert _missing(url) == 0 and w.training.start_button.isEnabled()
