@@ -126,7 +126,8 @@ class QtScoringFeedback(QObject):
     def _mark(self) -> None:
         state = self._scoring.state
         if self.scores_shown_model():
-            self._model.set_scoring(state.cell_text(), state.cell_tooltip())
+            pct = state.percent
+            self._model.set_scoring(state.cell_text(), state.cell_tooltip(), None if pct is None else state.done / state.total)
         else:
             self._model.set_scoring(None)
 

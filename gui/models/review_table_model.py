@@ -21,7 +21,7 @@ from storage.ranking import RankInfo
 from ..state.review_table import ReviewQuery, ReviewTableState
 from ..store import Store
 from .formatting import NOT_SCORED, fmt_date, fmt_flag, fmt_float, one_line, plain_tooltip
-from .roles import KeyRole, RangeRole, RecordRole, SortRole, ValueRole
+from .roles import KeyRole, ProgressRole, RangeRole, RecordRole, SortRole, ValueRole
 
 Index = QModelIndex | QPersistentModelIndex
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -60,7 +60,8 @@ class ReviewTableModel(QAbstractTableModel):
         self._pending = False
         self._changes: Optional[TableChanges] = None  # rank moves and resolved flags (training panel)
         self._changes_generation = 0
-        self._scoring: Optional[tuple[str, str]] = None  # (cell text, tooltip) of unscored rows while a job scores
+        # (cell text, tooltip, fraction or -1) of unscored rows while a job scores them
+        self._scoring: Optional[tuple[str, str, float]] = None
         table_state.events.sort.connect(self._on_query_changed)
         table_state.events.filter.connect(self._on_query_changed)
         app_state.events.current_product_pk.connect(self._on_query_changed)
@@ -195,10 +196,11 @@ class ReviewTableModel(QAbstractTableModel):
         """Loaded reviews that have no score under the shown model."""
         return [r.id for r in self._rows if r.score is None]
 
-    def set_scoring(self, text: Optional[str], tooltip: str = "") -> None:
+    def set_scoring(self, text: Optional[str], tooltip: str = "", fraction: Optional[float] = None) -> None:
         """While a scoring job fills the shown model's scores in: what the "not scored" cells
-        say instead (e.g. "scoring\u2026 41%"); None when no job scores them."""
-        mark = None if text is None else (text, tooltip)
+        say instead (e.g. "scoring\u2026 41%") and how far the job is (``ProgressRole``: 0..1,
+        None: not known yet); ``text`` None when no job scores them."""
+        mark = None if text is None else (text, tooltip, -1.0 if fraction is None else float(fraction))
         if mark == self._scoring:
             return
         self._scoring = mark
@@ -257,6 +259,8 @@ class ReviewTableModel(QAbstractTableModel):
             return r.sub_scores[subscore_index(col)]
         if role == RangeRole:
             return self._range
+        if role == ProgressRole:
+            return self._scoring[2] if self._scoring is not None and col.key == "score" and r.score is None else None
         if role == SortRole:
             return self._sort_value(r, col)
         if role == Qt.ItemDataRole.TextAlignmentRole and col.kind in (ColumnKind.NUMBER, ColumnKind.SUBSCORE):

@@ -12,6 +12,7 @@ from ..state.app_state import AppState
 from ..state.columns import COLUMN_INDEX, REVIEW_COLUMNS, ColumnKind
 from ..state.review_table import ReviewTableState
 from .qt_review_filter_bar import QtReviewFilterBar
+from .qt_score_delegate import QtScoreCellDelegate
 from .qt_subscore_delegate import QtSubScoreBarDelegate
 
 _ASCENDING_FIRST = {"rank", "review", "review_id"}
@@ -54,6 +55,8 @@ class QtReviewTable(QWidget):
         self.view.verticalHeader().hide()
         self.view.verticalHeader().setDefaultSectionSize(24)
         self._delegate = QtSubScoreBarDelegate(self.view)
+        self._score_delegate = QtScoreCellDelegate(self.view)
+        self.view.setItemDelegateForColumn(COLUMN_INDEX["score"], self._score_delegate)
         header = self.view.horizontalHeader()
         header.setSectionsClickable(True)
         header.setSortIndicatorShown(True)

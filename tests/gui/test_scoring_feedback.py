@@ -20,6 +20,7 @@ from PySide6.QtCore import Qt
 
 from gui.models.formatting import NOT_SCORED
 from gui.models.review_table_model import column_of
+from gui.models.roles import ProgressRole
 from gui.training.state import RunStatus
 from storage import open_database
 from storage import repository as repo
@@ -132,8 +133,12 @@ def test_import_offers_to_score_then_the_table_shows_the_job_and_fills_in(
     cells = _score_cells(w)
     assert cells.count("scoring\u2026 40%") == NEW_REVIEWS - CHUNK, cells
     unscored_row = cells.index("scoring\u2026 40%")
-    tip = w.review_model.index(unscored_row, column_of("score")).data(Qt.ItemDataRole.ToolTipRole)
+    cell = w.review_model.index(unscored_row, column_of("score"))
+    tip = cell.data(Qt.ItemDataRole.ToolTipRole)
     assert tip.startswith("Being scored by v1: 10 of 25 reviews done"), tip
+    assert cell.data(ProgressRole) == pytest.approx(0.4)  # the cell paints the job's bar
+    scored_row = next(r for r, text in enumerate(cells) if _is_score(text))
+    assert w.review_model.index(scored_row, column_of("score")).data(ProgressRole) is None
 
     # training cannot start while the job writes, and says why
     panel = w.training
@@ -147,6 +152,7 @@ def test_import_offers_to_score_then_the_table_shows_the_job_and_fills_in(
     qtbot.waitUntil(lambda: w.review_model.rowCount() == NEW_REVIEWS and all(map(_is_score, _score_cells(w))),
                     timeout=WAIT)
     assert _missing(small_db) == 0
+    assert all(w.review_model.index(r, column_of("score")).data(ProgressRole) is None for r in range(NEW_REVIEWS))
     assert bar.mode == "ended" and bar.label.text().startswith("Scored 25 reviews with v1 in ")
     assert bar.rest_button.isHidden()
     assert panel.start_button.isEnabled() and panel.blocked_label.isHidden()
@@ -228,6 +234,7 @@ def test_score_now_runs_the_real_engine_on_what_the_import_added(make_window, qt
     qtbot.waitUntil(lambda: w.scoring_bar.mode == "offer", timeout=WAIT)
     # the review that was there before the import is unscored too: the count says what the job will score
     assert "26 reviews have no score under v1" in w.scoring_bar.label.text(), w.scoring_bar.label.text()
+    qtbot.waitUntil(lambda: w.product_model.find("NEW") is not None, timeout=WAIT)
     w.app_state.current_product_pk = w.product_model.find("NEW").id
     qtbot.mouseClick(w.scoring_bar.score_button, Qt.MouseButton.LeftButton)
     assert w.scoring_bar.mode == "running" and not w.training.start_button.isEnabled()
