@@ -34,6 +34,22 @@ def load_status(session: Session) -> StatusSnapshot:
     return StatusSnapshot(repo.get_active_model(session), repo.catalogue_summary(session))
 
 
+@dataclass(frozen=True)
+class Unscored:
+    """Reviews the active model has not scored (what ``engine score`` without ``--all`` scores)."""
+
+    model: ModelVersionRecord
+    count: int
+
+
+def unscored_reviews(session: Session) -> Optional[Unscored]:
+    """None without an active model."""
+    model = repo.get_active_model(session)
+    if model is None:
+        return None
+    return Unscored(model, repo.count_missing_predictions(session, model.id))
+
+
 # ---------------------------------------------------------------- products
 
 

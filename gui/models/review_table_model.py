@@ -21,7 +21,7 @@ from storage.ranking import RankInfo
 from ..state.review_table import ReviewQuery, ReviewTableState
 from ..store import Store
 from .formatting import NOT_SCORED, fmt_date, fmt_flag, fmt_float, one_line, plain_tooltip
-from .roles import KeyRole, RangeRole, RecordRole, SortRole, ValueRole
+from .roles import KeyRole, ProgressRole, RangeRole, RecordRole, SortRole, ValueRole
 
 Index = QModelIndex | QPersistentModelIndex
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -60,6 +60,8 @@ class ReviewTableModel(QAbstractTableModel):
         self._pending = False
         self._changes: Optional[TableChanges] = None  # rank moves and resolved flags (training panel)
         self._changes_generation = 0
+        # (cell text, tooltip, fraction or -1) of unscored rows while a job scores them
+        self._scoring: Optional[tuple[str, str, float]] = None
         table_state.events.sort.connect(self._on_query_changed)
         table_state.events.filter.connect(self._on_query_changed)
         app_state.events.current_product_pk.connect(self._on_query_changed)
@@ -190,6 +192,27 @@ class ReviewTableModel(QAbstractTableModel):
     def rank(self, review_pk: int) -> Optional[RankInfo]:
         return self._ranks.get(review_pk)
 
+    def unscored_pks(self) -> list[int]:
+        """Loaded reviews that have no score under the shown model."""
+        return [r.id for r in self._rows if r.score is None]
+
+    def set_scoring(self, text: Optional[str], tooltip: str = "", fraction: Optional[float] = None) -> None:
+        """While a scoring job fills the shown model's scores in: what the "not scored" cells
+        say instead (e.g. "scoring\u2026 41%") and how far the job is (``ProgressRole``: 0..1,
+        None: not known yet); ``text`` None when no job scores them."""
+        mark = None if text is None else (text, tooltip, -1.0 if fraction is None else float(fraction))
+        if mark == self._scoring:
+            return
+        self._scoring = mark
+        column = COLUMN_INDEX["score"]
+        rows = [i for i, r in enumerate(self._rows) if r.score is None]
+        if rows:
+            self.dataChanged.emit(self.index(rows[0], column), self.index(rows[-1], column))
+
+    @property
+    def scoring_text(self) -> Optional[str]:
+        return self._scoring[0] if self._scoring is not None else None
+
     def update_rows(self, rows: Sequence[ReviewRow]) -> None:
         """Replace loaded rows by fresh copies (after a flag changed); one dataChanged for
         the span they cover (a bulk flag may change hundreds)."""
@@ -245,6 +268,8 @@ class ReviewTableModel(QAbstractTableModel):
             return r.sub_scores[subscore_index(col)]
         if role == RangeRole:
             return self._range
+        if role == ProgressRole:
+            return self._scoring[2] if self._scoring is not None and col.key == "score" and r.score is None else None
         if role == SortRole:
             return self._sort_value(r, col)
         if role == Qt.ItemDataRole.TextAlignmentRole and col.kind in (ColumnKind.NUMBER, ColumnKind.SUBSCORE):
@@ -272,7 +297,9 @@ class ReviewTableModel(QAbstractTableModel):
         if key == "review":
             return one_line(r.title or r.text)
         if key == "score":
-            return NOT_SCORED if r.score is None else fmt_float(r.score)
+            if r.score is None:
+                return self._scoring[0] if self._scoring is not None else NOT_SCORED
+            return fmt_float(r.score)
         if key == "label":
             return "" if r.label is None else str(r.label)
         if key == "votes":
@@ -300,6 +327,8 @@ class ReviewTableModel(QAbstractTableModel):
         )
 
     def _tooltip(self, r: ReviewRow, col) -> Optional[str]:
+        if col.key == "score" and r.score is None:
+            return self._scoring[1] if self._scoring is not None else "Not scored by the active model"
         if col.key == "review":
             return plain_tooltip(((r.title + "\n\n") if r.title else "") + one_line(r.text, 600))
         if col.key == "rank":

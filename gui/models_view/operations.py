@@ -136,15 +136,22 @@ class QtModelOperations(QObject):
         if self._url is None or model is None:
             self.message.emit("No active model to score with")
             return
+        self.score_unscored(model.name)
+
+    def score_unscored(self, name: str) -> None:
+        """Score the reviews model ``name`` has not scored yet; the window reloads when it ends
+        (also after a cancel: the batches written before it keep their scores)."""
+        if self._url is None:
+            return
 
         def done(status: RunStatus) -> None:
-            if status is RunStatus.SUCCEEDED:
+            if status in (RunStatus.SUCCEEDED, RunStatus.CANCELLED):
                 self.models_changed.emit()
                 self.catalogue_changed.emit()
             elif status is RunStatus.FAILED:
                 self.failed.emit("Scoring failed", self.scoring.state.error)
 
-        self.scoring.score(self._url, model.name, on_done=done)
+        self.scoring.score(self._url, name, on_done=done)
 
     # ------------------------------------------------------------ registry
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 from PySide6.QtCore import QObject, Signal
 
@@ -22,6 +22,8 @@ class QtTrainingController(QObject):
         What the next run does.
     command : sequence of str, optional
         Engine program (default ``python -m engine``; tests pass a fake).
+    blocked_by : callable, optional
+        Why no run may start now ('' when one may): e.g. a scoring job writes to the store.
 
     Signals
     -------
@@ -34,9 +36,11 @@ class QtTrainingController(QObject):
     succeeded = Signal(object)
     ended = Signal(object)
 
-    def __init__(self, setup: TrainingSetup, command: Optional[Sequence[str]] = None, parent: QObject | None = None) -> None:
+    def __init__(self, setup: TrainingSetup, command: Optional[Sequence[str]] = None, parent: QObject | None = None,
+                 blocked_by: Callable[[], str] = lambda: "") -> None:
         super().__init__(parent)
         self.setup = setup
+        self.blocked_by = blocked_by
         self.state = TrainingRunState()
         self.process = QtEngineProcess(command, self)
         self.process.line.connect(self.state.apply_line)
@@ -51,8 +55,9 @@ class QtTrainingController(QObject):
         return self.process.running
 
     def start(self, db_url: str, from_model: Optional[str] = None) -> bool:
-        """Start a run on ``db_url`` (continuing from ``from_model`` when given); False while one runs."""
-        if self.process.running:
+        """Start a run on ``db_url`` (continuing from ``from_model`` when given); False while one
+        runs, or while :attr:`blocked_by` gives a reason."""
+        if self.process.running or self.blocked_by():
             return False
         continuing = from_model is not None
         self._last = (db_url, from_model, continuing)
@@ -77,6 +82,8 @@ class QtTrainingController(QObject):
         if self._last is None:
             return False
         if self.process.running:
+            if self.blocked_by():  # it could not start again once this one stopped
+                return False
             if self.state.request_cancel():
                 self.process.cancel()
             self._restart_pending = True

@@ -41,6 +41,9 @@ class QtScoreProgress(QWidget):
                 self.bar.setRange(0, 0)
         elif s.status is RunStatus.FAILED:
             self.label.setText(f"Rescoring failed: {s.error}")
+        elif s.status is RunStatus.CANCELLED:
+            self.label.setText(f"Rescoring cancelled: {s.done} of {s.total} reviews scored (kept), "
+                               f"{max(0, s.total - s.done)} not scored")
         elif s.status is RunStatus.SUCCEEDED and s.outcome is not None:
             self.label.setText(f"Rescored {s.outcome.scored} reviews with {s.outcome.model} in {s.outcome.seconds:.1f} s")
         self.bar.setVisible(s.status.active)

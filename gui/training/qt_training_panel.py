@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Optional, Sequence
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSplitter, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from ..state.app_state import AppState
 from ..store import Store
@@ -59,7 +59,8 @@ class QtTrainingPanel(QWidget):
         self._info = queries.TrainingInfo(None)
         self._advanced: Optional[QtAdvancedOptions] = None
         self.setup = TrainingSetup()
-        self.controller = QtTrainingController(self.setup, command, self)
+        # A scoring job writes predictions batch after batch: no run starts until it has ended.
+        self.controller = QtTrainingController(self.setup, command, self, blocked_by=scoring.state.writing_reason)
         self.state = self.controller.state
         self.scoring = scoring
 
@@ -72,6 +73,10 @@ class QtTrainingPanel(QWidget):
         self.progress = QtRunProgress(self.state, self)
         self.score_progress = QtScoreProgress(scoring.state, self)
         self.log = QtRunLog(self.state, self)
+        self.blocked_label = QLabel(self, objectName="muted")
+        self.blocked_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.blocked_label.setWordWrap(True)
+        self.blocked_label.hide()
         self.start_button = QPushButton(icon("training"), "Start training", self)
         self.start_button.setDefault(True)
         self.cancel_button = QPushButton("Cancel", self)
@@ -106,6 +111,7 @@ class QtTrainingPanel(QWidget):
         mid.setSpacing(3)
         mid.addWidget(self.views, 1)
         mid.addLayout(buttons)
+        mid.addWidget(self.blocked_label)
         mid.addWidget(self.score_progress)
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.splitter.addWidget(self.form)
@@ -125,9 +131,11 @@ class QtTrainingPanel(QWidget):
         self.controller.ended.connect(lambda _s: self.reload())
         self.state.events.status.connect(self._on_status_changed)
         scoring.state.events.log_line.connect(self.log.append_line)
+        scoring.state.events.status.connect(self._on_scoring_changed)
+        scoring.state.events.progress.connect(self._on_scoring_changed)
         app_state.events.active_model.connect(lambda _m: self.reload())
         app_state.events.theme.connect(self._on_theme_changed)
-        self._on_status_changed(self.state.status)
+        self._on_scoring_changed()
         self._on_theme_changed(app_state.theme)
 
     # ------------------------------------------------------------ inputs
@@ -148,10 +156,18 @@ class QtTrainingPanel(QWidget):
 
     # ------------------------------------------------------------ actions
 
+    def blocked_reason(self) -> str:
+        """Why no run may start now ('' when one may)."""
+        return self.scoring.state.writing_reason()
+
     def start(self) -> bool:
-        """Start a run with the current setup; False when none can start now."""
+        """Start a run with the current setup; False when none can start now (while a scoring
+        job writes, :attr:`blocked_label` says why)."""
         db = self._store.db
         if db is None or self.controller.running:
+            return False
+        if self.blocked_reason():
+            self._on_scoring_changed()
             return False
         parent = self._info.active if self.form.continuing else None
         dev = parent.metrics.get("dev") if parent is not None and isinstance(parent.metrics.get("dev"), dict) else {}
@@ -181,12 +197,22 @@ class QtTrainingPanel(QWidget):
     # ------------------------------------------------------------ state -> widgets
 
     def _on_status_changed(self, status: RunStatus) -> None:
-        self.start_button.setEnabled(not status.active)
+        blocked = bool(self.blocked_reason())
+        self.start_button.setEnabled(not status.active and not blocked)
         self.cancel_button.setEnabled(status in (RunStatus.STARTING, RunStatus.RUNNING))
-        self.restart_button.setEnabled(status is not RunStatus.IDLE)
+        self.restart_button.setEnabled(status is not RunStatus.IDLE and not (blocked and not status.active))
         self.form.setEnabled(not status.active)
         if status is RunStatus.FAILED:
             self.views.setCurrentWidget(self.log)
+
+    def _on_scoring_changed(self, _value=None) -> None:
+        reason = self.blocked_reason()
+        self.blocked_label.setText(reason)
+        self.blocked_label.setVisible(bool(reason))
+        tip = reason or ""
+        self.start_button.setToolTip(tip)
+        self.restart_button.setToolTip(tip or "Run the last run again (a running one is cancelled first)")
+        self._on_status_changed(self.state.status)
 
     def _on_succeeded(self, outcome) -> None:
         self.trained.emit(outcome)

@@ -40,6 +40,7 @@ from ..theme import apply_theme, icon
 from ..training.engine_info import QtEngineInfo
 from ..training.qt_training_panel import QtTrainingPanel
 from ..training.scoring import QtScoringController
+from ..scoring_feedback import QtScoringFeedback
 from ..triage import QtTriageController
 from .qt_audit_log import QtAuditLog
 from .qt_bulk_flag_dialog import QtBulkFlagDialog
@@ -51,6 +52,7 @@ from .qt_recent_menu import QtRecentMenu
 from .qt_review_detail import QtReviewDetail
 from .qt_review_table import QtReviewTable
 from .qt_saved_views import QtSavedViews, QtSaveViewDialog
+from .qt_scoring_bar import QtScoringBar
 from .qt_search import QtSearchField
 from .qt_shortcuts_dialog import QtShortcutsDialog
 from .qt_status_bar import QtStatusBar
@@ -122,6 +124,10 @@ class QtMainWindow(QMainWindow):
         self.engine_info = QtEngineInfo(engine_command, self)
         self.training = QtTrainingPanel(self.store, self.app_state, self.scoring, engine_command, self)
         self.models_view = QtModelsView(self.store, self.app_state, self.model_ops, self)
+        self.scoring_bar = QtScoringBar(self.scoring.state, self.review_table)
+        self.review_table.add_bar(self.scoring_bar)
+        self.scoring_feedback = QtScoringFeedback(self.store, self.app_state, self.scoring, self.model_ops,
+                                                  self.review_model, self.scoring_bar, self)
 
         self.actions_ = QtActions(self)
         self.search = QtSearchField(self.store, self)
@@ -298,7 +304,9 @@ class QtMainWindow(QMainWindow):
         self.triage.flag_changed.connect(self._on_flag_changed)
         self.triage.bulk_changed.connect(self._on_bulk_changed)
         self.importer.imported.connect(self._on_imported)
+        self.importer.imported.connect(self.scoring_feedback.note_import)
         self.importer.idle.connect(self._on_import_idle)
+        self.importer.idle.connect(self.scoring_feedback.imports_done)  # after: a first launch scores at once
         self.review_model.loaded.connect(self._on_first_page)
         self.review_table.open_requested.connect(self.open_detail)
         self.queue.open_requested.connect(self.open_detail)

@@ -12,6 +12,7 @@ from ..state.app_state import AppState
 from ..state.columns import COLUMN_INDEX, REVIEW_COLUMNS, ColumnKind
 from ..state.review_table import ReviewTableState
 from .qt_review_filter_bar import QtReviewFilterBar
+from .qt_score_delegate import QtScoreCellDelegate
 from .qt_subscore_delegate import QtSubScoreBarDelegate
 
 _ASCENDING_FIRST = {"rank", "review", "review_id"}
@@ -56,6 +57,8 @@ class QtReviewTable(QWidget):
         self.view.verticalHeader().hide()
         self.view.verticalHeader().setDefaultSectionSize(24)
         self._delegate = QtSubScoreBarDelegate(self.view)
+        self._score_delegate = QtScoreCellDelegate(self.view)
+        self.view.setItemDelegateForColumn(COLUMN_INDEX["score"], self._score_delegate)
         header = self.view.horizontalHeader()
         header.setSectionsClickable(True)
         header.setSortIndicatorShown(True)
@@ -192,6 +195,11 @@ class QtReviewTable(QWidget):
             # Start at the top, unless the review shown is this product's but not loaded yet
             # (picked in the disagreement queue): then keep it.
             self.select_row(0)
+
+    def add_bar(self, bar: QWidget) -> None:
+        """Show ``bar`` between the filter bar and the table (e.g. the scoring bar)."""
+        layout = self.layout()
+        layout.insertWidget(layout.indexOf(self.view), bar)
 
     def set_product_title(self, text: str) -> None:
         self.title.setText(f"Reviews of \u201c{text}\u201d" if text else "Reviews")

@@ -15,6 +15,7 @@ from ..records import PredictionIn, ScoreParts
 __all__ = [
     "write_predictions",
     "review_pks_missing_prediction",
+    "count_missing_predictions",
     "scores_by_product",
     "prediction_counts",
     "PAIRED_COLUMNS",
@@ -51,6 +52,12 @@ def write_predictions(session: Session, model_version_id: int, preds: Iterable[P
 def review_pks_missing_prediction(session: Session, model_version_id: int) -> list[int]:
     have = select(Prediction.review_pk).where(Prediction.model_version_id == model_version_id)
     return list(session.scalars(select(Review.id).where(Review.id.not_in(have)).order_by(Review.id)))
+
+
+def count_missing_predictions(session: Session, model_version_id: int) -> int:
+    """How many reviews have no prediction of the model (what ``score`` without ``--all`` scores)."""
+    have = select(Prediction.review_pk).where(Prediction.model_version_id == model_version_id)
+    return int(session.scalar(select(func.count()).select_from(Review).where(Review.id.not_in(have))) or 0)
 
 
 def scores_by_product(

@@ -187,8 +187,9 @@ def make_window(qtbot, settings):
 
     windows = []
 
-    def factory(url: str, *, wait: bool = True, import_paths=(), sample: bool = False) -> QtMainWindow:
-        window = QtMainWindow(settings, import_sample_when_empty=sample)
+    def factory(url: str, *, wait: bool = True, import_paths=(), sample: bool = False,
+                engine_command=None) -> QtMainWindow:
+        window = QtMainWindow(settings, import_sample_when_empty=sample, engine_command=engine_command)
         qtbot.addWidget(window)
         window.show()
         windows.append(window)

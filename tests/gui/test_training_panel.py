@@ -358,6 +358,8 @@ def test_first_launch_scores_the_imported_sample_with_the_starter_model(qtbot, s
         elif mode == "engine":
             qtbot.waitUntil(lambda: w.scoring.state.status is RunStatus.SUCCEEDED, timeout=WAIT)
             qtbot.waitUntil(lambda: any("starter" in m for m in shown), timeout=WAIT)
+            # the automatic scoring is shown above the review table too (with Cancel while it runs)
+            assert w.scoring_bar.mode == "ended" and w.scoring_bar.label.text().startswith("Scored 737 reviews with starter")
             (score,) = [c for c in calls() if c[0] == "score"]
             assert "--model" not in score and "--db" not in score  # never on the command line (`ps`)
             assert score[-1] == f"ENV_DB={w.store.db.url}"

@@ -142,6 +142,7 @@ def test_register_activate_delete_model_versions(cat_db):
         assert [m.name for m in repo.list_model_versions(s)] == ["b"]
         assert repo.get_model_version(s, "b").parent_id is None  # ON DELETE SET NULL
         assert repo.review_pks_missing_prediction(s, a.id) == sorted(r.id for r in repo.page_reviews(s, None, order_by="id"))
+        assert repo.count_missing_predictions(s, a.id) == len(repo.review_pks_missing_prediction(s, a.id)) > 0
         with pytest.raises(NotFoundError):
             repo.get_model_version(s, "a")
 
