@@ -79,6 +79,11 @@ class QtModelOperations(QObject):
         if status is not RunStatus.SUCCEEDED:
             if status is RunStatus.FAILED:
                 self.failed.emit("Scoring failed", f"Scoring with {name} failed: {self.scoring.state.error}")
+            elif status is RunStatus.CANCELLED:
+                more = "Model > Score unscored reviews goes on" if active else "activating it scores the rest"
+                self.message.emit(f"Scoring with {name} was cancelled: the reviews it scored keep their scores ({more})")
+            if active:  # the window shows the active model: the one just activated, partly scored
+                self.catalogue_changed.emit()
             return
         if active:
             self._resolve(model_id, name)

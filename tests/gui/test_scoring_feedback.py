@@ -244,3 +244,26 @@ def test_score_now_runs_the_real_engine_on_what_the_import_added(make_window, qt
     qtbot.waitUntil(lambda: w.review_model.rowCount() == NEW_REVIEWS and all(map(_is_score, _score_cells(w))),
                     timeout=WAIT)
     assert _missing(url) == 0 and w.training.start_button.isEnabled()
+
+
+def test_cancelling_the_scoring_of_a_model_just_activated_still_shows_that_model(make_window, qtbot, small_db,
+                                                                                 gated_scorer, monkeypatch):
+    command, _gate = gated_scorer
+    monkeypatch.setenv("FAKE_SCORE_CHUNK", "2")  # 3 reviews: a batch of 2, then (cancelled) one of 1
+    db = open_database(small_db)
+    with db.begin() as s:
+        v2 = repo.register_model_version(s, "v2", "/models/v2", "cd" * 32).id
+    db.dispose()
+    w = make_window(small_db, engine_command=command)
+    shown = []
+    w.status.messageChanged.connect(shown.append)
+    w.model_ops.activate(v2, "v2")
+    qtbot.waitUntil(lambda: w.scoring.state.done == 2, timeout=LONG_WAIT)  # its first batch; then it holds
+    assert w.app_state.active_model.name == "v1"  # the table shows v1 until v2 is ready
+    assert w.scoring_bar.mode == "running" and not w.training.start_button.isEnabled()
+    qtbot.mouseClick(w.scoring_bar.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: w.scoring.state.status is RunStatus.CANCELLED, timeout=LONG_WAIT)
+    qtbot.waitUntil(lambda: w.app_state.active_model is not None and w.app_state.active_model.name == "v2",
+                    timeout=WAIT)
+    assert any(m.startswith("Scoring with v2 was cancelled") for m in shown), shown
+    assert _missing(small_db) == 1  # v2 is active now: its first batch is kept, the last review not scored
