@@ -32,7 +32,6 @@ from it, or leaves None (explanations then use their stated fallback).
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import json
 import os
 import shutil
@@ -45,7 +44,7 @@ import torch
 
 import engine
 from engine.model_card import (  # noqa: F401  (re-exported: the card is read without torch there)
-    CARD_FILE, FORMAT, FORMAT_VERSION, PICKLE_SUFFIXES, WEIGHTS_FILE, _refuse_pickles, card_configs, read_card,
+    CARD_FILE, FORMAT, FORMAT_VERSION, PICKLE_SUFFIXES, WEIGHTS_FILE, _refuse_pickles, card_configs, file_sha256, read_card,
 )
 from engine.config import ImageSource, MMSSConfig, TrainConfig
 from engine.model.mmss import MMSSModel
@@ -62,14 +61,6 @@ def _temp_prefix(name: str, kind: str = "tmp") -> str:
     return f".{name}.{kind}-{os.getpid()}-"
 
 _ENCODER_PREFIX = "text_encoder."
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _fsync_file(path: Path) -> None:
@@ -150,7 +141,7 @@ def save_checkpoint(
     try:
         save_file(tensors, str(tmp / WEIGHTS_FILE), metadata={"format": "pt"})
         _fsync_file(tmp / WEIGHTS_FILE)
-        meta["weights_sha256"] = _sha256(tmp / WEIGHTS_FILE)
+        meta["weights_sha256"] = file_sha256(tmp / WEIGHTS_FILE)
         (tmp / CARD_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True), encoding="utf-8")
         _fsync_file(tmp / CARD_FILE)
         if directory.exists():
@@ -242,7 +233,7 @@ def load_checkpoint(
     if weights.name != WEIGHTS_FILE or not weights.is_file():
         raise ValueError(f"{directory / WEIGHTS_FILE}: missing")
     _check_safetensors_header(weights)
-    if _sha256(weights) != meta.get("weights_sha256"):
+    if file_sha256(weights) != meta.get("weights_sha256"):
         raise ValueError(f"{weights}: sha256 does not match {CARD_FILE} (corrupt or replaced)")
     config, _train = card_configs(meta)
     include_encoder = bool(meta.get("weights_include_text_encoder"))

@@ -4,8 +4,6 @@ It composes the controls and wires their signals; each control keeps its own log
 """
 from __future__ import annotations
 
-import logging
-
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -17,13 +15,12 @@ from PySide6.QtWidgets import (
 
 from storage.db import Database
 
-from .. import bulk, queries
+from .. import queries
 from ..actions import QtActions, shortcut_sheet
 from ..dialogs import message_box, show_error, show_info
 from ..files import QtFileActions, is_database_file
 from ..flag_kinds import QtFlagKinds
 from ..importing import QtImporter, report_text, sample_catalogue
-from ..models.formatting import one_line
 from ..models.product_model import ProductTableModel
 from ..models.review_table_model import ReviewTableModel
 from ..models_view.operations import QtModelOperations
@@ -31,10 +28,8 @@ from ..models_view.qt_models_view import QtModelsView
 from ..settings import Settings
 from ..state import AppState, DisagreementQueueState, ProductListState, ReviewTableState
 from ..state import shortcuts
-from ..state.product_list import ALL_CATEGORIES
 from ..state.remembered import RememberedView, settings_key
-from ..state.saved_views import SavedView, SavedViewsState, saved_views_key
-from ..state.flag_draft import FlagDraft
+from ..state.saved_views import SavedViewsState, saved_views_key
 from ..store import Store
 from ..theme import apply_theme, icon
 from ..training.engine_info import QtEngineInfo
@@ -51,19 +46,20 @@ from .qt_product_list import QtProductList
 from .qt_recent_menu import QtRecentMenu
 from .qt_review_detail import QtReviewDetail
 from .qt_review_table import QtReviewTable
-from .qt_saved_views import QtSavedViews, QtSaveViewDialog
+from .qt_saved_views import QtSavedViews
 from .qt_scoring_bar import QtScoringBar
 from .qt_search import QtSearchField
 from .qt_shortcuts_dialog import QtShortcutsDialog
 from .qt_status_bar import QtStatusBar
+from .main_window_triage import TriageMixin
+from .main_window_views import ViewsMixin
 
-_log = logging.getLogger(__name__)
 _HEADER_KEY = "reviews/header2"
 """Settings key of the review table header layout (2: Flag moved before the sub-scores;
 a layout saved with the old column order is not applied to the new one)."""
 
 
-class QtMainWindow(QMainWindow):
+class QtMainWindow(TriageMixin, ViewsMixin, QMainWindow):
     """ReviewScope's window.
 
     Parameters
@@ -404,141 +400,6 @@ class QtMainWindow(QMainWindow):
         self.queue.reload()
         self.audit_log.reload()
 
-    # ---------------------------------------------------------------- remembered view
-
-    def remember_view(self) -> None:
-        """Store the open database's sort, filters, queue ordering and selection (restored when
-        it is opened again, e.g. at the next start)."""
-        db = self.store.db
-        if db is None:
-            return
-        product = self.product_model.product(self.app_state.current_product_pk) \
-            if self.app_state.current_product_pk is not None else None
-        review_pk = self.app_state.current_review_pk
-        index = self.review_model.row_of(review_pk) if review_pk is not None else None
-        row = self.review_model.review(index) if index is not None else None
-        view = RememberedView(self.table_state.sort, self.table_state.filter, self.product_state.search,
-                              self.product_state.category, self.queue_state.mode,
-                              product.product_id if product else None, row.review_id if row else None,
-                              self.queue_state.filter, self.queue_state.hide_done)
-        self.settings.set_view_state(settings_key(db.url), view.to_json())
-
-    def _restore_view(self, view: RememberedView) -> None:
-        if view.sort is not None:
-            self.table_state.sort = view.sort
-        if view.review_filter is not None:
-            self.table_state.filter = view.review_filter
-        if view.product_search is not None:
-            self.product_state.search = view.product_search
-        if view.category is not None:
-            self.product_state.category = view.category
-        if view.queue_mode is not None:
-            self.queue_state.mode = view.queue_mode
-        if view.queue_hide_done is not None:
-            self.queue_state.hide_done = view.queue_hide_done
-        if view.queue_filter is not None:
-            f = view.queue_filter
-            if f.product_pk is not None:  # "this product": whichever is selected once products are in
-                f = f.with_(product_pk=self.app_state.current_product_pk or 0)
-            self.queue_state.filter = f
-        self._restore = view if (view.product_id or view.review_id) else None
-
-    def _restore_review(self) -> None:
-        """Once the remembered product's first page is in: select the remembered review."""
-        view, self._restore = self._restore, None
-        if view is None or not view.review_id:
-            return
-        for r in range(self.review_model.rowCount()):
-            row = self.review_model.review(r)
-            if row is not None and row.review_id == view.review_id:
-                self.app_state.current_review_pk = row.id
-                return
-
-    # ---------------------------------------------------------------- search and saved views
-
-    def focus_search(self) -> None:
-        """Ctrl+F: into the search field, its text selected (typing replaces it)."""
-        self.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
-        self.search.selectAll()
-
-    def open_search_hit(self, hit) -> None:
-        """Select the hit's product and review where they are, in the product list and the table."""
-        # Focus first: a table view taking the focus without a current row makes its first row current.
-        self.review_table.view.setFocus(Qt.FocusReason.OtherFocusReason)
-        self._show_product(hit.product_pk)
-        self.app_state.current_review_pk = hit.review_pk
-        self.review_table.reveal(hit.review_pk)
-
-    def _show_product(self, product_pk: int) -> None:
-        if self.product_model.row_of(product_pk) is not None and not self.product_list.is_listed(product_pk):
-            self.product_state.search = ""  # the list's filter hid it: list every product again
-            self.product_state.category = ALL_CATEGORIES
-        self.app_state.current_product_pk = product_pk
-
-    def _on_reveal_failed(self, review_pk: int) -> None:
-        if self.app_state.current_review_pk == review_pk:
-            self.status.showMessage("The review is shown in the detail pane; the table's filters hide it from the "
-                                    "table (clear them to see it there)", 15_000)
-
-    def save_view_as(self) -> None:
-        product = self.product_model.product(self.app_state.current_product_pk) \
-            if self.app_state.current_product_pk is not None else None
-        title = (product.title or product.product_id) if product else ""
-        dialog = QtSaveViewDialog(self.saved_views_state, title, self)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.accepted.connect(lambda: self.save_view(
-            dialog.name.text(), product.product_id if product and dialog.with_product.isChecked() else None))
-        self._save_view_dialog = dialog
-        dialog.open()
-
-    def save_view(self, name: str, product_id: Optional[str] = None) -> SavedView:
-        """Save the review table's filter, sort and visible columns (and ``product_id``) as ``name``."""
-        product = self.product_model.find(product_id) if product_id else None
-        view = SavedView(name, self.table_state.sort, self.table_state.filter, self.review_table.visible_columns(),
-                         product_id, (product.title or product.product_id) if product else "")
-        return self.saved_views_state.save(view)
-
-    def apply_saved_view(self, view: SavedView) -> None:
-        """The view's columns, sort and filter; its product, or every product listed."""
-        self.review_table.set_visible_columns(view.columns)
-        self.table_state.sort = view.sort
-        self.table_state.filter = view.review_filter
-        if view.product_id is None:
-            self.product_state.search = ""
-            self.product_state.category = ALL_CATEGORIES
-            return
-        product = self.product_model.find(view.product_id)
-        if product is None:
-            self.status.showMessage(f"View \u201c{view.name}\u201d: product {view.product_id} is no longer in "
-                                    "this database", 15_000)
-            return
-        self._show_product(product.id)
-
-    def _store_saved_views(self, _views=None) -> None:
-        if self._views_key is not None:
-            self.settings.set_saved_views(self._views_key, self.saved_views_state.to_json())
-
-    def _on_products(self, snapshot: queries.ProductsSnapshot) -> None:
-        current = self.app_state.current_product_pk
-        if self._restore is not None and self._restore.product_id and current is None:
-            current = next((p.id for p in snapshot.products if p.product_id == self._restore.product_id), None)
-        self.product_model.set_products(snapshot.products)
-        self.product_list.set_categories(snapshot.categories)
-        self.queue.set_categories(snapshot.categories)
-        if current is not None and self.product_model.row_of(current) is not None:
-            self.product_list.select_product(current)
-        else:
-            self.product_list.select_first()
-        if self.app_state.current_product_pk is None or not self.review_model.is_loading:
-            self._on_first_page()  # no reviews to wait for
-
-    def _on_active_model_changed(self, _model) -> None:
-        self.detail.reload()
-
-    def _on_product_changed(self, pk: Optional[int]) -> None:
-        product = self.product_model.product(pk) if pk is not None else None
-        self.review_table.set_product_title((product.title or product.product_id) if product else "")
-
     # ---------------------------------------------------------------- import / export
 
     def import_paths(self, paths: Sequence[str]) -> None:
@@ -600,226 +461,6 @@ class QtMainWindow(QMainWindow):
             self.open_database(dbs[0], catalogues)
         elif catalogues:
             self.import_paths(catalogues)
-
-    # ---------------------------------------------------------------- triage
-
-    def open_flag_dialog(self) -> None:
-        """F: the flag dialog on the current review, filled in with its active flag if it has one.
-
-        The flag is read from the store, queued behind the writes not yet done (a label key
-        pressed just before F): the detail pane may still show the flag as it was, and a dialog
-        opened on that would save over a newer version ("changed by someone else")."""
-        pk = self.app_state.current_review_pk
-        if pk is None or self._flag_dialog is not None or self._flag_dialog_pending:
-            return
-        self._flag_dialog_pending = True
-        source = self._triage_view()
-
-        def opened(data) -> None:
-            self._flag_dialog_pending = False
-            if data is not None and self.isVisible():
-                self._show_flag_dialog(pk, data, source)
-
-        def failed(_error) -> None:
-            self._flag_dialog_pending = False
-
-        job = self.store.call(queries.flag_dialog_data, pk, self.app_state.model_version_id, write=True,
-                              on_result=opened, on_error=failed)
-        if job is None:
-            self._flag_dialog_pending = False
-
-    def _show_flag_dialog(self, pk: int, data, source: str) -> None:
-        # A review has one active flag: F opens it for editing (the save then edits it).
-        active = data.active
-        initial = FlagDraft(active.kind, active.corrected_label, active.note) if active is not None else None
-        seen = (active.id, active.version) if active is not None else None
-        dialog = QtFlagDialog(one_line(data.title, 80) or f"review #{pk}", initial=initial, kinds=(), parent=self)
-        dialog.set_kinds(*self._offered_kinds(dialog.kept_kind), current=dialog.kept_kind)
-        if active is not None:
-            dialog.setWindowTitle(f"Edit flag by {active.author or 'unknown'}")
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # one per flag: do not pile up
-        self._flag_dialog = dialog
-        dialog.manage_requested.connect(lambda: self.open_flag_kinds_dialog(dialog))
-        dialog.accepted.connect(lambda: self.triage.save_flag(dialog.draft(), pk, seen) and self._advance(source, pk))
-        dialog.finished.connect(lambda _r: setattr(self, "_flag_dialog", None))
-        dialog.open()
-
-    def _offered_kinds(self, keep: Optional[str]) -> tuple[tuple[str, ...], set[str]]:
-        """What the flag dialog offers (the store's active kinds, plus ``keep``: the kind of the
-        flag being edited) and which of them are retired."""
-        state = self.flag_kinds.state
-        kinds = state.offered(keep)
-        return kinds, {k for k in kinds if state.is_retired(k)}
-
-    def open_flag_kinds_dialog(self, parent: Optional[QWidget] = None) -> None:
-        """Edit > Manage flag kinds, or the flag dialog's "Manage kinds..." (then over it)."""
-        if self._kinds_dialog is not None:
-            self._kinds_dialog.raise_()
-            self._kinds_dialog.activateWindow()
-            return
-        dialog = QtFlagKindsDialog(self.flag_kinds, parent or self)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        self._kinds_dialog = dialog
-        dialog.finished.connect(lambda _r: setattr(self, "_kinds_dialog", None))
-        dialog.open()
-
-    def _on_flag_kinds(self, _kinds) -> None:
-        dialog = self._flag_dialog
-        if dialog is not None:
-            dialog.set_kinds(*self._offered_kinds(dialog.kept_kind))
-        if self._bulk_dialog is not None:
-            self._bulk_dialog.set_kinds(*self._offered_kinds(None))
-
-    def _on_flag_kind_renamed(self, old: str, new: str) -> None:
-        """The store renamed a kind in every flag: show the new name wherever the old one is."""
-        if self._flag_dialog is not None:
-            self._flag_dialog.rename_kind(old, new)
-        if self._bulk_dialog is not None:
-            self._bulk_dialog.rename_kind(old, new)
-        rows = (self.review_model.review(i) for i in range(self.review_model.rowCount()))
-        pks = [r.id for r in rows if r is not None and r.flag_kind == old]
-        if pks:
-            self.store.call(queries.review_rows, pks, self.app_state.model_version_id,
-                            on_result=self.review_model.update_rows)
-        self.detail.reload()
-        self.queue.reload()
-
-    # ---------------------------------------------------------------- bulk flags
-
-    def _update_bulk_actions(self) -> None:
-        a = self.actions_
-        a.bulk_selected.setEnabled(self.review_table.view.selectionModel().hasSelection())
-        a.bulk_filter.setEnabled(self.app_state.current_product_pk is not None)
-
-    def bulk_target(self, selection: bool) -> Optional[bulk.BulkTarget]:
-        """The table's selected reviews, or every review of its query (product, filter, search;
-        all pages); None when there are none to choose."""
-        if selection:
-            pks = self.review_table.selected_review_pks()
-            return bulk.BulkTarget(review_pks=pks) if pks else None
-        query = self.review_model.query
-        if query is None or query.product_pk is None:
-            return None
-        return bulk.BulkTarget(query=query)
-
-    def open_bulk_dialog(self, selection: bool) -> Optional[QtBulkFlagDialog]:
-        """Edit > Bulk flag: the dialog, with the count of what it will flag (read in a worker)."""
-        if self._bulk_dialog is not None:
-            self._bulk_dialog.raise_()
-            self._bulk_dialog.activateWindow()
-            return self._bulk_dialog
-        target = self.bulk_target(selection)
-        if target is None:
-            self.status.showMessage("Select reviews in the table first (Ctrl/Shift+click, Ctrl+A)" if selection
-                                    else "Choose a product first", 8000)
-            return None
-        product = self.product_model.product(self.app_state.current_product_pk) \
-            if self.app_state.current_product_pk is not None else None
-        scope = target.describe((product.title or product.product_id) if product is not None else "")
-        dialog = QtBulkFlagDialog(scope, *self._offered_kinds(None), parent=self)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        self._bulk_dialog = dialog
-        dialog.accepted.connect(lambda: self.triage.apply_bulk(
-            target, dialog.draft(), scope, dialog.preview.count if dialog.preview is not None else None))
-        dialog.finished.connect(lambda _r: setattr(self, "_bulk_dialog", None))
-        self.store.call(bulk.preview, target,
-                        on_result=lambda p: self._bulk_dialog is dialog and dialog.set_preview(p),
-                        on_error=lambda exc: self._bulk_dialog is dialog and dialog.set_preview_failed(str(exc)))
-        dialog.open()
-        return dialog
-
-    def _on_bulk_changed(self, result: bulk.BulkResult) -> None:
-        """A batch (or its undo or redo) was written: refresh the loaded rows and queued items
-        it touched in one query, their products' counts, the detail and the audit log. The
-        current review stays where it is."""
-        changed = result.review_pks
-        shown = list(dict.fromkeys([*self.review_model.loaded_pks(), *self.queue_state.queued_pks()]))
-        pks = shown if changed is None else [pk for pk in shown if pk in changed]
-        if pks:
-            self.store.call(queries.review_rows, pks, self.app_state.model_version_id, on_result=self._on_bulk_rows)
-        current = self.app_state.current_review_pk
-        if current is not None and (changed is None or current in changed):
-            self.detail.reload(current)
-        if self.app_state.current_product_pk is not None and (changed is None or changed):
-            self._reload_product_counts({self.app_state.current_product_pk})  # rows beyond the loaded pages too
-        self.audit_log.reload()
-
-    def _on_bulk_rows(self, rows) -> None:
-        self.review_model.update_rows(rows)
-        self.queue_state.replace_rows(rows)
-        self._reload_product_counts({row.product_pk for row in rows} - {self.app_state.current_product_pk})
-
-    def _reload_product_counts(self, product_pks) -> None:
-        for product_pk in product_pks:
-            product = self.product_model.product(product_pk)
-            if product is not None:
-                self.store.call(queries.load_product, product.id, product.product_id, self.app_state.model_version_id,
-                                on_result=lambda p: p and self.product_model.update_product(p))
-
-    def open_detail(self, review_pk: int) -> None:
-        self.app_state.current_review_pk = review_pk
-        sizes = self.splitter.sizes()
-        if sizes[2] < 120:
-            self.splitter.setSizes([sizes[0], max(200, sizes[1] - 400), 400])
-        self.detail.focus_text()
-
-    def _on_queue_item_selected(self, item) -> None:
-        if item is None:
-            return
-        self.app_state.current_product_pk = item.row.product_pk
-        self.app_state.current_review_pk = item.review_pk
-
-    def _on_flag_changed(self, review_pk: int) -> None:
-        mv = self.app_state.model_version_id
-        self.store.call(queries.review_rows, [review_pk], mv, on_result=self._on_rows_refreshed)
-        if self.app_state.current_review_pk == review_pk:
-            self.detail.reload(review_pk)
-        self.audit_log.reload()
-
-    def _on_rows_refreshed(self, rows) -> None:
-        self.review_model.update_rows(rows)
-        for row in rows:
-            self.queue_state.replace_row(row)
-            product = self.product_model.product(row.product_pk)
-            if product is not None:
-                self.store.call(queries.load_product, product.id, product.product_id, self.app_state.model_version_id,
-                                on_result=lambda p: p and self.product_model.update_product(p))
-
-    def show_failure(self, title: str, message: str) -> None:
-        """An error dialog over the window; once the window is closed (the app is quitting, a
-        job it started came back late) the error goes to the log instead of a dialog nobody owns."""
-        if not self.isVisible():
-            _log.warning("%s: %s (window closed: not shown)", title, message)
-            return
-        show_error(self, title, message)
-
-    def _triage_view(self) -> str:
-        """Where triage keys act: "queue" when the queue has the focus, else "table"."""
-        return "queue" if self.queue.view.hasFocus() else "table"
-
-    def _step_review(self, delta: int, view: Optional[str] = None) -> None:
-        """J / K (or Go menu): next or previous in the queue when it has the focus, else in the table."""
-        if (view or self._triage_view()) == "queue":
-            self.queue_state.step(delta)
-        else:
-            self.review_table.step(delta)
-
-    def decide_label(self, label: int) -> bool:
-        """Keys 0-4: set the current review's corrected label, then (Go > Advance after a
-        decision) move to the next review where the key was pressed."""
-        view = self._triage_view()
-        current = self.queue_state.current if view == "queue" else None
-        if current is not None and current.review_pk != self.app_state.current_review_pk:
-            self._on_queue_item_selected(current)  # the highlighted queue item is the one decided
-        pk = self.app_state.current_review_pk
-        return self.triage.set_label(label, pk) and self._advance(view, pk)
-
-    def _advance(self, view: str, decided_pk: Optional[int]) -> bool:
-        """Decide and advance: the next review of ``view``, if the setting is on and the user
-        has not moved away from the decided review meanwhile (a dialog left open)."""
-        if self.actions_.advance.isChecked() and self.app_state.current_review_pk == decided_pk:
-            self._step_review(1, view)
-        return True
 
     # ---------------------------------------------------------------- preferences
 
