@@ -59,15 +59,16 @@ class Family:
 # -- line parsing ------------------------------------------------------------------------
 
 def json_line(text: str) -> dict:
-    try:
-        obj = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise FieldError(None, f"invalid JSON at column {exc.colno}: {exc.msg}") from None
-    except RecursionError:
-        raise FieldError(None, "invalid JSON: nested too deeply") from None
-    if not isinstance(obj, dict):
-        raise FieldError(None, f"expected a JSON object {{...}}, got {fields.type_name(obj)}")
-    return obj
+    return fields.parse_json_object(text, unique_keys=False)
+
+
+def next_free_id(rid: str, taken) -> str:
+    """``rid#2``, ``rid#3``...: the first not in ``taken``, for a different review that came
+    under an id already used (derived ids of two reviews can meet)."""
+    n = 2
+    while f"{rid}#{n}" in taken:
+        n += 1
+    return f"{rid}#{n}"
 
 
 _LITERAL_ERRORS = (ValueError, TypeError, SyntaxError, MemoryError, RecursionError)
@@ -275,10 +276,7 @@ def _read_reviews(family: Family, path: Path, cat: Catalogue, ticker: ProgressTi
             if old.product_id == pid and old.values == values:
                 cat.drop(DROP_DUPLICATE)
                 continue
-            n = 2
-            while f"{rid}#{n}" in by_id:
-                n += 1
-            rid = f"{rid}#{n}"
+            rid = next_free_id(rid, by_id)
         by_id[rid] = len(out)
         out.append(ParsedReview(rid, pid, values, [], Where(path, lineno), product_field=field, images_given=False))
         if pid not in first_line:

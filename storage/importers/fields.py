@@ -48,12 +48,14 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict:
 
 
 _DECODER = json.JSONDecoder(object_pairs_hook=_unique_keys)
+_PLAIN_DECODER = json.JSONDecoder()
 
 
-def parse_json_object(text: str) -> dict:
-    """One JSONL row: a JSON object, duplicate keys refused. Raises FieldError."""
+def parse_json_object(text: str, *, unique_keys: bool = True) -> dict:
+    """One JSON line: a JSON object, duplicate keys refused (``unique_keys``: our own
+    catalogue's rule; files of other sources keep JSON's last-one-wins). Raises FieldError."""
     try:
-        obj = _DECODER.decode(text)
+        obj = (_DECODER if unique_keys else _PLAIN_DECODER).decode(text)
     except json.JSONDecodeError as exc:
         raise FieldError(None, f"invalid JSON at column {exc.colno}: {exc.msg}") from None
     except RecursionError:

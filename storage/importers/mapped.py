@@ -36,7 +36,7 @@ from typing import Any, Callable, Iterator, Optional
 
 from ..errors import CatalogueError
 from . import csv_, fields, lines
-from .amazon_common import DROP_DUPLICATE, DROP_NO_TEXT, derived_id, helpful_pair, join_text
+from .amazon_common import DROP_DUPLICATE, DROP_NO_TEXT, derived_id, helpful_pair, join_text, next_free_id
 from .fields import FieldError
 from .mapping import (  # noqa: F401  (part of this module's API: a dialog imports them from here)
     _EXTRA_TARGETS, _PRODUCT_TARGETS, DROP_IGNORED, DROP_UNMAPPED, DROP_UNNAMED, REQUIRED_TARGETS, TARGETS, Mapping,
@@ -372,10 +372,7 @@ def _run(path: Path, mapping: Mapping, progress: Progress, fmt: str,
                     if old.product_id == pid and old.values == values:
                         cat.drop(DROP_DUPLICATE)
                         continue
-                    n = 2
-                    while f"{rid}#{n}" in by_id:
-                        n += 1
-                    rid = f"{rid}#{n}"
+                    rid = next_free_id(rid, by_id)
                 known = products.get(pid)
                 if known is None:
                     products[pid] = ParsedProduct(pid, pvalues, [], Where(path, lineno), images_given=False)
