@@ -22,8 +22,8 @@ from .state.review_table import ReviewQuery
 
 VIEW_FIELDS = (
     "review_id", "product_id", "title", "model_rank", "score", "model_version", "model_version_id", "label",
-    "helpful_votes", "rating", *SUBSCORE_NAMES, "flag_kind", "corrected_label", "n_images", "time", "text",
-    "exported_at",
+    "helpful_votes", "rating", *SUBSCORE_NAMES, *exporters.EXPLANATION_FIELDS, "flag_kind", "corrected_label",
+    "n_images", "time", "text", "exported_at",
 )
 
 
@@ -55,9 +55,11 @@ def export_view(session: Session, query: ReviewQuery, path: str | Path, exported
     model = exporters.model_version_name(session, query.model_version_id)
     ranks = view_ranks(session, query)
     records = (
-        view_record(row, ranks.get(row.id), product_id=product_id, model_version=model,
-                    model_version_id=query.model_version_id, exported_at=stamp)
-        for row, product_id in view_rows(session, query, ranks)
+        {**view_record(row, ranks.get(row.id), product_id=product_id, model_version=model,
+                       model_version_id=query.model_version_id, exported_at=stamp),
+         **exporters.explanation_fields(parts)}
+        for row, product_id, parts in exporters.with_explanations(session, query.model_version_id,
+                                                                 view_rows(session, query, ranks))
     )
     return exporters.export_rows(records, path, fields=VIEW_FIELDS)
 

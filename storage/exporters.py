@@ -146,11 +146,44 @@ FLAG_FIELDS = (
     "flag_id", "review_id", "product_id", "kind", "corrected_label", "note", "author", "created_at",
     "model_version_id", "model_version", "resolution", "exported_at",
 )
+EXPLANATION_FIELDS = ("score_base", "top_reason", "score_parts")
+"""A score's explanation in an export: its base, its largest part in words ("review length
++0.42") and every part as JSON ``[[label, value], ...]``, largest first (base + parts =
+score); empty where the score has no stored explanation."""
 REVIEW_FIELDS = (
     "id", "review_id", "product_pk", "product_id", "title", "text", "rating", "helpful_votes", "label", "time",
-    "n_images", "score", *SUBSCORE_COLUMNS, "model_version_id", "model_version", "flag_kind", "flag_id",
-    "corrected_label", "exported_at",
+    "n_images", "score", *SUBSCORE_COLUMNS, *EXPLANATION_FIELDS, "model_version_id", "model_version", "flag_kind",
+    "flag_id", "corrected_label", "exported_at",
 )
+
+
+def explanation_fields(parts) -> dict[str, Any]:
+    """The :data:`EXPLANATION_FIELDS` of one review (``parts``: a ``ScoreParts`` or None)."""
+    if parts is None or not parts.parts:
+        return {"score_base": None, "top_reason": "", "score_parts": ""}
+    ordered = sorted(parts.parts, key=lambda p: -abs(p.value))
+    top = ordered[0]
+    return {"score_base": round(parts.base, 6), "top_reason": f"{top.label} {top.value:+.2f}",
+            "score_parts": json.dumps([[p.label, round(p.value, 6)] for p in ordered], ensure_ascii=False)}
+
+
+def with_explanations(session: Session, model_version_id: Optional[int], rows, chunk: int = 500):
+    """``(row, product_id)`` pairs as they stream, each with its stored explanation (or None),
+    read a chunk of rows at a time."""
+    batch: list = []
+
+    def flush():
+        parts = repo.score_parts_by_pks(session, model_version_id, [r.id for r, _ in batch]) if model_version_id else {}
+        for r, pid in batch:
+            yield r, pid, parts.get(r.id)
+
+    for item in rows:
+        batch.append(item)
+        if len(batch) >= chunk:
+            yield from flush()
+            batch = []
+    if batch:
+        yield from flush()
 
 
 def export_flags(session: Session, path: Union[str, Path], *, exported_at: Optional[str] = None, **kwargs) -> int:
@@ -188,8 +221,10 @@ def export_reviews(
     model = model_version_name(session, model_version_id)
 
     def dicts():
-        for row, product_id in repo.iter_reviews(session, product_pk, model_version_id, order_by, descending, flt):
+        rows = repo.iter_reviews(session, product_pk, model_version_id, order_by, descending, flt)
+        for row, product_id, parts in with_explanations(session, model_version_id, rows):
             d = review_row_dict(row)
+            d.update(explanation_fields(parts))
             scored = row.score is not None
             d.update(product_id=product_id, model_version_id=model_version_id if scored else None,
                      model_version=model if scored else "", exported_at=stamp)
@@ -198,5 +233,5 @@ def export_reviews(
     return export_rows(dicts(), path, fields=REVIEW_FIELDS, **kwargs)
 
 
-__all__ = ["export_rows", "export_flags", "export_reviews", "export_format", "export_timestamp", "model_version_name",
+__all__ = ["export_rows", "export_flags", "export_reviews", "explanation_fields", "with_explanations", "EXPLANATION_FIELDS", "export_format", "export_timestamp", "model_version_name",
            "review_row_dict", "EXPORT_FORMATS"]

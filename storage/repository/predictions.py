@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, aliased
 
 from ..models import SUBSCORE_COLUMNS, Flag, Prediction, Product, Review, utcnow
 from ..records import PredictionIn, ScoreParts
+from ._chunks import in_chunks
 
 __all__ = [
     "write_predictions",
@@ -22,6 +23,7 @@ __all__ = [
     "paired_predictions",
     "paired_predictions_stamp",
     "score_parts",
+    "score_parts_by_pks",
 ]
 
 
@@ -143,6 +145,18 @@ def paired_predictions_stamp(session: Session, model_a: int, model_b: int) -> tu
     ).one()
     return (model_a, per_model.get(model_a, (0, None)), model_b, per_model.get(model_b, (0, None)),
             int(n_flags), int(id_sum))
+
+
+def score_parts_by_pks(session: Session, model_version_id: int, review_pks) -> dict[int, ScoreParts]:
+    """review pk -> its stored explanation under one model (reviews without one left out)."""
+    out: dict[int, ScoreParts] = {}
+    for cond in in_chunks(Prediction.review_pk, list(dict.fromkeys(review_pks))):
+        for pk, data in session.execute(select(Prediction.review_pk, Prediction.explanation).where(
+                Prediction.model_version_id == model_version_id, cond, Prediction.explanation.is_not(None))):
+            parts = ScoreParts.from_json(data)
+            if parts is not None:
+                out[pk] = parts
+    return out
 
 
 def score_parts(session: Session, model_version_id: int, review_pk: int) -> Optional[ScoreParts]:

@@ -116,3 +116,30 @@ def test_export_rows_streams_a_generator_when_the_columns_are_given(tmp_path):
     lines = (tmp_path / "big.csv").read_text(encoding="utf-8").splitlines()
     assert lines[0] == "a,b" and len(lines) == 5001 and lines[4] == "3,'=1+1"
     assert written_while_reading[0] > 10_000
+
+
+def test_exports_carry_each_scores_explanation(db, good_catalogue, tmp_path):
+    """Base, the largest part in words and every part (largest first): base + parts = score;
+    empty for a score stored without an explanation. The view export of the app carries them too."""
+    from gui.export import export_view
+    from gui.state.review_table import ReviewQuery
+    from storage.records import ReviewFilter
+
+    import_path(db, good_catalogue)
+    explanation = {"version": 1, "score": 1.25, "base": 0.5, "reference": "training mean",
+                   "parts": [["meta:length", "review length", 0.9], ["block:p_t r_t", "product text \u00d7 review text", -0.15]]}
+    with db.begin() as s:
+        r1, r2 = (s.scalar(select(Review.id).where(Review.review_id == rid)) for rid in ("R1", "R2"))
+        mv = repo.register_model_version(s, "m", "/c", "0" * 64)
+        repo.write_predictions(s, mv.id, [PredictionIn(r2, 1.25, (0.1,) * 5, explanation), PredictionIn(r1, 0.3, (0.2,) * 5)])
+        n = export_reviews(s, tmp_path / "r.csv", model_version_id=mv.id)  # every review of the catalogue
+        assert export_view(s, ReviewQuery(None, mv.id, "score", True, ReviewFilter()), tmp_path / "v.jsonl") == n
+    rows = {r["review_id"]: r for r in csv.DictReader(open(tmp_path / "r.csv", encoding="utf-8"))}
+    assert rows["R2"]["top_reason"] == "review length +0.90"
+    parts = json.loads(rows["R2"]["score_parts"])
+    assert parts == [["review length", 0.9], ["product text \u00d7 review text", -0.15]]
+    assert float(rows["R2"]["score_base"]) + sum(v for _, v in parts) == pytest.approx(float(rows["R2"]["score"]))
+    assert rows["R1"]["top_reason"] == "" and rows["R1"]["score_parts"] == "" and rows["R1"]["score"] == "0.3"
+    view = {r["review_id"]: r for r in map(json.loads, open(tmp_path / "v.jsonl", encoding="utf-8"))}
+    assert view["R2"]["top_reason"] == "review length +0.90" and view["R2"]["score_base"] == 0.5
+    assert view["R1"]["score_base"] is None
