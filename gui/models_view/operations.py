@@ -245,5 +245,5 @@ def first_launch_scores(db) -> tuple[int, int]:
     n = apply_shipped_scores(db)
     with db.begin() as s:
         mv = repo.get_active_model(s)
-        left = sum(len(v) for v in repo.review_pks_by_product(s, mv.id).values()) if mv is not None else 1
+        left = repo.count_missing_predictions(s, mv.id) if mv is not None else 1
     return n, left

@@ -5,18 +5,16 @@ from typing import Collection, Optional, Sequence
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QButtonGroup, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLabel, QPlainTextEdit, QRadioButton,
-    QWidget,
+    QButtonGroup, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QPlainTextEdit, QWidget,
 )
 
 from storage.records import KEEP_LABEL
 
 from ..bulk import BulkDraft, BulkPreview
 from ..models.flag_kinds_model import RETIRED_SUFFIX
-from ..state.flag_draft import LABELS
+from .qt_flag_dialog import NO_LABEL, label_buttons
 
-NO_LABEL = 100  # QButtonGroup ids must not be -1 (that means "assign one")
-KEEP = 101
+KEEP = 101  # beside the flag dialog's NO_LABEL (button ids must not be -1)
 
 
 class QtBulkFlagDialog(QDialog):
@@ -35,19 +33,10 @@ class QtBulkFlagDialog(QDialog):
         self.kind = QComboBox(self)
         self.set_kinds(kinds, retired)
         self.labels = QButtonGroup(self)
-        row = QHBoxLayout()
-        for ident, text, tip in ((KEEP, "keep", "Flags already there keep their corrected label; new ones get none"),
-                                 (NO_LABEL, "none", "No corrected label (flags already there lose theirs)")):
-            button = QRadioButton(text, self)
-            button.setToolTip(tip)
-            self.labels.addButton(button, ident)
-            row.addWidget(button)
-        for value in LABELS:
-            button = QRadioButton(str(value), self)
-            button.setToolTip(f"Corrected helpfulness label {value}")
-            self.labels.addButton(button, value)
-            row.addWidget(button)
-        row.addStretch(1)
+        row = label_buttons(self, self.labels, (
+            (KEEP, "keep", "Flags already there keep their corrected label; new ones get none"),
+            (NO_LABEL, "none", "No corrected label (flags already there lose theirs)"),
+        ))
         self.labels.button(KEEP).setChecked(True)
         self.note = QPlainTextEdit(self)
         self.note.setPlaceholderText("Why? (optional; left empty, flags already there keep their note)")

@@ -55,16 +55,7 @@ class QtFlagDialog(QDialog):
         kind_row.addWidget(self.kind, 1)
         kind_row.addWidget(self.manage)
         self.labels = QButtonGroup(self)
-        row = QHBoxLayout()
-        none = QRadioButton("none", self)
-        self.labels.addButton(none, NO_LABEL)
-        row.addWidget(none)
-        for value in LABELS:
-            button = QRadioButton(str(value), self)
-            button.setToolTip(f"Corrected helpfulness label {value}")
-            self.labels.addButton(button, value)
-            row.addWidget(button)
-        row.addStretch(1)
+        row = label_buttons(self, self.labels, ((NO_LABEL, "none", ""),))
         checked = self.labels.button(NO_LABEL if initial.corrected_label is None else initial.corrected_label)
         checked.setChecked(True)
         self.note = QPlainTextEdit(self)
@@ -123,3 +114,18 @@ class QtFlagDialog(QDialog):
         return FlagDraft(
             self.current_kind(), None if label == NO_LABEL else label, self.note.toPlainText()
         ).validated(self._kinds)
+
+
+def label_buttons(parent: QWidget, group: QButtonGroup, leading=()) -> QHBoxLayout:
+    """A row of radio buttons in ``group``: ``leading`` (id, text, tooltip) choices, then the
+    corrected labels 0-4 (their value as id). The flag dialog and the bulk flag dialog share it."""
+    row = QHBoxLayout()
+    choices = [*leading, *((value, str(value), f"Corrected helpfulness label {value}") for value in LABELS)]
+    for ident, text, tip in choices:
+        button = QRadioButton(text, parent)
+        if tip:
+            button.setToolTip(tip)
+        group.addButton(button, ident)
+        row.addWidget(button)
+    row.addStretch(1)
+    return row
