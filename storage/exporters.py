@@ -144,7 +144,7 @@ def _unlink(p: str) -> None:
 
 FLAG_FIELDS = (
     "flag_id", "review_id", "product_id", "kind", "corrected_label", "note", "author", "created_at",
-    "model_version_id", "model_version", "resolution", "exported_at",
+    "model_version_id", "model_version", "resolution", "disputed_interactions", "exported_at",
 )
 EXPLANATION_FIELDS = ("score_base", "top_reason", "score_parts")
 """A score's explanation in an export: its base, its largest part in words ("review length

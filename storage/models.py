@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from .records import RunStatus
+from .records import DISPUTE_DIRECTIONS, SUBSCORE_NAMES, RunStatus
 
 # Deterministic constraint names keep Alembic diffs clean (and SQLite batch moves possible).
 NAMING_CONVENTION = {
@@ -218,7 +218,34 @@ class Flag(Base):
     resolution: Mapped[Optional[str]] = mapped_column(String(200), nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
+    # Loaded with the flag (one SELECT ... IN for a list of flags); a change of them is a change
+    # of the flag: storage.repository.disputes bumps its version.
+    interactions: Mapped[list["FlagInteraction"]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, lazy="selectin", order_by="FlagInteraction.interaction",
+    )
+
     __mapper_args__ = {"version_id_col": version}
+
+
+class FlagInteraction(Base):
+    """One interaction a flag disputes, and which way: the model's sub-score is too high or too low.
+
+    A child table rather than a JSON column, so that "how many reviews dispute p_t r_t under
+    this model" is one GROUP BY. Migration 0007_flag_interactions.
+    """
+
+    __tablename__ = "flag_interactions"
+    __table_args__ = (
+        CheckConstraint(f"interaction IN {SUBSCORE_NAMES!r}", name="interaction"),
+        CheckConstraint(f"direction IN {DISPUTE_DIRECTIONS!r}", name="direction"),
+    )
+
+    flag_id: Mapped[int] = mapped_column(ForeignKey("flags.id", ondelete="CASCADE"), primary_key=True)
+    interaction: Mapped[str] = mapped_column(String(16), primary_key=True)
+    direction: Mapped[str] = mapped_column(String(8))
+
+    def __repr__(self) -> str:
+        return f"<FlagInteraction flag #{self.flag_id} {self.interaction} {self.direction}>"
 
 
 class FlagKind(Base):

@@ -10,6 +10,47 @@ from typing import Any, Optional
 SUBSCORE_NAMES = ("p_t r_t", "p_v r_v", "p_t r_v", "p_v r_t", "r_t r_v")
 """The five interaction sub-scores of MMSS.md, in order."""
 
+TOO_HIGH = "too_high"
+TOO_LOW = "too_low"
+DISPUTE_DIRECTIONS = (TOO_HIGH, TOO_LOW)
+"""Which way a moderator says the model's sub-score is wrong (``flag_interactions.direction``)."""
+
+Disputes = tuple[tuple[str, str], ...]
+"""A flag's disputed interactions: ``((interaction, direction), ...)`` in SUBSCORE_NAMES order,
+each interaction at most once (see :func:`disputes_of`)."""
+
+
+def disputes_of(items: Any) -> Disputes:
+    """The canonical form of disputed interactions: from a mapping ``{interaction: direction}`` or
+    pairs; a direction of None (or "") leaves that interaction out. ValueError on an unknown name
+    or direction, or an interaction named twice."""
+    pairs = list(items.items()) if isinstance(items, dict) else list(items or ())
+    out: dict[str, str] = {}
+    for pair in pairs:
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise ValueError(f"a disputed interaction is (interaction, direction), got {pair!r}")
+        name, direction = pair
+        if name not in SUBSCORE_NAMES:
+            raise ValueError(f"unknown interaction {name!r}; one of {', '.join(SUBSCORE_NAMES)}")
+        if name in out:
+            raise ValueError(f"interaction {name!r} disputed twice")
+        if not direction:
+            continue
+        if direction not in DISPUTE_DIRECTIONS:
+            raise ValueError(f"a dispute is {' or '.join(DISPUTE_DIRECTIONS)}, got {direction!r}")
+        out[name] = direction
+    return tuple((n, out[n]) for n in SUBSCORE_NAMES if n in out)
+
+
+def disputes_text(disputes: Disputes) -> str:
+    """The export form: ``"p_t r_t:too_high;r_t r_v:too_low"`` ("" for none)."""
+    return ";".join(f"{name}:{direction}" for name, direction in disputes)
+
+
+def dispute_words(name: str, direction: str) -> str:
+    """``"p_t r_t is too high"``: a dispute as the menus and the audit log say it."""
+    return f"{name} is {direction.replace('_', ' ')}"
+
 class RunStatus(str, Enum):
     """Where a training run stands (``training_runs.status``; a CHECK constraint holds the set)."""
 
@@ -33,6 +74,11 @@ FLAG_KINDS = (
 )
 """Default flag kinds: model disagreement first, then marketplace content rules. The kinds in
 use live in the ``flag_kinds`` table (seeded with these; see storage.repository.flag_kinds)."""
+
+SUBSCORE_WRONG = FLAG_KINDS[2]
+"""The kind that says "the model's sub-score is wrong": a flag of this kind names at least one
+disputed interaction (any other flag may name some too). Disputing a sub-score of a review
+without a flag creates one of this kind."""
 
 
 def label_from_votes(votes: int) -> Optional[int]:
@@ -99,6 +145,18 @@ class FlagRecord:
     undone: bool
     resolution: Optional[str]
     version: int
+    interactions: Disputes = ()
+    """The interactions this flag disputes and which way (``flag_interactions``)."""
+
+
+@dataclass(frozen=True)
+class DisputeCount:
+    """How many reviews moderators disputed one interaction on (active flags, one model)."""
+
+    interaction: str
+    reviews: int
+    too_high: int
+    too_low: int
 
 
 @dataclass(frozen=True)
@@ -272,6 +330,9 @@ class TrainingReview:
     label: Optional[int]  # effective: a moderator's corrected label overrides the vote label
     vote_label: Optional[int]
     image_paths: tuple[str, ...]
+    disputed: tuple[str, ...] = ()
+    """Interactions (SUBSCORE_NAMES) that a moderator's active flag disputes for this review:
+    training leaves their pseudo-labels out (engine.pseudolabels, "Disputed sub-scores")."""
 
 
 @dataclass(frozen=True)

@@ -7,13 +7,19 @@ from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelInde
 from PySide6.QtGui import QFont, QPalette
 from PySide6.QtWidgets import QApplication
 
-from storage.records import FlagKindRecord
+from storage.records import SUBSCORE_WRONG, FlagKindRecord
 
 from .formatting import fmt_datetime
 from .roles import KeyRole, RecordRole
 
 Index = QModelIndex | QPersistentModelIndex
 RETIRED_SUFFIX = " (retired)"
+
+
+def built_in_source(kind: str) -> str:
+    """What gives flags a built-in kind, in words."""
+    return "disputing a sub-score (D, or right-click a sub-score bar)" if kind == SUBSCORE_WRONG \
+        else "the corrected-label keys 0-4"
 
 
 class FlagKindsModel(QAbstractListModel):
@@ -64,7 +70,7 @@ class FlagKindsModel(QAbstractListModel):
             return font
         if role == Qt.ItemDataRole.ToolTipRole:
             if k.built_in:
-                return "Given by the corrected-label keys 0-4: it cannot be renamed or retired"
+                return f"Given by {built_in_source(k.name)}: it cannot be renamed or retired"
             if k.retired:
                 return (f"Retired {fmt_datetime(k.retired_at)} UTC: flags that have it keep it; "
                         "it is not offered for new flags")

@@ -13,7 +13,7 @@ from storage.records import FlagKindRecord
 from storage.repository.flag_kinds import MAX_KIND_LENGTH
 
 from ..flag_kinds import QtFlagKinds
-from ..models.flag_kinds_model import FlagKindsModel
+from ..models.flag_kinds_model import FlagKindsModel, built_in_source
 
 
 class QtFlagKindsDialog(QDialog):
@@ -173,10 +173,10 @@ class QtFlagKindsDialog(QDialog):
         self.retire_button.setEnabled(editable)
         self.retire_button.setText("Re&store" if k is not None and k.retired else "Re&tire")
         self.retire_button.setToolTip(
-            "Built-in: the corrected-label keys give flags this kind" if k is not None and k.built_in
+            "Built-in: the corrected-label keys or sub-score disputes give flags this kind" if k is not None and k.built_in
             else "Offer it for new flags again" if k is not None and k.retired
             else "Stop offering it for new flags; flags that have it keep it")
-        self.hint.setText(f"\u201c{k.name}\u201d is given by the corrected-label keys 0-4: it cannot be renamed or retired."
+        self.hint.setText(f"\u201c{k.name}\u201d is given by {built_in_source(k.name)}: it cannot be renamed or retired."
                           if k is not None and k.built_in else "")
         self.hint.setVisible(bool(self.hint.text()))
         row = self.view.currentIndex().row() if k is not None else -1

@@ -8,6 +8,8 @@ repo``); the modules say where each concept lives:
 - :mod:`.catalogue`: products and reviews, pages of the review table, the review detail, and
   the catalogue as training and scoring read it;
 - :mod:`.flags`: moderators' flags (add, edit, undo, redo, export, resolution);
+- :mod:`.disputes`: the sub-scores a flag disputes (too high / too low), counted per model and
+  read by training;
 - :mod:`.bulk_flags`: one flag given to many reviews at once, undone and redone as one;
 - :mod:`.flag_kinds`: the kinds a flag may have (add, rename, retire, restore, reorder);
 - :mod:`.model_versions`: registered models and the active one;
@@ -51,6 +53,11 @@ from .catalogue import (  # noqa: F401
     review_rows_by_pks,
     subscore_range,
     training_data_summary,
+)
+from .disputes import (  # noqa: F401
+    check_disputes,
+    dispute_counts,
+    disputed_interactions,
 )
 from .flag_kinds import (  # noqa: F401
     BUILT_IN_KINDS,
@@ -145,6 +152,9 @@ __all__ = [
     "bulk_undo_flags",
     "bulk_redo_flags",
     "flag_resolutions",
+    "check_disputes",
+    "dispute_counts",
+    "disputed_interactions",
     "BUILT_IN_KINDS",
     "list_flag_kinds",
     "add_flag_kind",

@@ -23,6 +23,7 @@ from ..records import (
     TrainingReview,
 )
 from ._chunks import in_chunks
+from .disputes import disputed_interactions
 from .flags import _flag_record
 from .predictions import score_parts
 
@@ -442,6 +443,7 @@ def load_catalogue(
         wanted = set(review_pks)
         reviews = [r for r in reviews if r.id in wanted]
     corr = corrected_labels(session) if use_corrections else {}
+    disputed = disputed_interactions(session) if use_corrections else {}
     pimg = _image_paths(session, media_dir, ImageLink.product_pk, ppks)
     rimg = _image_paths(session, media_dir, ImageLink.review_pk, [r.id for r in reviews])
     by_product: dict[int, list[TrainingReview]] = defaultdict(list)
@@ -449,7 +451,7 @@ def load_catalogue(
         by_product[r.product_pk].append(
             TrainingReview(
                 r.id, r.review_id, r.title or "", r.text or "", r.rating, r.time, corr.get(r.id, r.label), r.label,
-                tuple(rimg.get(r.id, ())),
+                tuple(rimg.get(r.id, ())), disputed.get(r.id, ()),
             )
         )
     out = []
@@ -525,6 +527,7 @@ def load_products(session: Session, media_dir: Path, product_pks: Sequence[int],
                    Review.label).where(cond).order_by(Review.product_pk, Review.id)
         ).all())
     corr = corrected_labels(session) if use_corrections else {}
+    disputed = disputed_interactions(session) if use_corrections else {}
     pimg: dict[int, list[str]] = defaultdict(list)
     rimg: dict[int, list[str]] = defaultdict(list)
     for cond in in_chunks(ImageLink.product_pk, pks):  # images of the products and of their reviews
@@ -541,7 +544,7 @@ def load_products(session: Session, media_dir: Path, product_pks: Sequence[int],
     for rid, ppk, review_id, title, text, rating, time, label in rrows:
         by_product[ppk].append(
             TrainingReview(rid, review_id, title or "", text or "", rating, time, corr.get(rid, label), label,
-                           tuple(rimg.get(rid, ())))
+                           tuple(rimg.get(rid, ())), disputed.get(rid, ()))
         )
     out = []
     for pk in pks:

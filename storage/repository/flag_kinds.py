@@ -3,7 +3,8 @@
 A flag stores its kind as a string. Renaming a kind renames it in every flag that uses it (in
 the same transaction), so history shows the new name; retiring a kind keeps it on its flags
 (they still display) but it is no longer accepted for a new flag or a change of kind. The
-kinds the corrected-label keys write (:data:`BUILT_IN_KINDS`) cannot be renamed or retired.
+kinds the corrected-label keys and the sub-score disputes write (:data:`BUILT_IN_KINDS`) cannot
+be renamed or retired.
 
 Every function takes a Session and never commits; results are plain dataclasses."""
 from __future__ import annotations
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session
 from ..errors import NotFoundError, StorageError
 from ..models import Flag, FlagKind, utcnow
 from ..ranking import AGREES_KIND, MODEL_TOO_HIGH, MODEL_TOO_LOW
-from ..records import FlagKindRecord
+from ..records import SUBSCORE_WRONG, FlagKindRecord
 from .audit import record_audit
 
 __all__ = [
@@ -32,8 +33,9 @@ __all__ = [
     "check_flag_kind",
 ]
 
-BUILT_IN_KINDS = (MODEL_TOO_HIGH, MODEL_TOO_LOW, AGREES_KIND)
-"""Written by the corrected-label keys (storage.ranking.correction_kind): always offered."""
+BUILT_IN_KINDS = (MODEL_TOO_HIGH, MODEL_TOO_LOW, AGREES_KIND, SUBSCORE_WRONG)
+"""Written by the corrected-label keys (storage.ranking.correction_kind) and by disputing a
+sub-score (storage.repository.disputes): always offered."""
 
 MAX_KIND_LENGTH = 64  # flags.kind and flag_kinds.name are VARCHAR(64)
 
@@ -78,7 +80,8 @@ def _refuse_taken(session: Session, name: str, other_than: FlagKind | None = Non
 
 def _refuse_built_in(k: FlagKind, what: str) -> None:
     if k.name in BUILT_IN_KINDS:
-        raise StorageError(f"{k.name!r} cannot be {what}: the corrected-label keys (0-4) give flags this kind")
+        why = "disputing a sub-score gives" if k.name == SUBSCORE_WRONG else "the corrected-label keys (0-4) give"
+        raise StorageError(f"{k.name!r} cannot be {what}: {why} flags this kind")
 
 
 def _flush_unique(session: Session, name: str) -> None:

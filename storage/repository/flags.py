@@ -16,8 +16,9 @@ from sqlalchemy.orm.exc import StaleDataError
 from ..errors import ConflictError, NotFoundError
 from ..models import Flag, ModelVersion, Prediction, Product, Review
 from ..ranking import RankInput, model_agrees
-from ..records import FlagRecord
+from ..records import FlagRecord, disputes_of, disputes_text
 from .audit import record_audit
+from .disputes import check_disputes, disputes_json, flag_disputes, set_flag_disputes
 from .flag_kinds import check_flag_kind
 
 __all__ = [
@@ -37,7 +38,7 @@ __all__ = [
 def _flag_record(f: Flag) -> FlagRecord:
     return FlagRecord(
         f.id, f.review_pk, f.model_version_id, f.kind, f.corrected_label, f.note or "", f.author or "",
-        f.created_at, bool(f.undone), f.resolution, f.version,
+        f.created_at, bool(f.undone), f.resolution, f.version, flag_disputes(f),
     )
 
 
@@ -56,9 +57,15 @@ def add_flag(
     corrected_label: Optional[int] = None,
     note: str = "",
     model_version_id: Optional[int] = None,
+    interactions: Any = (),
 ) -> FlagRecord:
-    """Flag a review. Earlier active flags of the same review stay; the newest one shows."""
+    """Flag a review. Earlier active flags of the same review stay; the newest one shows.
+
+    ``interactions``: the sub-scores it disputes, ``{"p_t r_t": "too_high"}`` or pairs
+    (:mod:`.disputes`); a "sub-score wrong" flag needs at least one."""
     _check_flag_args(kind, corrected_label)
+    disputes = disputes_of(interactions)
+    check_disputes(kind, disputes)
     check_flag_kind(session, kind)
     if session.get(Review, review_pk) is None:
         raise NotFoundError(f"no review #{review_pk}")
@@ -66,12 +73,14 @@ def add_flag(
         review_pk=review_pk, kind=kind, corrected_label=corrected_label, note=note or "", author=(author or "")[:200],
         model_version_id=model_version_id,
     )
+    set_flag_disputes(f, disputes)
     session.add(f)
     session.flush()
-    record_audit(
-        session, author, "flag.add", "review", review_pk,
-        {"flag_id": f.id, "kind": kind, "corrected_label": corrected_label, "note": note, "model_version_id": model_version_id},
-    )
+    details: dict[str, Any] = {"flag_id": f.id, "kind": kind, "corrected_label": corrected_label, "note": note,
+                               "model_version_id": model_version_id}
+    if disputes:
+        details["interactions"] = disputes_json(disputes)
+    record_audit(session, author, "flag.add", "review", review_pk, details)
     return _flag_record(f)
 
 
@@ -89,7 +98,9 @@ def _change_words(ev) -> str:
 def _describe(f: Flag) -> str:
     label = "no corrected label" if f.corrected_label is None else f"label {f.corrected_label}"
     state = "withdrawn" if f.undone else "active"
-    return f"now {f.kind!r}, {label}, {state}"
+    disputes = flag_disputes(f)
+    disputed = f", disputes {disputes_text(disputes).replace(';', ', ')}" if disputes else ""
+    return f"now {f.kind!r}, {label}{disputed}, {state}"
 
 
 def _conflict(session: Session, f: Flag, expected_version: int) -> ConflictError:
@@ -135,8 +146,11 @@ def _set_flag_undone(session: Session, flag_id: int, undone: bool, author: str, 
     except StaleDataError as exc:
         raise ConflictError(f"flag #{flag_id} was changed by someone else at the same time; reload and retry") from exc
     # The flag's kind and label as they were withdrawn or restored: the audit log reads "undo of: flag 'spam'".
-    record_audit(session, author, "flag.undo" if undone else "flag.redo", "review", f.review_pk,
-                 {"flag_id": flag_id, "kind": f.kind, "corrected_label": f.corrected_label})
+    details: dict[str, Any] = {"flag_id": flag_id, "kind": f.kind, "corrected_label": f.corrected_label}
+    disputes = flag_disputes(f)
+    if disputes:
+        details["interactions"] = disputes_json(disputes)
+    record_audit(session, author, "flag.undo" if undone else "flag.redo", "review", f.review_pk, details)
     return _flag_record(f)
 
 
@@ -155,8 +169,13 @@ EDIT_CAUSES = ("", "undo", "redo")
 def edit_flag(
     session: Session, flag_id: int, author: str, expected_version: int, *, kind: str | None = None,
     corrected_label: Optional[int] = -1, note: str | None = None, cause: str = "", allow_retired: bool = False,
+    interactions: Any = None,
 ) -> FlagRecord:
     """Change a flag; ``expected_version`` must match or ConflictError tells the loser.
+
+    ``interactions``: the disputes it gets (all of them, see :func:`add_flag`); None keeps its
+    own. A flag that is, or becomes, "sub-score wrong" must keep at least one, except through
+    undo and redo, which put back what it had (a flag of before 0007 may have none).
 
     ``cause`` "undo" or "redo" marks the audit event as the undo or redo of an earlier edit
     (``details["undo"]`` / ``details["redo"]``), so that the log does not read as a new decision.
@@ -169,8 +188,13 @@ def edit_flag(
         raise NotFoundError(f"no flag #{flag_id}")
     if f.version != expected_version:
         raise _conflict(session, f, expected_version)
-    before = {"kind": f.kind, "corrected_label": f.corrected_label, "note": f.note}
-    if kind is not None and kind != f.kind:
+    old_disputes = flag_disputes(f)
+    before: dict[str, Any] = {"kind": f.kind, "corrected_label": f.corrected_label, "note": f.note}
+    new_disputes = old_disputes if interactions is None else disputes_of(interactions)
+    kind_changes = kind is not None and kind != f.kind
+    if not cause and (kind_changes or new_disputes != old_disputes):
+        check_disputes(kind if kind is not None else f.kind, new_disputes)
+    if kind_changes:
         check_flag_kind(session, kind, allow_retired=allow_retired)
         f.kind = kind
     if corrected_label != -1:
@@ -178,11 +202,14 @@ def edit_flag(
     if note is not None:
         f.note = note
     _check_flag_args(f.kind, f.corrected_label)
+    set_flag_disputes(f, new_disputes)
     try:
         session.flush()
     except StaleDataError as exc:
         raise ConflictError(f"flag #{flag_id} was changed by someone else at the same time; reload and retry") from exc
-    after = {"kind": f.kind, "corrected_label": f.corrected_label, "note": f.note}
+    after: dict[str, Any] = {"kind": f.kind, "corrected_label": f.corrected_label, "note": f.note}
+    if old_disputes or new_disputes:
+        before["interactions"], after["interactions"] = disputes_json(old_disputes), disputes_json(new_disputes)
     details: dict[str, Any] = {"flag_id": flag_id, "before": before, "after": after}
     if cause:
         details[cause] = True
@@ -199,7 +226,8 @@ def list_flags(session: Session, include_undone: bool = False) -> list[FlagRecor
 
 def export_flags_rows(session: Session) -> list[dict[str, Any]]:
     """All active flags joined with their review and product ids and the name of the model
-    they were made against (``model_version``, empty when none), for CSV/JSONL export."""
+    they were made against (``model_version``, empty when none), for CSV/JSONL export;
+    ``disputed_interactions`` reads ``"p_t r_t:too_high;r_t r_v:too_low"`` ("" for none)."""
     q = (
         select(Flag, Review.review_id, Product.product_id, ModelVersion.name)
         .join(Review, Review.id == Flag.review_pk)
@@ -213,6 +241,7 @@ def export_flags_rows(session: Session) -> list[dict[str, Any]]:
             "flag_id": f.id, "review_id": rid, "product_id": pid, "kind": f.kind, "corrected_label": f.corrected_label,
             "note": f.note, "author": f.author, "created_at": f.created_at.isoformat(), "model_version_id": f.model_version_id,
             "model_version": mname or "", "resolution": f.resolution,
+            "disputed_interactions": disputes_text(flag_disputes(f)),
         }
         for f, rid, pid, mname in session.execute(q)
     ]

@@ -77,6 +77,13 @@ def test_same_migrations_and_repository_functions_on_postgresql(pg_url, tmp_path
         assert actions == ["flag.edit", "flag.redo", "flag.undo", "flag.add"]
         ranks = repo.product_rank_inputs(s, p1.id, mv.id)
         assert len(ranks) == 4
+        # disputed sub-scores (0007's child table, its CHECKs and the GROUP BY that counts them)
+        d = repo.add_flag(s, rows[1].id, "sub-score wrong", "alice", model_version_id=mv.id,
+                          interactions={"p_t r_t": "too_high", "r_t r_v": "too_low"})
+        assert repo.edit_flag(s, d.id, "bob", d.version, interactions={"p_t r_t": "too_low"}).version == d.version + 1
+        counts = {c.interaction: (c.reviews, c.too_high, c.too_low) for c in repo.dispute_counts(s, mv.id)}
+        assert counts["p_t r_t"] == (1, 0, 1) and counts["r_t r_v"] == (0, 0, 0)
+        assert repo.disputed_interactions(s) == {rows[1].id: ("p_t r_t",)}
         # long names are clipped, not refused (PostgreSQL enforces VARCHAR widths)
         repo.add_flag(s, r4, "spam", "x" * 500)
         run = repo.start_training_run(s, {"epochs": 1})

@@ -34,7 +34,7 @@ def test_a_new_store_offers_the_defaults_in_their_order(db):
         kinds = repo.list_flag_kinds(s, include_retired=True)
     assert [k.name for k in kinds] == list(FLAG_KINDS)
     assert not any(k.retired for k in kinds)
-    assert {k.name for k in kinds if k.built_in} == {"model too high", "model too low", "other"}
+    assert {k.name for k in kinds if k.built_in} == {"model too high", "model too low", "other", "sub-score wrong"}
 
 
 def test_add_trims_appends_and_is_audited(db):

@@ -208,7 +208,7 @@ def test_0004_seeds_the_default_kinds_and_the_odd_kinds_flags_already_have(tmp_p
     engine.dispose()
 
     db = open_database(str(path), media_dir=tmp_path / "m")
-    assert current_revision(db.engine) == head_revision() == "0006_score_parts"
+    assert current_revision(db.engine) == head_revision() == "0007_flag_interactions"
     with db.begin() as s:
         kinds = repo.list_flag_kinds(s, include_retired=True)
         assert [k.name for k in kinds] == [*FLAG_KINDS, "another odd one", "legacy"]
@@ -250,7 +250,7 @@ def test_0006_adds_the_score_parts_column_keeping_predictions_and_drops_it_on_do
     engine.dispose()
 
     db = open_database(str(path), media_dir=tmp_path / "m")
-    assert current_revision(db.engine) == head_revision() == "0006_score_parts"
+    assert current_revision(db.engine) == head_revision() == "0007_flag_interactions"
     parts = {"version": 1, "reference": "training mean", "base": 0.5, "score": 1.25,
              "parts": [["meta:rating", "star rating", 0.5], ["block:p_t r_t", "product text \u00d7 review text", 0.25]]}
     with db.begin() as s:
