@@ -73,16 +73,25 @@ def pairwise_hinge_loss(
     return torch.relu(m - (scores[pos] - scores[neg])).mean()
 
 
-def subtask_loss(pred: torch.Tensor, pseudo: torch.Tensor, human: torch.Tensor) -> torch.Tensor:
+def subtask_loss(pred: torch.Tensor, pseudo: torch.Tensor, human: torch.Tensor,
+                 keep: torch.Tensor | None = None) -> torch.Tensor:
     """Eq. 14: ``L_s = mean_i tanh(|y_s(i) - y_g(i)|) * |y_hat_s(i) - y_s(i)|``.
 
     The pseudo-labels ``pseudo`` and human labels ``human`` are targets (no gradient).
     Note that while y_s = y_g (epoch 1) the weight, and so L_s, is 0.
+
+    ``keep`` ``(B,)`` bool: the reviews whose target counts; the mean runs over those only, so
+    a review left out (a moderator disputed this sub-score on it: engine.pseudolabels) gives
+    no gradient to y_hat_s. None keeps all. With none kept L_s is a zero still in the graph.
     """
     pseudo = pseudo.detach().to(pred.dtype)
     human = human.detach().to(pred.dtype)
     weight = torch.tanh((pseudo - human).abs())
-    return (weight * (pred - pseudo).abs()).mean()
+    terms = weight * (pred - pseudo).abs()  # (B,)
+    if keep is None:
+        return terms.mean()
+    keep = keep.to(device=pred.device, dtype=torch.bool).reshape(-1)
+    return torch.where(keep, terms, terms.new_zeros(())).sum() / keep.sum().clamp_min(1)
 
 
 def uncertainty_balance(losses: torch.Tensor, log_vars: torch.Tensor) -> torch.Tensor:

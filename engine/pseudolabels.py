@@ -22,12 +22,28 @@ of the banked features of head k, shrunk towards a scaled identity,
 ``lambda = shrinkage`` (default 0.1) and ``floor = 1e-6``; Sigma' is positive definite for
 any lambda in (0, 1], so it always inverts, even with fewer banked reviews than dimensions.
 Distances and inverses are computed in float64.
+
+Disputed sub-scores (ours; the paper has no moderators): a moderator may flag that the
+model's sub-score s of review i is too high or too low. Training then EXCLUDES that target:
+
+- L_s (eq. 14) is the mean over the batch's reviews that are not disputed for s, so review i
+  gives y_hat_s no gradient (:meth:`SSPLabeler.keep` -> ``engine.losses.subtask_loss``);
+- A_s (eq. 17) is weighted over the undisputed reviews only (f_s(i) no longer pulls the
+  anchor that every other review's chi_s is measured from); Sigma_s keeps all rows;
+- y_s(i) stays frozen at its initial value y_g(i) (eqs. 19-21 and the EWMA skip it).
+
+Why exclusion and not a pull towards the stated direction: y_s is a self-supervised,
+unit-free target (the paper's case study has -1.3 to 2.3 for a review labelled 4), so "one
+step below the prediction" would invent a scale, and a bound taken from the model's own
+current prediction moves with it, driving y_hat_s down (or up) for as long as training runs.
+A moderator's dispute says "this target is wrong", which exclusion honours without making up
+a new one. The direction is stored and counted (Models view) but not used here.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import torch
 
@@ -89,10 +105,14 @@ class SSPLabeler:
         As in :class:`~engine.config.TrainConfig` (``ssp_eps``, ``ssp_shrinkage``).
     device
         Where the bank lives (CPU by default; N x 6 x d floats).
+    disputed
+        Per training index, the subtasks whose target a moderator disputed for that review
+        (names of SUBTASKS); left out as the module doc says. None: none.
 
     Attributes
     ----------
     y_s : (5, N) float64, pseudo-labels in SUBTASKS order
+    disputed : (5, N) bool, True where review i's target for subtask s is left out
     """
 
     def __init__(
@@ -108,6 +128,7 @@ class SSPLabeler:
         eps: float = 1e-8,
         shrinkage: float = 0.1,
         device: torch.device | str = "cpu",
+        disputed: Sequence[Iterable[str]] | None = None,
     ) -> None:
         unknown = [s for s in subtasks if s not in SUBTASKS]
         if unknown:
@@ -131,12 +152,22 @@ class SSPLabeler:
         self.bank_g = torch.zeros(n, dim, dtype=torch.float32, device=self.device)  # (N, d)
         self.bank_s = torch.zeros(len(SUBTASKS), n, dim, dtype=torch.float32, device=self.device)  # (5, N, d)
         self.filled = torch.zeros(n, dtype=torch.bool, device=self.device)  # (N,)
+        self.disputed = torch.zeros(len(SUBTASKS), n, dtype=torch.bool, device=self.device)  # (5, N)
+        if disputed is not None:
+            if len(disputed) != n:
+                raise ValueError(f"disputed has {len(disputed)} entries for {n} reviews")
+            for i, names in enumerate(disputed):
+                for name in names:
+                    if name not in SUBTASKS:
+                        raise ValueError(f"unknown subtask {name!r} disputed for review {i}")
+                    self.disputed[SUBTASKS.index(name), i] = True
         self.anchors: dict[str, torch.Tensor] | None = None  # "g" and each subtask -> (d,)
         self.cov_inv: dict[str, torch.Tensor] | None = None  # -> (d, d) float64
 
     @classmethod
     def from_config(cls, labels, config: MMSSConfig, train: TrainConfig,
-                    device: torch.device | str = "cpu") -> "SSPLabeler":
+                    device: torch.device | str = "cpu",
+                    disputed: Sequence[Iterable[str]] | None = None) -> "SSPLabeler":
         """The labeler of a model (its width and subtasks) under a training run's SSP-Label settings."""
         return cls(
             labels,
@@ -149,6 +180,7 @@ class SSPLabeler:
             eps=train.ssp_eps,
             shrinkage=train.ssp_shrinkage,
             device=device,
+            disputed=disputed,
         )
 
     def __len__(self) -> int:
@@ -170,6 +202,10 @@ class SSPLabeler:
         for key in ("g",) + self.subtasks:
             feats = self._features(key)[self.filled].double()  # (n, d)
             w = torch.sigmoid(self._labels(key)[self.filled])  # (n,)
+            if key != "g":  # eq. 17 over the undisputed reviews (all, if every one is disputed)
+                undisputed = ~self.disputed[SUBTASKS.index(key)][self.filled]  # (n,)
+                if bool(undisputed.any()):
+                    w = w * undisputed
             anchors[key] = (w[:, None] * feats).sum(dim=0) / w.sum()  # (d,)
             cov_inv[key] = torch.linalg.inv(shrunk_covariance(feats, self.shrinkage))  # (d, d)
         self.anchors, self.cov_inv = anchors, cov_inv
@@ -219,7 +255,8 @@ class SSPLabeler:
                 chi_s = self.distance(s, f_s[:, i])  # (B,)
                 new = offset_label(y_g, chi_s, chi_g, self.alpha_1, self.alpha_2, self.eps)
                 new = new.clamp(self.clamp_min, self.clamp_max)
-                self.y_s[i, idx] = beta * new + (1.0 - beta) * self.y_s[i, idx]
+                moved = beta * new + (1.0 - beta) * self.y_s[i, idx]
+                self.y_s[i, idx] = torch.where(self.disputed[i, idx], self.y_s[i, idx], moved)  # disputed: frozen
         self.bank_g[idx] = f_g
         self.bank_s[:, idx] = f_s.transpose(0, 1)  # (5, B, d)
         self.filled[idx] = True
@@ -229,6 +266,16 @@ class SSPLabeler:
         """Current y_s of these reviews, ``(B, 5)`` float32 in SUBTASKS order."""
         idx = torch.as_tensor(indices, dtype=torch.long, device=self.device).reshape(-1)
         return self.y_s[:, idx].T.float().clone()
+
+    def keep(self, indices: Sequence[int] | torch.Tensor) -> torch.Tensor:
+        """``(B, 5)`` bool in SUBTASKS order: False where the review's target is disputed (the
+        ``subtask_keep`` of :meth:`engine.model.mmss.MMSSModel.forward`)."""
+        idx = torch.as_tensor(indices, dtype=torch.long, device=self.device).reshape(-1)
+        return ~self.disputed[:, idx].T
+
+    def disputed_counts(self) -> dict[str, int]:
+        """How many reviews' targets are left out, per subtask (every subtask, in order)."""
+        return {s: int(self.disputed[i].sum()) for i, s in enumerate(SUBTASKS)}
 
     # ------------------------------------------------------------------ reporting
     def summary(self) -> dict[str, dict[str, float]]:

@@ -44,6 +44,8 @@ class Prepared:
     categories: list[str]
     labels: list[int | None]
     texts: list[str] = field(default_factory=list)
+    disputed: list[tuple[str, ...]] = field(default_factory=list)
+    """Per example, the subtasks a moderator disputed for its review (``TrainingReview.disputed``)."""
 
     def __len__(self) -> int:
         return len(self.examples)
@@ -190,6 +192,7 @@ class FeatureBuilder:
             categories=[p.category for p, _ in rows],
             labels=[r.label for _, r in rows],
             texts=r_texts,
+            disputed=[tuple(getattr(r, "disputed", ())) for _, r in rows],
         )
 
 

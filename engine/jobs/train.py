@@ -114,7 +114,8 @@ def train_model(
         from engine.metadata import fit_normalizer
 
         model.set_metadata_normalization(*fit_normalizer(np.stack([e.metadata for e in train.examples])))
-    labeler = SSPLabeler.from_config([e.label for e in train.examples], config, train_config)
+    # A moderator's disputed sub-score: its target left out of L_s and A_s (engine.pseudolabels)
+    labeler = SSPLabeler.from_config([e.label for e in train.examples], config, train_config, disputed=train.disputed)
 
     ddp_model = model
     if dist:
@@ -149,8 +150,9 @@ def train_model(
                 raise StopRequested()
             batch = make_batch(train, idx, model, with_labels=True).to(device)
             pseudo = labeler.pseudo_labels(batch.review_index.cpu())
+            keep = labeler.keep(batch.review_index.cpu()).to(device)
             with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=amp):
-                out = ddp_model(batch, pseudo_labels=pseudo, generator=gen)
+                out = ddp_model(batch, pseudo_labels=pseudo, generator=gen, subtask_keep=keep)
             optimizer.zero_grad(set_to_none=True)
             out.loss.backward()
             if train_config.grad_clip > 0:
@@ -213,7 +215,8 @@ def train_model(
     if rank == 0:  # "absent" for a score's explanation: each F_c block's mean over the training reviews
         model.fusion_reference = block_means(model, train, train_config.batch_size, device, amp)
     info = {"history": history, "best_epoch": best_epoch, "train_reviews": len(train), "dev_reviews": len(dev),
-            "seconds": round(time.monotonic() - t_start, 2), "pseudo_label_state": labeler.summary()}
+            "seconds": round(time.monotonic() - t_start, 2), "pseudo_label_state": labeler.summary(),
+            "disputed_targets": labeler.disputed_counts()}
     return model, info
 
 
@@ -303,7 +306,8 @@ def run_train(db, opts: TrainOptions, on_event: EventFn = lambda *a, **k: None,
         if any(m.name == name for m in repo.list_model_versions(s)):
             raise ValueError(f"a model version named {name!r} already exists; choose another --name")
     card = {
-        "data": {**summary, "train_reviews": info["train_reviews"], "dev_reviews": info["dev_reviews"]},
+        "data": {**summary, "train_reviews": info["train_reviews"], "dev_reviews": info["dev_reviews"],
+                 "disputed_targets": info["disputed_targets"]},
         "recipe": opts.recipe or ("from " + parent.name if parent else None), "metrics": metrics,
         "history": info["history"], "device": _device_name(device), "seconds": info["seconds"],
         "code_version": code_version(), "parent": parent.name if parent else None,

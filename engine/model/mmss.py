@@ -242,10 +242,12 @@ class MMSSModel(nn.Module):
         *,
         generator: torch.Generator | None = None,
         compute_loss: bool | None = None,
+        subtask_keep: torch.Tensor | None = None,
     ) -> MMSSOutput:
         """Score a batch. With ``batch.labels`` (and ``compute_loss`` not False) the loss of
         eq. 16 is computed too, using ``pseudo_labels`` ``(B, 5)`` as the subtask targets
-        y_s (default: y_g, as SSP-Label's epoch 1)."""
+        y_s (default: y_g, as SSP-Label's epoch 1) and ``subtask_keep`` ``(B, 5)`` bool as
+        which of them count (:meth:`compute_loss`)."""
         batch.validate()
         cfg = self.config
         rp = batch.review_product  # (B,)
@@ -313,7 +315,8 @@ class MMSSModel(nn.Module):
         out = MMSSOutput(score, sub_scores, f_g, f_s, f_s_star, subtask_mask,
                          fused_blocks=F_c.view(B, len(self.fusion_block_names), d), metadata_norm=meta)
         if batch.labels is not None and compute_loss is not False:
-            out.loss, out.loss_parts = self.compute_loss(out, batch, pseudo_labels, generator=generator)
+            out.loss, out.loss_parts = self.compute_loss(out, batch, pseudo_labels, generator=generator,
+                                                         subtask_keep=subtask_keep)
         return out
 
     def compute_loss(
@@ -323,11 +326,14 @@ class MMSSModel(nn.Module):
         pseudo_labels: torch.Tensor | None = None,
         *,
         generator: torch.Generator | None = None,
+        subtask_keep: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Eq. 16: ``L_tar + subtask_loss_weight * L_sub``; returns (loss, detached parts).
 
         ``pseudo_labels`` ``(B, 5)`` in SUBTASKS order are the y_s of SSP-Label for the
         batch (:meth:`engine.pseudolabels.SSPLabeler.step`); None means y_s = y_g.
+        ``subtask_keep`` ``(B, 5)`` bool: False leaves review i out of L_s (a disputed
+        sub-score, :meth:`engine.pseudolabels.SSPLabeler.keep`); None keeps every one.
         """
         if batch.labels is None:
             raise ValueError("compute_loss: the batch has no labels")
@@ -351,8 +357,11 @@ class MMSSModel(nn.Module):
                 raise ValueError(f"pseudo_labels must be (B, {len(SUBTASKS)}), got {tuple(pseudo_labels.shape)}")
             pseudo_labels = pseudo_labels.to(out.score.device, out.score.dtype)
             idx = [SUBTASKS.index(s) for s in self.subtask_names]
+            if subtask_keep is not None and subtask_keep.shape != (y_g.shape[0], len(SUBTASKS)):
+                raise ValueError(f"subtask_keep must be (B, {len(SUBTASKS)}), got {tuple(subtask_keep.shape)}")
             losses = torch.stack(
-                [subtask_loss(out.sub_scores[:, i], pseudo_labels[:, i], y_g) for i in idx]
+                [subtask_loss(out.sub_scores[:, i], pseudo_labels[:, i], y_g,
+                              None if subtask_keep is None else subtask_keep[:, i]) for i in idx]
             )  # (S,)
             l_sub = self.balance(losses)
             parts["subtasks"] = l_sub.detach()
