@@ -39,6 +39,9 @@ class QtActions:
         self.export_flags = _action(parent, "Export all &flags\u2026", "export", "Write every active flag to CSV or JSONL")
         self.quit = _action(parent, "&Quit")
         self.flag = _action(parent, "&Flag review\u2026", "flag", "Flag the current review, or edit its flag")
+        self.dispute = _action(parent, "&Dispute a sub-score\u2026", "",
+                               "Say which sub-score of the current review is too high or too low, or clear that\n"
+                               "(also: right-click a bar of the sub-score chart)")
         self.bulk_selected = _action(parent, "Apply to &selected reviews\u2026", "flag",
                                      "Flag every selected review of the table at once (Ctrl/Shift+click or Ctrl+A\n"
                                      "select several); one undo takes it all back")
@@ -67,7 +70,7 @@ class QtActions:
         self.keyed: dict[str, QAction] = {
             "open_db": self.open_db, "import_folder": self.import_folder, "import_file": self.import_file,
             "export_view": self.export_view, "export_flags": self.export_flags, "quit": self.quit,
-            "flag": self.flag, "undo_key": self.undo_key, "next": self.next, "previous": self.previous,
+            "flag": self.flag, "dispute": self.dispute, "undo_key": self.undo_key, "next": self.next, "previous": self.previous,
             "refresh": self.refresh, "dark_theme": self.dark_theme, "shortcuts": self.shortcuts,
             "search": self.search, "save_view": self.save_view, "bulk_selected": self.bulk_selected,
             "bulk_filter": self.bulk_filter,
@@ -77,7 +80,7 @@ class QtActions:
 
     @property
     def triage(self) -> list[QAction]:
-        return [self.flag, self.undo_key, self.next, self.previous, *self.labels]
+        return [self.flag, self.dispute, self.undo_key, self.next, self.previous, *self.labels]
 
     def apply_keys(self, keys: Mapping[str, tuple[str, ...]]) -> None:
         for bid, action in self.keyed.items():

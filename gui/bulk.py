@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from storage import repository as repo
 from storage.db import Database
-from storage.records import KEEP_LABEL, BulkFlagChange, ReviewFilter
+from storage.records import KEEP_LABEL, SUBSCORE_WRONG, BulkFlagChange, ReviewFilter
 
 from .queries import view_ranks
 from .state.flag_draft import LABELS
@@ -113,8 +113,9 @@ class BulkDraft:
     note: Optional[str] = None
 
     def validated(self) -> "BulkDraft":
-        if not isinstance(self.kind, str) or not self.kind.strip():
-            raise ValueError(f"unknown flag kind {self.kind!r}")
+        if not isinstance(self.kind, str) or not self.kind.strip() or self.kind == SUBSCORE_WRONG:
+            raise ValueError(f"{self.kind!r} cannot be given in bulk" if self.kind == SUBSCORE_WRONG
+                             else f"unknown flag kind {self.kind!r}")
         if self.corrected_label not in (KEEP_LABEL, None, *LABELS):
             raise ValueError(f"corrected label must be 0-4, none or kept, got {self.corrected_label!r}")
         note = self.note.strip() if self.note is not None else None

@@ -17,7 +17,7 @@ from typing import Callable, Iterable, Optional
 from PySide6.QtGui import QUndoCommand
 
 from storage.db import Database
-from storage.records import FlagRecord
+from storage.records import FlagRecord, dispute_words
 
 from . import flag_ops
 from .state.flag_draft import FlagDraft
@@ -102,6 +102,12 @@ def save_step(session, chain: FlagChain, review_pk: int, draft: FlagDraft, autho
     return StepResult(outcome.flag, outcome)
 
 
+def dispute_step(session, chain: FlagChain, review_pk: int, interaction: str, direction: Optional[str], author: str,
+                 model_version_id: Optional[int]) -> StepResult:
+    outcome = flag_ops.apply_dispute(session, review_pk, interaction, direction, author, model_version_id)
+    return StepResult(outcome.flag, outcome)
+
+
 def correct_step(session, chain: FlagChain, review_pk: int, label: int, author: str,
                  model_version_id: Optional[int]) -> StepResult:
     outcome = flag_ops.apply_correction(session, review_pk, label, author, model_version_id)
@@ -124,6 +130,8 @@ def _correction_side(session, chain: FlagChain, author: str, if_created: Step, s
         return None
     if chain.outcome.created:
         return if_created(session, chain, author)
+    if chain.outcome.withdrew:  # the inverse: undo restores the withdrawn flag, redo withdraws it again
+        return (redo_step if side == "before" else undo_step)(session, chain, author)
     values = getattr(chain.outcome, side)
     return StepResult(flag_ops.set_flag_values(session, chain.flag.id, values, author, chain.expected_version(), cause))
 
@@ -184,6 +192,30 @@ class SetLabelCommand(FlagCommand):
         if not self._started:
             self._started = True
             self._submit(correct_step, self.review_pk, self.label, self.author, self.model_version_id)
+        else:
+            self._submit(reapply_step, self.author)
+
+    def undo(self) -> None:
+        self._submit(take_back_step, self.author)
+
+
+class DisputeCommand(FlagCommand):
+    """Dispute one sub-score of a review as too high or too low, or clear its dispute
+    (``direction`` None): see :func:`gui.flag_ops.apply_dispute`. Undo takes back exactly that."""
+
+    def __init__(self, controller, review_pk: int, interaction: str, direction: Optional[str],
+                 model_version_id: Optional[int]) -> None:
+        what = dispute_words(interaction, direction) if direction else f"clear the dispute of {interaction}"
+        super().__init__(controller, review_pk, f"{what[0].upper()}{what[1:]} on review #{review_pk}")
+        self.interaction = interaction
+        self.direction = direction
+        self.model_version_id = model_version_id
+
+    def redo(self) -> None:
+        if not self._started:
+            self._started = True
+            self._submit(dispute_step, self.review_pk, self.interaction, self.direction, self.author,
+                         self.model_version_id)
         else:
             self._submit(reapply_step, self.author)
 

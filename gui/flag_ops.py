@@ -11,6 +11,7 @@ from storage.records import FlagRecord
 
 from .state.flag_draft import FlagDraft
 from storage.ranking import MODEL_TOO_HIGH, MODEL_TOO_LOW, RankInput, correction_kind
+from storage.records import SUBSCORE_WRONG, Disputes
 
 _MODEL_KINDS = (MODEL_TOO_HIGH, MODEL_TOO_LOW)
 
@@ -20,22 +21,26 @@ class FlagValues:
     kind: str
     corrected_label: Optional[int]
     note: str
+    interactions: Disputes = ()
 
     @classmethod
     def of(cls, flag: FlagRecord) -> "FlagValues":
-        return cls(flag.kind, flag.corrected_label, flag.note)
+        return cls(flag.kind, flag.corrected_label, flag.note, flag.interactions)
 
 
 @dataclass(frozen=True)
 class CorrectionOutcome:
-    """What :func:`apply_correction` did, so that undo can take it back.
+    """What :func:`apply_correction`, :func:`save_flag` or :func:`apply_dispute` did, so that
+    undo can take it back.
 
     ``before`` is None when a new flag was created, else the edited flag's old values.
+    ``withdrew``: the flag was withdrawn (its last dispute cleared), not edited; undo restores it.
     """
 
     flag: FlagRecord
     before: Optional[FlagValues]
     after: FlagValues
+    withdrew: bool = False
 
     @property
     def created(self) -> bool:
@@ -56,7 +61,8 @@ def save_flag(
     draft = draft.validated()
     current = repo.active_flag(session, review_pk)
     if current is None:
-        flag = repo.add_flag(session, review_pk, draft.kind, author, draft.corrected_label, draft.note, model_version_id)
+        flag = repo.add_flag(session, review_pk, draft.kind, author, draft.corrected_label, draft.note, model_version_id,
+                             draft.interactions)
         return CorrectionOutcome(flag, None, FlagValues.of(flag))
     expected = current.version
     if seen is not None and seen[0] == current.id and seen[1] != current.version:
@@ -64,7 +70,7 @@ def save_flag(
             expected = seen[1]  # someone else's change: edit_flag raises the conflict that names them
     before = FlagValues.of(current)
     flag = repo.edit_flag(session, current.id, author, expected, kind=draft.kind, corrected_label=draft.corrected_label,
-                          note=draft.note)
+                          note=draft.note, interactions=draft.interactions)
     return CorrectionOutcome(flag, before, FlagValues.of(flag))
 
 
@@ -93,8 +99,38 @@ def set_flag_values(
     ("undo", "redo") is what the audit log says it was."""
     return repo.edit_flag(
         session, flag_id, author, expected_version, kind=values.kind, corrected_label=values.corrected_label,
-        note=values.note, cause=cause, allow_retired=True,
+        note=values.note, cause=cause, allow_retired=True, interactions=values.interactions,
     )
+
+
+def apply_dispute(
+    session: Session, review_pk: int, interaction: str, direction: Optional[str], author: str,
+    model_version_id: Optional[int],
+) -> CorrectionOutcome:
+    """Dispute one sub-score of a review ("p_t r_t", "too_high"), or clear its dispute (``direction``
+    None). The review's active flag gets it (its other disputes, kind, label and note stay);
+    a review without one gets a new "sub-score wrong" flag. Clearing the last dispute of a
+    "sub-score wrong" flag withdraws the flag (it has nothing left to say), as undo would."""
+    current = repo.active_flag(session, review_pk)
+    if direction is None:
+        disputes = dict(current.interactions) if current is not None else {}
+        if interaction not in disputes:
+            raise ValueError(f"{interaction} is not disputed on this review (someone may have cleared it: reload)")
+        del disputes[interaction]
+        before = FlagValues.of(current)
+        if not disputes and current.kind == SUBSCORE_WRONG:
+            flag = repo.undo_flag(session, current.id, author, current.version)
+            return CorrectionOutcome(flag, before, before, withdrew=True)
+        flag = repo.edit_flag(session, current.id, author, current.version, interactions=disputes)
+        return CorrectionOutcome(flag, before, FlagValues.of(flag))
+    if current is None:
+        flag = repo.add_flag(session, review_pk, SUBSCORE_WRONG, author, None, "", model_version_id,
+                             {interaction: direction})
+        return CorrectionOutcome(flag, None, FlagValues.of(flag))
+    before = FlagValues.of(current)
+    flag = repo.edit_flag(session, current.id, author, current.version,
+                          interactions={**dict(current.interactions), interaction: direction})
+    return CorrectionOutcome(flag, before, FlagValues.of(flag))
 
 
 def undo_flag(session: Session, flag_id: int, author: str, expected_version: Optional[int]) -> FlagRecord:

@@ -184,13 +184,15 @@ class FlagDialogData:
 
     title: str
     active: Optional[FlagRecord]
+    sub_scores: tuple[Optional[float], ...] = (None,) * 5
+    """The model's five sub-scores of the review (shown beside the disputes)."""
 
 
 def flag_dialog_data(session: Session, review_pk: int, model_version_id: Optional[int]) -> Optional[FlagDialogData]:
     rows = repo.review_rows_by_pks(session, [review_pk], model_version_id)
     if not rows:
         return None
-    return FlagDialogData(rows[0].title or rows[0].text, repo.active_flag(session, review_pk))
+    return FlagDialogData(rows[0].title or rows[0].text, repo.active_flag(session, review_pk), rows[0].sub_scores)
 
 
 # ---------------------------------------------------------------- detail

@@ -7,7 +7,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 
 from .bulk import BulkDraft, BulkFlagCommand, BulkResult, BulkTarget
-from .commands import FlagChain, FlagCommand, SaveFlagCommand, SetLabelCommand, run_step
+from .commands import DisputeCommand, FlagChain, FlagCommand, SaveFlagCommand, SetLabelCommand, run_step
 from .state.app_state import AppState
 from .state.flag_draft import FlagDraft
 from .store import Store
@@ -98,6 +98,15 @@ class QtTriageController(QObject):
         if pk is None or self._store.db is None:
             return False
         self.undo_stack.push(SaveFlagCommand(self, pk, draft.validated(), self._app.model_version_id, seen))
+        return True
+
+    def dispute(self, interaction: str, direction: Optional[str], review_pk: Optional[int] = None) -> bool:
+        """Dispute a sub-score of the current review as "too_high" / "too_low", or clear its
+        dispute (``direction`` None): one undo step."""
+        pk = self._app.current_review_pk if review_pk is None else review_pk
+        if pk is None or self._store.db is None:
+            return False
+        self.undo_stack.push(DisputeCommand(self, pk, interaction, direction, self._app.model_version_id))
         return True
 
     def apply_bulk(self, target: BulkTarget, draft: BulkDraft, scope: str = "", count: Optional[int] = None) -> bool:

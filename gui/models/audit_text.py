@@ -134,14 +134,49 @@ def _flag(kind: Any, label: Any, note: Any = "") -> str:
     return text
 
 
+def _direction(v: Any) -> str:
+    return str(v).replace("_", " ")
+
+
+def _disputes(d: Any) -> dict:
+    return d if isinstance(d, dict) else {}
+
+
+def _disputed(interactions: Any) -> str:
+    """"disputed p_t r_t as too high, r_t r_v as too low" ("" for none)."""
+    items = [f"{name} as {_direction(way)}" for name, way in _disputes(interactions).items()]
+    return f"disputed {', '.join(items)}" if items else ""
+
+
+def _dispute_changes(before: Any, after: Any) -> list[str]:
+    """What changed in the disputed sub-scores, one phrase per interaction."""
+    before, after = _disputes(before), _disputes(after)
+    parts = []
+    for name in dict.fromkeys([*before, *after]):
+        old, new = before.get(name), after.get(name)
+        if old == new:
+            continue
+        if new is None:
+            parts.append(f"cleared the dispute of {name} (was {_direction(old)})")
+        elif old is None:
+            parts.append(f"disputed {name} as {_direction(new)}")
+        else:
+            parts.append(f"disputed {name} as {_direction(new)} (was {_direction(old)})")
+    return parts
+
+
 def _flag_add(e: AuditRecord, d: dict) -> str:
-    return _flag(d.get("kind") or e.flag_kind or "?", d.get("corrected_label"), d.get("note"))
+    text = _flag(d.get("kind") or e.flag_kind or "?", d.get("corrected_label"), d.get("note"))
+    disputed = _disputed(d.get("interactions"))
+    return f"{text}; {disputed}" if disputed else text
 
 
 def _withdrawn_flag(e: AuditRecord, d: dict) -> str:
     """The flag an undo withdrew or a redo restored: as recorded then, else as it is now."""
     if "kind" in d:
-        return _flag(d["kind"], d.get("corrected_label"))
+        text = _flag(d["kind"], d.get("corrected_label"))
+        disputed = _disputed(d.get("interactions"))
+        return f"{text} ({disputed})" if disputed else text
     if e.flag_kind:
         return _flag(e.flag_kind, e.flag_corrected_label)
     return f"flag #{d.get('flag_id', '?')}"
@@ -159,6 +194,7 @@ def _changes(before: dict, after: dict) -> str:
         parts.append(f"label {_label(before.get('corrected_label'))} {ARROW} {_label(after.get('corrected_label'))}")
     if (before.get("note") or "") != (after.get("note") or ""):
         parts.append(f"note {_q(_clip(before.get('note') or '', 24))} {ARROW} {_q(_clip(after.get('note') or '', 24))}")
+    parts += _dispute_changes(before.get("interactions"), after.get("interactions"))
     return ", ".join(parts) or "no change"
 
 

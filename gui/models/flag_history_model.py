@@ -6,7 +6,7 @@ from typing import Any, Sequence
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QFont
 
-from storage.records import FlagRecord
+from storage.records import FlagRecord, dispute_words
 
 from .formatting import fmt_datetime, plain_tooltip
 from .record_table import RecordTableModel
@@ -14,6 +14,13 @@ from .roles import KeyRole, RecordRole
 
 Index = QModelIndex | QPersistentModelIndex
 _COLUMNS = ("When (UTC)", "Who", "Kind", "Label", "Note", "State")
+
+
+def kind_text(f: FlagRecord) -> str:
+    """The flag's kind, with the sub-scores it disputes: "sub-score wrong (p_t r_t is too high)"."""
+    if not f.interactions:
+        return f.kind
+    return f"{f.kind} ({'; '.join(dispute_words(name, direction) for name, direction in f.interactions)})"
 
 
 def flag_state(f: FlagRecord) -> str:
@@ -43,7 +50,7 @@ class FlagHistoryModel(RecordTableModel):
         f = self._flags[index.row()]
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
             label = "" if f.corrected_label is None else str(f.corrected_label)
-            text = (fmt_datetime(f.created_at), f.author, f.kind, label, f.note, flag_state(f))[index.column()]
+            text = (fmt_datetime(f.created_at), f.author, kind_text(f), label, f.note, flag_state(f))[index.column()]
             return text if role == Qt.ItemDataRole.DisplayRole else plain_tooltip(text)
         if role == Qt.ItemDataRole.FontRole and f.undone:
             font = QFont()

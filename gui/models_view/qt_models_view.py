@@ -15,6 +15,7 @@ from ..store import Store
 from . import queries
 from .operations import QtModelOperations
 from .drift import Drift
+from .qt_dispute_counts import QtDisputeCounts
 from .qt_model_comparison import QtModelComparison
 from .state import ModelsViewState
 from .table_models import ModelListModel
@@ -52,6 +53,7 @@ class QtModelsView(QWidget):
         self._load_generation = 0
         self._compare_generation = 0
         self._drift_generation = 0
+        self._dispute_generation = 0
         self._drift_cache: dict[tuple[int, int], Drift] = {}  # per pair, checked against the store's stamp
         self.list_model = ModelListModel(self)
         proxy = QSortFilterProxyModel(self)
@@ -89,6 +91,8 @@ class QtModelsView(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addLayout(buttons)
         lay.addWidget(self.view, 1)
+        self.dispute_counts = QtDisputeCounts(self.state, left)
+        lay.addWidget(self.dispute_counts)
         splitter = QSplitter(Qt.Orientation.Horizontal, self)
         splitter.addWidget(left)
         splitter.addWidget(self.comparison)
@@ -163,6 +167,22 @@ class QtModelsView(QWidget):
                                       else "Delete the selected model version and its predictions")
         self.export_button.setEnabled(model is not None and not self.ops.transferring)
         self._compare_timer.start()
+        self.reload_disputes()
+
+    def reload_disputes(self) -> None:
+        """Count the disputed sub-scores of the one selected model, in a worker (None: not one)."""
+        self._dispute_generation += 1
+        gen = self._dispute_generation
+        selected = self.state.selected
+        if len(selected) != 1 or self._store.db is None:
+            self.state.disputes = None
+            return
+
+        def done(summary: queries.DisputeSummary) -> None:
+            if gen == self._dispute_generation:
+                self.state.disputes = summary
+
+        self._store.call(queries.load_disputes, selected[0], on_result=done)
 
     def compare_selected(self) -> None:
         pair = self.state.compare_pair()

@@ -11,7 +11,7 @@ from typing import Optional
 from sqlalchemy.orm import Session
 
 from storage import repository as repo
-from storage.records import ModelVersionRecord
+from storage.records import DisputeCount, ModelVersionRecord
 
 from .compare import Comparison, RankMove, compare, rank_moves_in_product
 from .drift import TOP_MOVERS, Drift, compute_drift
@@ -32,6 +32,22 @@ class ModelsSnapshot:
 def load_models(session: Session) -> ModelsSnapshot:
     return ModelsSnapshot(repo.list_model_versions(session), repo.prediction_counts(session),
                           int(repo.catalogue_summary(session)["reviews"] or 0))
+
+
+@dataclass(frozen=True)
+class DisputeSummary:
+    """How many reviews moderators disputed each interaction on, under one model version."""
+
+    model_id: int
+    counts: tuple[DisputeCount, ...]
+
+    @property
+    def total(self) -> int:
+        return sum(c.reviews for c in self.counts)
+
+
+def load_disputes(session: Session, model_id: int) -> DisputeSummary:
+    return DisputeSummary(model_id, repo.dispute_counts(session, model_id))
 
 
 def load_comparison(session: Session, a_id: int, b_id: int, move_limit: int = 200) -> Comparison:

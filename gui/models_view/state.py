@@ -19,6 +19,7 @@ class ModelsViewState(EventedState):
     drift = evented(None, "The :class:`~gui.models_view.drift.Drift` of the pair on show (unflagged reviews), or None.")
     drifting = evented(False, "The drift of the pair is being computed.")
     drift_series = evented("score", "The series whose quantiles and movers the drift part shows.")
+    disputes = evented(None, "The :class:`DisputeSummary` of the one selected model, or None.")
 
     def model(self, model_id: int) -> Optional[ModelVersionRecord]:
         snap: Optional[ModelsSnapshot] = self.snapshot

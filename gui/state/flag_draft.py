@@ -4,9 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
-from storage.records import FLAG_KINDS
+from storage.records import FLAG_KINDS, SUBSCORE_WRONG, Disputes, disputes_of
 
 LABELS = (0, 1, 2, 3, 4)
+
+NEEDS_DISPUTE = f"A \u201c{SUBSCORE_WRONG}\u201d flag says which sub-score is wrong: mark one too high or too low."
 
 
 @dataclass(frozen=True)
@@ -22,11 +24,15 @@ class FlagDraft:
         The helpfulness label 0-4 the moderator thinks is right, or None.
     note : str
         Free text.
+    interactions : tuple of (interaction, direction)
+        The sub-scores the moderator disputes ("p_t r_t", "too_high"), in SUBSCORE_NAMES order;
+        a "sub-score wrong" flag needs at least one.
     """
 
     kind: str = FLAG_KINDS[0]
     corrected_label: Optional[int] = None
     note: str = ""
+    interactions: Disputes = ()
 
     def validated(self, kinds: Optional[Sequence[str]] = None) -> "FlagDraft":
         """Checked and trimmed; ``kinds``: the kinds allowed here (None: any non-empty one,
@@ -35,4 +41,7 @@ class FlagDraft:
             raise ValueError(f"unknown flag kind {self.kind!r}")
         if self.corrected_label is not None and self.corrected_label not in LABELS:
             raise ValueError(f"corrected label must be 0-4, got {self.corrected_label!r}")
-        return FlagDraft(self.kind, self.corrected_label, self.note.strip())
+        disputes = disputes_of(self.interactions)
+        if self.kind == SUBSCORE_WRONG and not disputes:
+            raise ValueError(NEEDS_DISPUTE)
+        return FlagDraft(self.kind, self.corrected_label, self.note.strip(), disputes)

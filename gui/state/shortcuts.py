@@ -31,6 +31,8 @@ BINDINGS: tuple[Binding, ...] = (
     Binding("previous", "Previous review", ("K",), TRIAGE, "Review table and queue"),
     *(Binding(f"label_{n}", f"Set corrected label {n}", (str(n),), TRIAGE, "Review table and queue") for n in range(5)),
     Binding("flag", "Flag review (edit its flag)", ("F",), TRIAGE, "Review table and queue"),
+    Binding("dispute", "Dispute a sub-score: too high, too low or clear (also: right-click a sub-score bar)",
+            ("D",), TRIAGE, "Review table and queue"),
     Binding("undo_key", "Undo the last flag change", ("U",), TRIAGE, "Review table and queue"),
     Binding("undo", "Undo", ("Ctrl+Z",), WINDOW, "Edit"),
     Binding("redo", "Redo", ("Ctrl+Shift+Z", "Ctrl+Y"), WINDOW, "Edit"),

@@ -11,6 +11,8 @@ from typing import Optional
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
 
+from storage.records import SUBSCORE_WRONG
+
 from .. import bulk, queries
 from ..dialogs import show_error
 from ..models.formatting import one_line
@@ -56,9 +58,11 @@ class TriageMixin:
     def _show_flag_dialog(self, pk: int, data, source: str) -> None:
         # A review has one active flag: F opens it for editing (the save then edits it).
         active = data.active
-        initial = FlagDraft(active.kind, active.corrected_label, active.note) if active is not None else None
+        initial = FlagDraft(active.kind, active.corrected_label, active.note, active.interactions) \
+            if active is not None else None
         seen = (active.id, active.version) if active is not None else None
-        dialog = QtFlagDialog(one_line(data.title, 80) or f"review #{pk}", initial=initial, kinds=(), parent=self)
+        dialog = QtFlagDialog(one_line(data.title, 80) or f"review #{pk}", initial=initial, kinds=(), parent=self,
+                              sub_scores=data.sub_scores)
         dialog.set_kinds(*self._offered_kinds(dialog.kept_kind), current=dialog.kept_kind)
         if active is not None:
             dialog.setWindowTitle(f"Edit flag by {active.author or 'unknown'}")
@@ -69,11 +73,31 @@ class TriageMixin:
         dialog.finished.connect(lambda _r: setattr(self, "_flag_dialog", None))
         dialog.open()
 
-    def _offered_kinds(self, keep: Optional[str]) -> tuple[tuple[str, ...], set[str]]:
+    def open_dispute_chooser(self) -> None:
+        """D: the menu of the five sub-scores of the current review (too high / too low / clear),
+        over the detail pane's chart, or over the table's current row when the pane is closed."""
+        pk = self.app_state.current_review_pk
+        if pk is None:
+            return
+        chart = self.detail.chart
+        bundle = self.detail.bundle
+        if bundle is None or bundle.detail.row.id != pk:
+            return  # the pane has not caught up with the current review yet
+        at = None
+        if not chart.isVisible() or chart.visibleRegion().isEmpty():
+            view = self.review_table.view
+            rect = view.visualRect(view.currentIndex())
+            at = view.viewport().mapToGlobal(rect.center() if rect.isValid() else view.viewport().rect().center())
+        menu = chart.open_chooser(at)
+        if menu is None:
+            self.status.showMessage("This review is not scored: there is no sub-score to dispute", 6000)
+
+    def _offered_kinds(self, keep: Optional[str], bulk: bool = False) -> tuple[tuple[str, ...], set[str]]:
         """What the flag dialog offers (the store's active kinds, plus ``keep``: the kind of the
-        flag being edited) and which of them are retired."""
+        flag being edited) and which of them are retired; the bulk dialog never offers "sub-score
+        wrong" (each review's flag names its own disputed sub-scores)."""
         state = self.flag_kinds.state
-        kinds = state.offered(keep)
+        kinds = tuple(k for k in state.offered(keep) if not (bulk and k == SUBSCORE_WRONG))
         return kinds, {k for k in kinds if state.is_retired(k)}
 
     def open_flag_kinds_dialog(self, parent: Optional[QWidget] = None) -> None:
@@ -93,7 +117,7 @@ class TriageMixin:
         if dialog is not None:
             dialog.set_kinds(*self._offered_kinds(dialog.kept_kind))
         if self._bulk_dialog is not None:
-            self._bulk_dialog.set_kinds(*self._offered_kinds(None))
+            self._bulk_dialog.set_kinds(*self._offered_kinds(None, bulk=True))
 
     def _on_flag_kind_renamed(self, old: str, new: str) -> None:
         """The store renamed a kind in every flag: show the new name wherever the old one is."""
@@ -141,7 +165,7 @@ class TriageMixin:
         product = self.product_model.product(self.app_state.current_product_pk) \
             if self.app_state.current_product_pk is not None else None
         scope = target.describe((product.title or product.product_id) if product is not None else "")
-        dialog = QtBulkFlagDialog(scope, *self._offered_kinds(None), parent=self)
+        dialog = QtBulkFlagDialog(scope, *self._offered_kinds(None, bulk=True), parent=self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self._bulk_dialog = dialog
         dialog.accepted.connect(lambda: self.triage.apply_bulk(
@@ -168,6 +192,7 @@ class TriageMixin:
         if self.app_state.current_product_pk is not None and (changed is None or changed):
             self._reload_product_counts({self.app_state.current_product_pk})  # rows beyond the loaded pages too
         self.audit_log.reload()
+        self.models_view.reload_disputes()
 
     def _on_bulk_rows(self, rows) -> None:
         self.review_model.update_rows(rows)
@@ -200,6 +225,7 @@ class TriageMixin:
         if self.app_state.current_review_pk == review_pk:
             self.detail.reload(review_pk)
         self.audit_log.reload()
+        self.models_view.reload_disputes()
 
     def _on_rows_refreshed(self, rows) -> None:
         self.review_model.update_rows(rows)

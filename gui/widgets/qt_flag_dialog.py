@@ -1,4 +1,4 @@
-"""The flag dialog: kind, optional corrected label 0-4, note."""
+"""The flag dialog: kind, optional corrected label 0-4, disputed sub-scores, note."""
 from __future__ import annotations
 
 from typing import Collection, Optional, Sequence
@@ -10,10 +10,11 @@ from PySide6.QtWidgets import (
     QRadioButton, QWidget,
 )
 
-from storage.records import FLAG_KINDS
+from storage.records import FLAG_KINDS, SUBSCORE_WRONG
 
 from ..models.flag_kinds_model import RETIRED_SUFFIX
-from ..state.flag_draft import LABELS, FlagDraft
+from ..state.flag_draft import LABELS, NEEDS_DISPUTE, FlagDraft
+from .qt_dispute_rows import QtDisputeRows
 
 NO_LABEL = 100  # QButtonGroup ids must not be -1 (that means "assign one")
 
@@ -23,7 +24,8 @@ class QtFlagDialog(QDialog):
 
     ``kinds`` are the kinds offered (the window passes the store's active kinds, plus the kind
     of the flag being edited); those in ``retired`` are shown as such (a flag keeps a retired
-    kind, no other flag can get it).
+    kind, no other flag can get it). ``sub_scores``: the model's five, shown beside the disputes.
+    Save is disabled while the kind is "sub-score wrong" and no sub-score is disputed.
 
     Signals
     -------
@@ -34,7 +36,8 @@ class QtFlagDialog(QDialog):
     manage_requested = Signal()
 
     def __init__(self, review_title: str, initial: Optional[FlagDraft] = None, kinds: Sequence[str] = FLAG_KINDS,
-                 parent: QWidget | None = None, retired: Collection[str] = ()) -> None:
+                 parent: QWidget | None = None, retired: Collection[str] = (),
+                 sub_scores: Sequence[Optional[float]] = (None,) * 5) -> None:
         super().__init__(parent)
         self.setWindowTitle("Flag review")
         self.kept_kind: Optional[str] = initial.kind if initial is not None else None
@@ -63,17 +66,32 @@ class QtFlagDialog(QDialog):
         self.note.setPlainText(initial.note)
         self.note.setTabChangesFocus(True)
         self.note.setFixedHeight(80)
+        self.disputes = QtDisputeRows(initial.interactions, sub_scores, self)
+        self.dispute_hint = QLabel(NEEDS_DISPUTE, self)
+        self.dispute_hint.setObjectName("muted")
+        self.dispute_hint.setWordWrap(True)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel, self)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
+        self.save_button = buttons.button(QDialogButtonBox.StandardButton.Save)
         form = QFormLayout(self)
         form.addRow("Review", self.review)
         form.addRow("Kind", kind_row)
         form.addRow("Corrected label", row)
+        form.addRow("Sub-scores", self.disputes)
+        form.addRow("", self.dispute_hint)
         form.addRow("Note", self.note)
         form.addRow(buttons)
+        self.kind.currentIndexChanged.connect(self._update_save)
+        self.disputes.changed.connect(self._update_save)
+        self._update_save()
         self.kind.setFocus()
-        self.resize(460, self.sizeHint().height())
+        self.resize(480, self.sizeHint().height())
+
+    def _update_save(self, *_args) -> None:
+        missing = self.current_kind() == SUBSCORE_WRONG and not self.disputes.disputes()
+        self.save_button.setEnabled(not missing)
+        self.dispute_hint.setVisible(missing)
 
     def set_kinds(self, kinds: Sequence[str], retired: Collection[str] = (), current: Optional[str] = None) -> None:
         """Offer ``kinds``; keep the chosen one (``current``, else the one chosen now) when it is
@@ -112,7 +130,7 @@ class QtFlagDialog(QDialog):
     def draft(self) -> FlagDraft:
         label = self.labels.checkedId()
         return FlagDraft(
-            self.current_kind(), None if label == NO_LABEL else label, self.note.toPlainText()
+            self.current_kind(), None if label == NO_LABEL else label, self.note.toPlainText(), self.disputes.disputes()
         ).validated(self._kinds)
 
 

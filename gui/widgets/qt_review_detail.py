@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Optional
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QLabel, QPlainTextEdit, QScrollArea, QVBoxLayout, QWidget
+
+from storage.records import Disputes, FlagRecord, disputes_of
 
 from .. import queries
 from ..models.formatting import NOT_SCORED, display_text, fmt_date, fmt_float, fmt_stars
@@ -45,8 +47,25 @@ def rank_text(bundle: queries.DetailBundle) -> str:
     return text
 
 
+def active_disputes(flags: tuple[FlagRecord, ...]) -> Disputes:
+    """What the review's active flags dispute (the newest flag's word where two disagree)."""
+    merged: dict[str, str] = {}
+    for f in sorted(flags, key=lambda f: f.id):
+        if not f.undone:
+            merged.update(f.interactions)
+    return disputes_of(merged)
+
+
 class QtReviewDetail(QScrollArea):
-    """Follows ``app_state.current_review_pk``; loads everything in a worker."""
+    """Follows ``app_state.current_review_pk``; loads everything in a worker.
+
+    Signals
+    -------
+    dispute_requested(int, str, object)
+        The chart asked to dispute (review pk, interaction, "too_high" / "too_low" / None to clear).
+    """
+
+    dispute_requested = Signal(int, str, object)
 
     def __init__(self, store: Store, app_state: AppState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -74,6 +93,7 @@ class QtReviewDetail(QScrollArea):
         self.product_images = QtThumbnailStrip("Product", loader, body)
         self.review_images = QtThumbnailStrip("Review", loader, body)
         self.chart = QtSubScoreChart(body)
+        self.chart.dispute_requested.connect(self._on_dispute_requested)
         self.why_title = QLabel("Why this score", body, objectName="paneTitle")
         self.waterfall = QtScoreWaterfall(body)
         self.why_note = _plain_label(body, "muted")
@@ -144,6 +164,7 @@ class QtReviewDetail(QScrollArea):
         self.product_images.set_images(d.product_images)
         self.review_images.set_images(d.review_images)
         self.chart.set_scores(r.score, r.sub_scores)
+        self.chart.set_disputes(active_disputes(d.flags))
         self.history.flag_model.set_flags(d.flags)
         self.history_title.setText(f"Flag history ({len(d.flags)})" if d.flags else "Flag history (none)")
         self._show_content(True)
@@ -158,6 +179,10 @@ class QtReviewDetail(QScrollArea):
         self.why_title.setVisible(scored)
         self.waterfall.setVisible(w is not None)
         self.why_note.setVisible(scored)
+
+    def _on_dispute_requested(self, interaction: str, direction) -> None:
+        if self.bundle is not None:
+            self.dispute_requested.emit(self.bundle.detail.row.id, interaction, direction)
 
     def focus_text(self) -> None:
         self.text.setFocus(Qt.FocusReason.ShortcutFocusReason)

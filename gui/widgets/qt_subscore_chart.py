@@ -2,26 +2,54 @@
 
 Horizontal bars: the five names ("p_t r_t", ...) read in full on the left of a narrow pane,
 where five vertical bars left each name ~40 px and the axis read "p... p... p...".
+
+A disputed sub-score (a moderator says it is too high or too low) is drawn in another colour
+and its name marked. Right-click on a bar (or its name) disputes it; the menu key, or D in the
+review table, opens the chooser of all five. The chart only asks (``dispute_requested``); the
+window writes the dispute as an undoable command.
 """
 from __future__ import annotations
 
 from typing import Optional, Sequence
 
+import shiboken6
 from PySide6.QtCharts import QBarCategoryAxis, QBarSet, QChart, QChartView, QHorizontalBarSeries, QLineSeries, QValueAxis
-from PySide6.QtCore import QMargins, QPointF, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPen
+from PySide6.QtCore import QMargins, QPoint, QPointF, Qt, Signal
+from PySide6.QtGui import QColor, QContextMenuEvent, QFont, QPainter, QPen
+from PySide6.QtWidgets import QMenu
 
-from storage.records import SUBSCORE_NAMES
+from storage.records import SUBSCORE_NAMES, Disputes, disputes_of
 
 from ..training.chart_style import DARK_BACKGROUND, LIGHT_BACKGROUND
+from .qt_dispute_menu import MARK, chooser_menu, interaction_menu
+
+DISPUTED_LIGHT, DISPUTED_DARK = QColor(196, 72, 56), QColor(235, 110, 90)
+
+
+def category_label(name: str, direction: Optional[str]) -> str:
+    """A bar's name on the axis: marked when disputed ("p_t r_t ▲ too high")."""
+    return f"{name} {MARK[direction]} {direction.replace('_', ' ')}" if direction else name
 
 
 class QtSubScoreChart(QChartView):
-    """Created once; :meth:`set_scores` only changes values (building a chart is slow)."""
+    """Created once; :meth:`set_scores` only changes values (building a chart is slow).
+
+    Signals
+    -------
+    dispute_requested(str, object)
+        Dispute this interaction: "too_high" / "too_low", or None to clear its dispute.
+    """
+
+    dispute_requested = Signal(str, object)
 
     def __init__(self, parent=None) -> None:
         chart = QChart()
         super().__init__(chart, parent)
+        self.disputes: Disputes = ()
+        self._menu: Optional[QMenu] = None
+        self._scored = False
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # the menu key opens the chooser
+        self.setToolTip("Right-click a sub-score to dispute it (too high / too low); D in the review table")
         self.setRenderHint(QPainter.RenderHint.Antialiasing)
         self.setMinimumHeight(190)
         chart.setMargins(QMargins(4, 4, 4, 4))
@@ -31,6 +59,7 @@ class QtSubScoreChart(QChartView):
         self.bars = QBarSet("sub-scores")
         self.bars.append([0.0] * len(SUBSCORE_NAMES))
         self.bars.setColor(QColor(70, 130, 200))
+        self.bars.setSelectedColor(DISPUTED_LIGHT)
         self.bar_series = QHorizontalBarSeries()
         self.bar_series.append(self.bars)
         self.bar_series.setBarWidth(0.6)
@@ -75,6 +104,71 @@ class QtSubScoreChart(QChartView):
         self.chart().setTitle("" if scored else "not scored")
         self.bar_series.setVisible(scored)
         self.score_line.setVisible(score is not None)
+        self._scored = scored
+
+    def set_disputes(self, disputes: Disputes) -> None:
+        """Mark the disputed sub-scores (colour and name); () for none."""
+        self.disputes = disputes_of(disputes)
+        current = dict(self.disputes)
+        labels = [category_label(name, current.get(name)) for name in reversed(SUBSCORE_NAMES)]
+        if list(self.category_axis.categories()) != labels:
+            self.category_axis.clear()
+            self.category_axis.append(labels)
+        self.bars.deselectAllBars()
+        self.bars.selectBars([len(SUBSCORE_NAMES) - 1 - SUBSCORE_NAMES.index(n) for n in current])
+
+    # ---------------------------------------------------------------- disputes
+
+    def interaction_at(self, pos: QPoint) -> Optional[str]:
+        """The interaction whose bar (or name) is at widget position ``pos``, if any."""
+        chart = self.chart()
+        scene = self.mapToScene(pos)
+        area = chart.plotArea()
+        local = chart.mapFromScene(scene)
+        if not (area.top() <= local.y() <= area.bottom()):
+            return None
+        row = round(chart.mapToValue(local, self.bar_series).y())  # categories bottom-up
+        if 0 <= row < len(SUBSCORE_NAMES):
+            return SUBSCORE_NAMES[len(SUBSCORE_NAMES) - 1 - row]
+        return None
+
+    def _emit(self, name: str, direction: Optional[str]) -> None:
+        self.dispute_requested.emit(name, direction)
+
+    @property
+    def menu(self) -> Optional[QMenu]:
+        """The dispute menu on show (for tests and the screenshots); None once it closed."""
+        menu = self._menu
+        return menu if menu is not None and shiboken6.isValid(menu) and menu.isVisible() else None
+
+    def _popup(self, menu: QMenu, global_pos: QPoint) -> QMenu:
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self._menu = menu
+        menu.popup(global_pos)
+        return menu
+
+    def open_chooser(self, global_pos: Optional[QPoint] = None) -> Optional[QMenu]:
+        """The menu of all five interactions (D, the menu key); None when nothing is scored."""
+        if not self._scored:
+            return None
+        at = global_pos if global_pos is not None else self.mapToGlobal(self.rect().center())
+        return self._popup(chooser_menu(self, self.disputes, self._emit), at)
+
+    def open_menu_at(self, pos: QPoint) -> Optional[QMenu]:
+        """The context menu of the bar at widget position ``pos`` (the chooser off the bars)."""
+        if not self._scored:
+            return None
+        name = self.interaction_at(pos)
+        if name is None:
+            return self.open_chooser(self.mapToGlobal(pos))
+        return self._popup(interaction_menu(self, name, self.disputes, self._emit), self.mapToGlobal(pos))
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:  # noqa: N802 (Qt's name)
+        if event.reason() == QContextMenuEvent.Reason.Keyboard:
+            self.open_chooser()
+        else:
+            self.open_menu_at(event.pos())
+        event.accept()
 
     def _apply_fonts(self) -> None:
         self.category_axis.setLabelsFont(self._small_font)
@@ -91,6 +185,7 @@ class QtSubScoreChart(QChartView):
         chart.setBackgroundBrush(background)
         self.setBackgroundBrush(background)
         self.bars.setColor(QColor(91, 155, 213) if dark else QColor(70, 130, 200))
+        self.bars.setSelectedColor(DISPUTED_DARK if dark else DISPUTED_LIGHT)
         pen = self.score_line.pen()
         pen.setColor(QColor(240, 160, 70) if dark else QColor(217, 130, 43))
         self.score_line.setPen(pen)

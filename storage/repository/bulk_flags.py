@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import ConflictError
 from ..models import Flag, Review, utcnow
-from ..records import KEEP_LABEL, BulkFlagChange, BulkFlagStep, FlagValuesTuple
+from ..records import KEEP_LABEL, SUBSCORE_WRONG, BulkFlagChange, BulkFlagStep, FlagValuesTuple
 from ._chunks import IN_CHUNK, in_chunks
 from .audit import record_audit
 from .flag_kinds import check_flag_kind
@@ -106,9 +106,12 @@ def bulk_apply_flags(
     ``corrected_label``: 0-4 or None (no corrected label); :data:`KEEP_LABEL` leaves an edited
     flag's label as it is (a new flag gets none). ``note``: the note; None leaves an edited
     flag's note (a new flag gets an empty one). ``scope`` says in the audit event what was chosen
-    ("3 selected reviews", "the filter ..."). The kind must be offered (known, not retired).
+    ("3 selected reviews", "the filter ..."). The kind must be offered (known, not retired), and
+    not "sub-score wrong" (that names each review's own disputed sub-scores).
     """
     _check_flag_args(kind, None if corrected_label == KEEP_LABEL else corrected_label)
+    if kind == SUBSCORE_WRONG:  # each review's flag names its own sub-scores (storage.repository.disputes)
+        raise ValueError(f"{SUBSCORE_WRONG!r} cannot be given in bulk: dispute each review's sub-score itself")
     check_flag_kind(session, kind)
     pks = _existing(session, review_pks)
     active = _active_flags(session, pks)
