@@ -139,6 +139,13 @@ def test_d_opens_the_chooser_and_clearing_the_last_dispute_withdraws_the_flag(ma
     with qtbot.waitSignal(w.triage.flag_changed, timeout=WAIT):
         w.triage.undo()
     assert _active(open_db, pk).interactions == (("p_v r_t", "too_low"),)
+    # the menu key on the focused chart opens the same chooser
+    chart = w.detail.chart
+    focus(chart)
+    QApplication.sendEvent(chart.viewport(), QContextMenuEvent(QContextMenuEvent.Reason.Keyboard, QPoint(1, 1),
+                                                                      chart.viewport().mapToGlobal(QPoint(1, 1))))
+    assert chart.menu is not None and len(chart.menu.actions()) == 5
+    chart.menu.close()
     assert message_boxes == []
 
 
