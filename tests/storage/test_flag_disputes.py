@@ -169,3 +169,16 @@ def test_0007_adds_the_table_gives_back_the_kind_and_drops_the_table_on_downgrad
         kinds = [r[0] for r in conn.execute(text("SELECT kind FROM flags"))]
     assert "flag_interactions" not in tables and kinds == ["sub-score wrong"]
     db.dispose()
+
+
+def test_a_bulk_flag_cannot_give_sub_score_wrong_and_leaves_disputes_alone(cat):
+    db, pks, _ = cat
+    with db.begin() as s:
+        repo.add_flag(s, pks["R1"], "sub-score wrong", "ana", interactions={"p_t r_t": "too_high"})
+        with pytest.raises(ValueError, match="bulk"):
+            repo.bulk_apply_flags(s, [pks["R1"], pks["R2"]], "sub-score wrong", "ana")
+        change = repo.bulk_apply_flags(s, [pks["R1"], pks["R2"]], "spam", "ana")
+        assert repo.active_flag(s, pks["R1"]).interactions == (("p_t r_t", "too_high"),)  # kind changed, disputes kept
+        repo.bulk_undo_flags(s, change, "ana")
+        back = repo.active_flag(s, pks["R1"])
+        assert (back.kind, back.interactions) == ("sub-score wrong", (("p_t r_t", "too_high"),))
