@@ -16,7 +16,8 @@ from .qt_score_delegate import QtScoreCellDelegate
 from .qt_subscore_delegate import QtSubScoreBarDelegate
 
 _ASCENDING_FIRST = {"rank", "review", "review_id"}
-_WIDTHS = {"rank": 46, "review": 164, "score": 56, "label": 42, "votes": 46, "rating": 30, "flag": 104, "date": 84}
+_WIDTHS = {"rank": 46, "review": 164, "score": 56, "label": 42, "votes": 46, "rating": 30, "flag": 104, "date": 84,
+           "top_reason": 190, "second_reason": 170}  # "review length +0.42" reads whole; longer names elide
 SUBSCORE_WIDTH = 46
 """Bar plus a one-decimal value; the two-line header ("p_t" over "r_t") fits it."""
 
