@@ -13,6 +13,7 @@ from ..state.columns import COLUMN_INDEX, REVIEW_COLUMNS, ColumnKind
 from ..state.review_table import ReviewTableState
 from .qt_review_filter_bar import QtReviewFilterBar
 from .qt_score_delegate import QtScoreCellDelegate
+from .qt_reason_delegate import QtReasonDelegate
 from .qt_subscore_delegate import QtSubScoreBarDelegate
 
 _ASCENDING_FIRST = {"rank", "review", "review_id"}
@@ -59,6 +60,7 @@ class QtReviewTable(QWidget):
         self.view.verticalHeader().setDefaultSectionSize(24)
         self._delegate = QtSubScoreBarDelegate(self.view)
         self._score_delegate = QtScoreCellDelegate(self.view)
+        self._reason_delegate = QtReasonDelegate(self.view)
         self.view.setItemDelegateForColumn(COLUMN_INDEX["score"], self._score_delegate)
         header = self.view.horizontalHeader()
         header.setSectionsClickable(True)
@@ -69,6 +71,8 @@ class QtReviewTable(QWidget):
         header.customContextMenuRequested.connect(self._on_header_menu)
         header.sectionClicked.connect(self._on_header_clicked)
         for i, col in enumerate(REVIEW_COLUMNS):
+            if col.kind is ColumnKind.REASON:
+                self.view.setItemDelegateForColumn(i, self._reason_delegate)
             if col.kind is ColumnKind.SUBSCORE:
                 self.view.setItemDelegateForColumn(i, self._delegate)
                 header.resizeSection(i, SUBSCORE_WIDTH)

@@ -123,3 +123,23 @@ def test_the_detail_chart_gives_the_percentile_within_a_tiny_product(make_window
     _show(qtbot, w, pks["t-1"])  # with an image: its r_t r_v 4.6 goes past the scale's end, marked
     assert chart.views[4].position == (1.0, 1) and "above 4" in chart.row_tooltip(4)
     assert chart.row_texts[0] == "p_t r_t: 1.00 · 25th"
+
+
+def test_a_narrow_reason_cell_cuts_the_name_and_keeps_the_amount(qtbot):
+    from PySide6.QtCore import QRect
+    from PySide6.QtGui import QStandardItem, QStandardItemModel
+    from PySide6.QtWidgets import QStyleOptionViewItem
+
+    from gui.widgets.qt_reason_delegate import QtReasonDelegate
+
+    model = QStandardItemModel()
+    model.appendRow(QStandardItem("product images \u00d7 review images \u22120.18"))
+    delegate = QtReasonDelegate()
+    option = QStyleOptionViewItem()
+    option.rect = QRect(0, 0, 120, 22)
+    delegate.initStyleOption(option, model.index(0, 0))
+    assert option.text.endswith("\u2026 \u22120.18") and option.text.startswith("product")
+    option = QStyleOptionViewItem()
+    option.rect = QRect(0, 0, 600, 22)
+    delegate.initStyleOption(option, model.index(0, 0))
+    assert option.text == "product images \u00d7 review images \u22120.18"
