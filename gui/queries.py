@@ -12,7 +12,16 @@ from sqlalchemy.orm import Session
 
 from storage import repository as repo
 from storage.models import TRAIN_SPLIT
-from storage.records import AuditRecord, FlagRecord, ModelVersionRecord, ProductSummary, ReviewDetail, ReviewRow, SearchResult
+from storage.records import (
+    AuditRecord,
+    FlagRecord,
+    ModelVersionRecord,
+    ProductSubScores,
+    ProductSummary,
+    ReviewDetail,
+    ReviewRow,
+    SearchResult,
+)
 
 from storage.ranking import Disagreement, DisagreementMode, RankInfo, RankInput, find_disagreements, rank_product
 from .state.disagreement_queue import QueueFilter
@@ -100,7 +109,7 @@ class ReviewPage:
     rows: list[ReviewRow]
     total: int
     ranks: dict[int, RankInfo] = field(default_factory=dict)
-    subscore_range: Optional[tuple[float, float]] = None
+    subscores: Optional[ProductSubScores] = None  # the product's sub-score spreads and percentiles
     among: Optional[tuple[int, ...]] = None  # restrict to these reviews (only disagreements)
 
 
@@ -120,20 +129,21 @@ def _page(session: Session, query: ReviewQuery, offset: int, limit: int, among) 
 
 def open_reviews(
     session: Session, query: ReviewQuery, limit: Optional[int] = PAGE_SIZE,
-    known: Optional[tuple[dict[int, RankInfo], Optional[tuple[float, float]]]] = None,
+    known: Optional[tuple[dict[int, RankInfo], Optional[ProductSubScores]]] = None,
 ) -> ReviewPage:
-    """First page of a product's reviews, their total, and every review's ranks.
+    """First page of a product's reviews, their total, every review's ranks and the product's
+    sub-scores (spreads and percentiles, one query for the product).
 
-    ``known``: the ranks and sub-score range computed for the same product and model
-    before (they do not change with the sort or the filter), to skip recomputing them.
+    ``known``: the ranks and sub-scores computed for the same product and model before (they
+    do not change with the sort or the filter), to skip recomputing them.
     """
     if query.product_pk is None:
         return ReviewPage(query, 0, [], 0)
     if known is None:
         ranks = rank_product(_rank_items(session, query.product_pk, query.model_version_id))
-        sub_range = repo.subscore_range(session, query.product_pk, query.model_version_id)
+        subscores = repo.product_subscores(session, query.product_pk, query.model_version_id)
     else:
-        ranks, sub_range = known
+        ranks, subscores = known
     among = None
     if query.flt.only_disagreements:
         among = tuple(pk for pk, info in ranks.items() if info.is_disagreement)
@@ -141,7 +151,7 @@ def open_reviews(
     else:
         total = repo.count_reviews(session, query.product_pk, query.flt)
     rows = _page(session, query, 0, limit, among)
-    return ReviewPage(query, 0, rows, total, ranks, sub_range, among)
+    return ReviewPage(query, 0, rows, total, ranks, subscores, among)
 
 
 def more_reviews(session: Session, query: ReviewQuery, offset: int, among, limit: int = PAGE_SIZE) -> ReviewPage:
@@ -202,12 +212,14 @@ def flag_dialog_data(session: Session, review_pk: int, model_version_id: Optiona
 class DetailBundle:
     detail: ReviewDetail
     rank: Optional[RankInfo]
+    subscores: Optional[ProductSubScores] = None  # the review's product, for its sub-scores' percentiles
 
 
 def load_detail(session: Session, review_pk: int, model_version_id: Optional[int], media_dir: Path) -> DetailBundle:
     detail = repo.get_review_detail(session, review_pk, model_version_id, media_dir)
     ranks = rank_product(_rank_items(session, detail.row.product_pk, model_version_id))
-    return DetailBundle(detail, ranks.get(review_pk))
+    return DetailBundle(detail, ranks.get(review_pk),
+                        repo.product_subscores(session, detail.row.product_pk, model_version_id))
 
 
 # ---------------------------------------------------------------- disagreements

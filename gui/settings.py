@@ -8,6 +8,8 @@ from typing import Optional
 
 from PySide6.QtCore import QByteArray, QSettings
 
+from .state.columns import COLUMN_INDEX
+
 
 MAX_RECENT = 10
 
@@ -111,6 +113,12 @@ class Settings:
 
     def set_hidden_columns(self, keys) -> None:
         self._s.setValue("reviews/hidden_columns", json.dumps(sorted(keys)))
+        self._s.setValue("reviews/known_columns", json.dumps(sorted(COLUMN_INDEX)))
+
+    def known_columns(self) -> Optional[frozenset[str]]:
+        """The columns the table had when its hidden columns were saved (None: saved before this was kept)."""
+        value = self._json_list("reviews/known_columns")
+        return None if value is None else frozenset(value)
 
     def shortcut_overrides(self) -> dict[str, list[str]]:
         """Keys the user rebound: ``{binding id: [keys]}`` (gui/state/shortcuts.py)."""

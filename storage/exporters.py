@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from . import repository as repo
 from .errors import StorageError
 from .models import SUBSCORE_COLUMNS
-from .records import ReviewFilter, ReviewRow
+from .records import ReviewFilter, ReviewRow, reason_text
 
 EXPORT_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -161,9 +161,9 @@ def explanation_fields(parts) -> dict[str, Any]:
     """The :data:`EXPLANATION_FIELDS` of one review (``parts``: a ``ScoreParts`` or None)."""
     if parts is None or not parts.parts:
         return {"score_base": None, "top_reason": "", "score_parts": ""}
-    ordered = sorted(parts.parts, key=lambda p: -abs(p.value))
+    ordered = parts.ranked()
     top = ordered[0]
-    return {"score_base": round(parts.base, 6), "top_reason": f"{top.label} {top.value:+.2f}",
+    return {"score_base": round(parts.base, 6), "top_reason": reason_text(top.label, top.value),
             "score_parts": json.dumps([[p.label, round(p.value, 6)] for p in ordered], ensure_ascii=False)}
 
 

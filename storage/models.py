@@ -192,6 +192,12 @@ class Prediction(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     # The score's named parts (records.ScoreParts JSON; migration 0006); None when scored without.
     explanation: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON, nullable=True)
+    # Its two largest parts (label, value), copied from ``explanation`` when written (migration
+    # 0007): the review table shows and sorts by them without parsing the JSON.
+    top_reason: Mapped[Optional[str]] = mapped_column(String(200), nullable=True)
+    top_reason_value: Mapped[Optional[float]] = mapped_column(Float, nullable=True)
+    second_reason: Mapped[Optional[str]] = mapped_column(String(200), nullable=True)
+    second_reason_value: Mapped[Optional[float]] = mapped_column(Float, nullable=True)
 
 
 class Flag(Base):

@@ -120,6 +120,13 @@ class ReviewRow:
     flag_kind: Optional[str] = None
     flag_id: Optional[int] = None
     corrected_label: Optional[int] = None
+    reasons: tuple[tuple[str, float], ...] = ()
+    """The score's largest parts ``(plain label, value)``, at most two, largest first (empty when
+    no explanation is stored): :meth:`ScoreParts.ranked` of it, stored beside the prediction."""
+    has_product_text: bool = True
+    """The product has a name or a description (what the ``p_t`` interactions read)."""
+    n_product_images: int = 0
+    """Images of the review's product (what the ``p_v`` interactions read)."""
 
 
 @dataclass(frozen=True)
@@ -380,6 +387,11 @@ class ScoreParts:
     parts: tuple[ScorePart, ...]
     reference: str
 
+    def ranked(self) -> tuple[ScorePart, ...]:
+        """The parts largest ``|value|`` first, ties by label: the order the waterfall, the
+        exports and the review table's reasons share."""
+        return tuple(sorted(self.parts, key=lambda p: (-abs(p.value), p.label)))
+
     @classmethod
     def from_json(cls, data: Any) -> Optional["ScoreParts"]:
         """From the stored JSON; None for none or a shape this version does not read."""
@@ -432,3 +444,43 @@ class SearchResult:
     offset: int
     has_more: bool
     """Another page follows (ask again with ``offset + len(hits)``)."""
+
+
+def reason_text(label: str, value: float) -> str:
+    """A part in words, as exports write it: ``review length +0.42`` (ASCII sign, two decimals)."""
+    return f"{label} {value:+.2f}"
+
+
+@dataclass(frozen=True)
+class SubScoreSpread:
+    """How one sub-score is spread over a product's scored reviews (values rounded to
+    :data:`SUBSCORE_DECIMALS` first, so that float noise is not read as spread).
+
+    ``n``: scored reviews with a value; ``low``/``high``: smallest and largest; ``p10``/``p90``:
+    the 10th and 90th percentiles (nearest rank)."""
+
+    n: int
+    low: float
+    p10: float
+    p90: float
+    high: float
+
+
+SUBSCORE_DECIMALS = 2
+"""Sub-scores are compared at this many decimals for a product's spread and percentiles: values
+that read the same on screen are ties, not a ranking."""
+
+
+@dataclass(frozen=True)
+class ProductSubScores:
+    """The five sub-scores of one product's reviews under one model (``catalogue.product_subscores``).
+
+    ``spreads``: one :class:`SubScoreSpread` per sub-score (None where no review has a value);
+    ``percentiles``: review pk -> each sub-score's percentile rank within the product, 0-100, the
+    mid-rank definition (below + half the ties) so that a product whose values all tie puts
+    every review at the 50th, not at the top or the bottom."""
+
+    product_pk: int
+    model_version_id: int
+    spreads: tuple[Optional[SubScoreSpread], ...]
+    percentiles: dict[int, tuple[Optional[float], ...]] = field(default_factory=dict)

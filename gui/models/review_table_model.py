@@ -11,17 +11,19 @@ from typing import Any, Optional, Sequence
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QColor
 
-from storage.records import ReviewRow
+from storage.records import ProductSubScores, ReviewRow
 
 from .. import queries
 from ..models_view.queries import TableChanges, table_changes
 from ..state.app_state import AppState
-from ..state.columns import COLUMN_INDEX, REVIEW_COLUMNS, ColumnKind, subscore_index
+from ..state.columns import COLUMN_INDEX, REVIEW_COLUMNS, ColumnKind, reason_index, subscore_index
+from ..state.score_waterfall import NO_EXPLANATION, part_text
+from ..state.subscores import subscore_view
 from storage.ranking import RankInfo
 from ..state.review_table import ReviewQuery, ReviewTableState
 from ..store import Store
 from .formatting import NOT_SCORED, fmt_date, fmt_flag, fmt_float, one_line, plain_tooltip
-from .roles import KeyRole, ProgressRole, RangeRole, RecordRole, SortRole, ValueRole
+from .roles import KeyRole, ProgressRole, RecordRole, SortRole, SubScoreRole, ValueRole
 
 Index = QModelIndex | QPersistentModelIndex
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -51,10 +53,10 @@ class ReviewTableModel(QAbstractTableModel):
         self._row_of: dict[int, int] = {}
         self._total = 0
         self._ranks: dict[int, RankInfo] = {}
-        self._range: Optional[tuple[float, float]] = None
+        self._subscores: Optional[ProductSubScores] = None
         self._among: Optional[tuple[int, ...]] = None
         self._query: Optional[ReviewQuery] = None
-        self._known_key: Optional[tuple] = None  # (product, model) that _ranks/_range belong to
+        self._known_key: Optional[tuple] = None  # (product, model) that _ranks/_subscores belong to
         self._known: Optional[tuple] = None
         self._generation = 0
         self._pending = False
@@ -75,14 +77,14 @@ class ReviewTableModel(QAbstractTableModel):
     def reload(self, fresh: bool = False) -> None:
         """Drop the rows and ask for the first page of the current query.
 
-        Ranks and the sub-score range are kept across sort and filter changes of the same
+        Ranks and the product's sub-scores are kept across sort and filter changes of the same
         product and model; ``fresh`` recomputes them (after an import or a rescoring).
         """
         self._generation += 1
         gen = self._generation
         self.beginResetModel()
         self._rows, self._row_of, self._total = [], {}, 0
-        self._ranks, self._range, self._among = {}, None, None
+        self._ranks, self._subscores, self._among = {}, None, None
         self._pending = False
         self.endResetModel()
         self._query = self._table.query(self._app.current_product_pk, self._app.model_version_id)
@@ -108,9 +110,9 @@ class ReviewTableModel(QAbstractTableModel):
         if gen != self._generation:
             return
         self._pending = False
-        self._total, self._ranks, self._range, self._among = page.total, page.ranks, page.subscore_range, page.among
+        self._total, self._ranks, self._subscores, self._among = page.total, page.ranks, page.subscores, page.among
         self._known_key = (page.query.product_pk, page.query.model_version_id)
-        self._known = (page.ranks, page.subscore_range)
+        self._known = (page.ranks, page.subscores)
         self._append(page.rows)
         self.loading.emit(False)
         self.loaded.emit(len(self._rows), self._total)
@@ -266,8 +268,8 @@ class ReviewTableModel(QAbstractTableModel):
             return r.id
         if role == ValueRole and col.kind is ColumnKind.SUBSCORE:
             return r.sub_scores[subscore_index(col)]
-        if role == RangeRole:
-            return self._range
+        if role == SubScoreRole and col.kind is ColumnKind.SUBSCORE:
+            return subscore_view(r, self._subscores, subscore_index(col))
         if role == ProgressRole:
             return self._scoring[2] if self._scoring is not None and col.key == "score" and r.score is None else None
         if role == SortRole:
@@ -308,6 +310,9 @@ class ReviewTableModel(QAbstractTableModel):
             return "" if r.rating is None else f"{r.rating:g}"
         if col.kind is ColumnKind.SUBSCORE:
             return fmt_float(r.sub_scores[subscore_index(col)])
+        if col.kind is ColumnKind.REASON:
+            i = reason_index(col)
+            return part_text(*r.reasons[i]) if i < len(r.reasons) else ""
         if key == "flag":
             resolved = self._changes is not None and r.id in self._changes.resolved
             return fmt_flag(r.flag_kind, r.corrected_label) + (" \u2713 resolved" if resolved and r.flag_kind else "")
@@ -322,6 +327,9 @@ class ReviewTableModel(QAbstractTableModel):
     def _sort_value(self, r: ReviewRow, col) -> Any:
         if col.kind is ColumnKind.SUBSCORE:
             return r.sub_scores[subscore_index(col)]
+        if col.kind is ColumnKind.REASON:  # as the query sorts: the reason, then its amount
+            i = reason_index(col)
+            return r.reasons[i] if i < len(r.reasons) else None
         return {"score": r.score, "label": r.label, "votes": r.helpful_votes, "rating": r.rating, "date": r.time}.get(
             col.key, self._display(r, col)
         )
@@ -345,8 +353,15 @@ class ReviewTableModel(QAbstractTableModel):
                         f"({way})")
             return tip
         if col.kind is ColumnKind.SUBSCORE:
-            value = r.sub_scores[subscore_index(col)]
-            return f"{col.header}: {'not scored' if value is None else f'{value:.4f}'}"
+            return subscore_view(r, self._subscores, subscore_index(col)).tooltip
+        if col.kind is ColumnKind.REASON and r.score is not None:
+            i = reason_index(col)
+            if not r.reasons:
+                return NO_EXPLANATION
+            if i < len(r.reasons):
+                which = "What moved this score most" if i == 0 else "What moved it second most"
+                return f"{which}: {part_text(*r.reasons[i])} (score units; \"Why this score\" shows every part)"
+            return None
         if col.key == "flag" and r.flag_kind:
             resolution = self._changes.resolved.get(r.id) if self._changes is not None else None
             return plain_tooltip(fmt_flag(r.flag_kind, r.corrected_label) + (f"\n{resolution}" if resolution else ""))

@@ -14,6 +14,7 @@ class ColumnKind(Enum):
     NUMBER = "number"
     SUBSCORE = "subscore"  # drawn as an in-cell bar
     FLAG = "flag"
+    REASON = "reason"  # a part of the score's explanation, in words
 
 
 @dataclass(frozen=True)
@@ -72,13 +73,36 @@ REVIEW_COLUMNS: tuple[ReviewColumn, ...] = (
     ReviewColumn("date", "Date", ColumnKind.TEXT, "time", visible=False, tooltip="Review date (UTC)"),
     ReviewColumn("images", "Images", ColumnKind.NUMBER, None, visible=False, tooltip="Number of review images"),
     ReviewColumn("review_id", "Review id", ColumnKind.TEXT, "review_id", visible=False),
+    # appended, so that header layouts saved before them keep their columns' places
+    ReviewColumn("top_reason", "Top reason", ColumnKind.REASON, "top_reason", visible=False,
+                 tooltip="What moved the score most: the largest part of its explanation, in score units "
+                         "(the detail pane's \"Why this score\" shows every part); sorts by reason, then amount"),
+    ReviewColumn("second_reason", "2nd reason", ColumnKind.REASON, "second_reason", visible=False,
+                 tooltip="The second-largest part of the score's explanation; sorts by reason, then amount"),
 )
+
+ADDED_LATER = frozenset({"top_reason", "second_reason"})
+"""Columns that layouts saved without a list of the columns they knew (before these existed)
+did not know: they start at their default visibility, not shown because nobody hid them."""
 
 COLUMN_INDEX = {c.key: i for i, c in enumerate(REVIEW_COLUMNS)}
 
 
 def column(key: str) -> ReviewColumn:
     return REVIEW_COLUMNS[COLUMN_INDEX[key]]
+
+
+def hidden_with_new_columns(hidden, known) -> frozenset[str]:
+    """Remembered hidden columns plus every hidden-by-default column the layout did not know
+    (``known``: the column keys it was saved with; None for a layout saved before they were
+    remembered, which knew all but :data:`ADDED_LATER`)."""
+    known = frozenset(known) if known is not None else frozenset(COLUMN_INDEX) - ADDED_LATER
+    return frozenset(hidden) | {c.key for c in REVIEW_COLUMNS if c.key not in known and not c.visible}
+
+
+def reason_index(col: ReviewColumn) -> int:
+    """Position 0-1 of a reason column in ``ReviewRow.reasons``."""
+    return 0 if col.key == "top_reason" else 1
 
 
 def subscore_index(col: ReviewColumn) -> int:

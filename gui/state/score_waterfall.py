@@ -13,7 +13,7 @@ from typing import Optional
 
 from storage.records import ScoreParts
 
-__all__ = ["NO_EXPLANATION", "TINY", "WaterfallRow", "Waterfall", "waterfall", "fmt_part", "reference_note"]
+__all__ = ["NO_EXPLANATION", "TINY", "WaterfallRow", "Waterfall", "waterfall", "fmt_part", "part_text", "reference_note"]
 
 #: Parts below this in absolute value read ``+0.00`` at two decimals: only those are grouped.
 TINY = 0.005
@@ -37,7 +37,7 @@ class WaterfallRow:
     def text(self) -> str:
         if self.kind in ("base", "score"):
             return f"{self.label} {self.value:.2f}".replace("-", "\u2212")
-        return f"{self.label} {fmt_part(self.value)}"
+        return part_text(self.label, self.value)
 
 
 @dataclass(frozen=True)
@@ -64,8 +64,14 @@ def fmt_part(value: float) -> str:
     return f"{value:+.2f}".replace("-", "\u2212")
 
 
+def part_text(label: str, value: float) -> str:
+    """A part in words as the waterfall and the review table's reasons read it: ``review length +0.42``
+    (exports write the same with an ASCII sign: ``storage.records.reason_text``)."""
+    return f"{label} {fmt_part(value)}"
+
+
 def waterfall(parts: ScoreParts, tiny: float = TINY) -> Waterfall:
-    ordered = sorted(parts.parts, key=lambda p: (-abs(p.value), p.label))
+    ordered = parts.ranked()
     small = [p for p in ordered if abs(p.value) < tiny]
     shown = [p for p in ordered if abs(p.value) >= tiny] if len(small) >= 2 else ordered
     rows = [WaterfallRow("base", "base", parts.base, 0.0, parts.base)]

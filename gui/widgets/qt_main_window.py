@@ -28,6 +28,7 @@ from ..models_view.qt_models_view import QtModelsView
 from ..settings import Settings
 from ..state import AppState, DisagreementQueueState, ProductListState, ReviewTableState
 from ..state import shortcuts
+from ..state.columns import hidden_with_new_columns
 from ..state.remembered import RememberedView, settings_key
 from ..state.saved_views import SavedViewsState, saved_views_key
 from ..store import Store
@@ -96,8 +97,8 @@ class QtMainWindow(TriageMixin, ViewsMixin, QMainWindow):
         self.app_state = AppState(user_name=settings.user_name, theme=settings.theme)
         self.table_state = ReviewTableState()
         hidden = settings.hidden_columns()
-        if hidden is not None:
-            self.table_state.hidden_columns = hidden
+        if hidden is not None:  # columns added since the layout was saved start as they are by default
+            self.table_state.hidden_columns = hidden_with_new_columns(hidden, settings.known_columns())
         self.product_state = ProductListState()
         self.queue_state = DisagreementQueueState()
         self.saved_views_state = SavedViewsState()

@@ -13,6 +13,7 @@ from .. import queries
 from ..models.formatting import NOT_SCORED, display_text, fmt_date, fmt_float, fmt_stars
 from ..state.app_state import AppState
 from ..state.score_waterfall import NO_EXPLANATION, reference_note, waterfall
+from ..state.subscores import subscore_views
 from ..store import Store
 from .qt_flag_history import QtFlagHistory
 from .qt_image_viewer import QtImageViewer
@@ -163,7 +164,7 @@ class QtReviewDetail(QScrollArea):
         self.ranks.setText(rank_text(bundle))
         self.product_images.set_images(d.product_images)
         self.review_images.set_images(d.review_images)
-        self.chart.set_scores(r.score, r.sub_scores)
+        self.chart.set_views(subscore_views(r, bundle.subscores))
         self.chart.set_disputes(active_disputes(d.flags))
         self.history.flag_model.set_flags(d.flags)
         self.history_title.setText(f"Flag history ({len(d.flags)})" if d.flags else "Flag history (none)")

@@ -13,10 +13,12 @@ from ..state.columns import COLUMN_INDEX, REVIEW_COLUMNS, ColumnKind
 from ..state.review_table import ReviewTableState
 from .qt_review_filter_bar import QtReviewFilterBar
 from .qt_score_delegate import QtScoreCellDelegate
+from .qt_reason_delegate import QtReasonDelegate
 from .qt_subscore_delegate import QtSubScoreBarDelegate
 
 _ASCENDING_FIRST = {"rank", "review", "review_id"}
-_WIDTHS = {"rank": 46, "review": 164, "score": 56, "label": 42, "votes": 46, "rating": 30, "flag": 104, "date": 84}
+_WIDTHS = {"rank": 46, "review": 164, "score": 56, "label": 42, "votes": 46, "rating": 30, "flag": 104, "date": 84,
+           "top_reason": 190, "second_reason": 170}  # "review length +0.42" reads whole; longer names elide
 SUBSCORE_WIDTH = 46
 """Bar plus a one-decimal value; the two-line header ("p_t" over "r_t") fits it."""
 
@@ -58,6 +60,7 @@ class QtReviewTable(QWidget):
         self.view.verticalHeader().setDefaultSectionSize(24)
         self._delegate = QtSubScoreBarDelegate(self.view)
         self._score_delegate = QtScoreCellDelegate(self.view)
+        self._reason_delegate = QtReasonDelegate(self.view)
         self.view.setItemDelegateForColumn(COLUMN_INDEX["score"], self._score_delegate)
         header = self.view.horizontalHeader()
         header.setSectionsClickable(True)
@@ -68,6 +71,8 @@ class QtReviewTable(QWidget):
         header.customContextMenuRequested.connect(self._on_header_menu)
         header.sectionClicked.connect(self._on_header_clicked)
         for i, col in enumerate(REVIEW_COLUMNS):
+            if col.kind is ColumnKind.REASON:
+                self.view.setItemDelegateForColumn(i, self._reason_delegate)
             if col.kind is ColumnKind.SUBSCORE:
                 self.view.setItemDelegateForColumn(i, self._delegate)
                 header.resizeSection(i, SUBSCORE_WIDTH)

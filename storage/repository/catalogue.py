@@ -124,7 +124,24 @@ _ORDERABLE = {
     "review_id": Review.review_id,
     "id": Review.id,
     **{name: getattr(Prediction, name) for name in SUBSCORE_COLUMNS},
+    # a reason groups its reviews, each group ordered by how much the reason moved the score
+    "top_reason": (Prediction.top_reason, Prediction.top_reason_value),
+    "second_reason": (Prediction.second_reason, Prediction.second_reason_value),
 }
+
+
+def _order(q, order_by: str, descending: bool):
+    """``q`` ordered by an :data:`_ORDERABLE` key: NULLs last, ties by review id (stable pages)."""
+    if order_by not in _ORDERABLE:
+        raise ValueError(f"cannot order reviews by {order_by!r}; choose one of {sorted(_ORDERABLE)}")
+    cols = _ORDERABLE[order_by]
+    cols = cols if isinstance(cols, tuple) else (cols,)
+    return q.order_by(cols[0].is_(None), *(c.desc() if descending else c.asc() for c in cols), Review.id)
+
+
+def _has_text(*cols):
+    """Any of the columns holds more than whitespace (as the engine's product text is built)."""
+    return or_(*(func.length(func.trim(func.coalesce(c, ""))) > 0 for c in cols))
 
 
 def _review_query(model_version_id: Optional[int]):
@@ -132,6 +149,12 @@ def _review_query(model_version_id: Optional[int]):
         select(ImageLink.review_pk, func.count().label("n"))
         .where(ImageLink.review_pk.is_not(None))
         .group_by(ImageLink.review_pk)
+        .subquery()
+    )
+    n_product_img = (
+        select(ImageLink.product_pk, func.count().label("n"))
+        .where(ImageLink.product_pk.is_not(None))
+        .group_by(ImageLink.product_pk)
         .subquery()
     )
     active_flag = (
@@ -157,8 +180,16 @@ def _review_query(model_version_id: Optional[int]):
             Flag.kind,
             Flag.id,
             Flag.corrected_label,
+            Prediction.top_reason,
+            Prediction.top_reason_value,
+            Prediction.second_reason,
+            Prediction.second_reason_value,
+            _has_text(Product.title, Product.description),
+            func.coalesce(n_product_img.c.n, 0),
         )
+        .join(Product, Product.id == Review.product_pk)
         .outerjoin(n_img, n_img.c.review_pk == Review.id)
+        .outerjoin(n_product_img, n_product_img.c.product_pk == Review.product_pk)
         .outerjoin(
             Prediction,
             and_(Prediction.review_pk == Review.id, Prediction.model_version_id == (model_version_id or -1)),
@@ -170,10 +201,13 @@ def _review_query(model_version_id: Optional[int]):
 
 
 def _row(r) -> ReviewRow:
+    reasons = tuple((label, float(value)) for label, value in ((r[19], r[20]), (r[21], r[22]))
+                    if label is not None and value is not None)
     return ReviewRow(
         id=r[0], review_id=r[1], product_pk=r[2], title=r[3] or "", text=r[4] or "", rating=r[5],
         helpful_votes=r[6], label=r[7], time=r[8], n_images=r[9], score=r[10], sub_scores=tuple(r[11:16]),
-        flag_kind=r[16], flag_id=r[17], corrected_label=r[18],
+        flag_kind=r[16], flag_id=r[17], corrected_label=r[18], reasons=reasons, has_product_text=bool(r[23]),
+        n_product_images=int(r[24] or 0),
     )
 
 
@@ -213,14 +247,10 @@ def page_reviews(
     """One page of a product's reviews (or all reviews when ``product_pk`` is None),
     with the prediction of ``model_version_id`` and the latest active flag.
     Ordering is stable (ties broken by review id) and NULLs sort last."""
-    if order_by not in _ORDERABLE:
-        raise ValueError(f"cannot order reviews by {order_by!r}; choose one of {sorted(_ORDERABLE)}")
     q, n_img = _review_query(model_version_id)
     if product_pk is not None:
         q = q.where(Review.product_pk == product_pk)
-    q = _apply_filter(q, flt, n_img)
-    col = _ORDERABLE[order_by]
-    q = q.order_by(col.is_(None), col.desc() if descending else col.asc(), Review.id)
+    q = _order(_apply_filter(q, flt, n_img), order_by, descending)
     q = q.offset(offset)
     if limit is not None:
         q = q.limit(limit)
@@ -239,15 +269,11 @@ def iter_reviews(
     """Every row :func:`page_reviews` would return with ``limit=None``, each with its product's
     ``product_id``, streamed from the cursor ``batch`` rows at a time (an export of 100k rows
     never holds them all). Consume it inside the session's transaction."""
-    if order_by not in _ORDERABLE:
-        raise ValueError(f"cannot order reviews by {order_by!r}; choose one of {sorted(_ORDERABLE)}")
     q, n_img = _review_query(model_version_id)
-    q = q.join(Product, Product.id == Review.product_pk).add_columns(Product.product_id)
+    q = q.add_columns(Product.product_id)
     if product_pk is not None:
         q = q.where(Review.product_pk == product_pk)
-    q = _apply_filter(q, flt, n_img)
-    col = _ORDERABLE[order_by]
-    q = q.order_by(col.is_(None), col.desc() if descending else col.asc(), Review.id)
+    q = _order(_apply_filter(q, flt, n_img), order_by, descending)
     for r in session.execute(q, execution_options={"yield_per": max(1, batch)}):
         yield _row(r), r[-1]
 
@@ -365,9 +391,7 @@ def page_reviews_among(
     if not review_pks:
         return []
     q, n_img = _review_query(model_version_id)
-    q = _apply_filter(q.where(Review.id.in_(list(review_pks))), flt, n_img)
-    col = _ORDERABLE[order_by]
-    q = q.order_by(col.is_(None), col.desc() if descending else col.asc(), Review.id).offset(offset)
+    q = _order(_apply_filter(q.where(Review.id.in_(list(review_pks))), flt, n_img), order_by, descending).offset(offset)
     if limit is not None:
         q = q.limit(limit)
     return [_row(r) for r in session.execute(q)]

@@ -3,6 +3,8 @@
 Every function takes a Session and never commits; results are plain dataclasses."""
 from __future__ import annotations
 
+import math
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from typing import Iterable, Optional
 
@@ -10,7 +12,7 @@ from sqlalchemy import and_, delete, func, select
 from sqlalchemy.orm import Session, aliased
 
 from ..models import SUBSCORE_COLUMNS, Flag, Prediction, Product, Review, utcnow
-from ..records import PredictionIn, ScoreParts
+from ..records import SUBSCORE_DECIMALS, PredictionIn, ProductSubScores, ScoreParts, SubScoreSpread
 from ._chunks import in_chunks
 
 __all__ = [
@@ -24,6 +26,9 @@ __all__ = [
     "paired_predictions_stamp",
     "score_parts",
     "score_parts_by_pks",
+    "product_subscores",
+    "subscore_spread",
+    "percentile_ranks",
 ]
 
 
@@ -42,13 +47,22 @@ def write_predictions(session: Session, model_version_id: int, preds: Iterable[P
         [
             {
                 "model_version_id": model_version_id, "review_pk": p.review_pk, "score": float(p.score), "created_at": now,
-                "explanation": p.explanation,
+                "explanation": p.explanation, **_reason_columns(p.explanation),
                 **{c: (None if v is None else float(v)) for c, v in zip(SUBSCORE_COLUMNS, p.sub_scores)},
             }
             for p in preds
         ],
     )
     return len(preds)
+
+
+def _reason_columns(explanation) -> dict:
+    """The two largest parts of an explanation as the prediction's reason columns (migration 0007)."""
+    parts = ScoreParts.from_json(explanation)
+    top = [(p.label, p.value) for p in parts.ranked()[:2]] if parts is not None else []
+    top += [(None, None)] * (2 - len(top))
+    return {"top_reason": top[0][0], "top_reason_value": top[0][1],
+            "second_reason": top[1][0], "second_reason_value": top[1][1]}
 
 
 def review_pks_missing_prediction(session: Session, model_version_id: int) -> list[int]:
@@ -165,3 +179,50 @@ def score_parts(session: Session, model_version_id: int, review_pk: int) -> Opti
     data = session.scalar(select(Prediction.explanation).where(
         Prediction.model_version_id == model_version_id, Prediction.review_pk == review_pk))
     return ScoreParts.from_json(data)
+
+
+def _rounded(v: Optional[float]) -> Optional[float]:
+    return None if v is None else round(float(v), SUBSCORE_DECIMALS)
+
+
+def subscore_spread(values: list[float]) -> Optional[SubScoreSpread]:
+    """Smallest, 10th and 90th percentile (nearest rank) and largest of ``values`` (already rounded)."""
+    if not values:
+        return None
+    v = sorted(values)
+    n = len(v)
+
+    def nearest(q: float) -> float:
+        return v[max(0, min(n - 1, math.ceil(q * n) - 1))]
+
+    return SubScoreSpread(n, v[0], nearest(0.10), nearest(0.90), v[-1])
+
+
+def percentile_ranks(values: dict[int, float]) -> dict[int, float]:
+    """key -> percentile rank 0-100 of its value among ``values``: (values below + half the ties
+    including itself) / n. All tied: every key at 50."""
+    ordered = sorted(values.values())
+    n = len(ordered)
+    return {k: 100.0 * (bisect_left(ordered, v) + 0.5 * (bisect_right(ordered, v) - bisect_left(ordered, v))) / n
+            for k, v in values.items()}
+
+
+def product_subscores(session: Session, product_pk: int, model_version_id: Optional[int]) -> Optional[ProductSubScores]:
+    """The five sub-scores of one product's reviews under one model: each one's spread and each
+    review's percentile within the product (:class:`ProductSubScores`), from one query of the
+    product's predictions (a few thousand rows at most for one product); None without a model."""
+    if model_version_id is None:
+        return None
+    cols = [getattr(Prediction, c) for c in SUBSCORE_COLUMNS]
+    rows = session.execute(
+        select(Prediction.review_pk, *cols)
+        .join(Review, Review.id == Prediction.review_pk)
+        .where(Review.product_pk == product_pk, Prediction.model_version_id == model_version_id)
+    ).all()
+    spreads, ranks = [], []
+    for i in range(len(SUBSCORE_COLUMNS)):
+        values = {r[0]: _rounded(r[1 + i]) for r in rows if r[1 + i] is not None}
+        spreads.append(subscore_spread(list(values.values())))
+        ranks.append(percentile_ranks(values))
+    percentiles = {r[0]: tuple(rk.get(r[0]) for rk in ranks) for r in rows}
+    return ProductSubScores(product_pk, model_version_id, tuple(spreads), percentiles)

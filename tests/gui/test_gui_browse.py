@@ -230,8 +230,11 @@ def test_at_a_laptops_1280_by_800_every_default_column_is_on_screen(make_window,
     assert header.sectionViewportPosition(flag) + header.sectionSize(flag) <= view.viewport().width()
     assert not view.horizontalScrollBar().isVisible()
     assert header.sectionSize(COLUMN_INDEX["review"]) >= 150  # the review's title stays readable
-    axis = w.detail.chart.category_axis
-    assert not axis.truncateLabels() and "p_t r_t" in axis.categories()
+    w.app_state.current_review_pk = w.review_model.review(0).id
+    qtbot.waitUntil(lambda: w.detail.bundle is not None, timeout=WAIT)
+    chart = w.detail.chart
+    assert chart.row_texts[0].startswith("p_t r_t: ") and chart.width() <= w.detail.viewport().width()
+    assert chart.height() >= chart.heightForWidth(chart.width())  # the caption is not cut off
 
 
 def test_dark_theme_charts_are_dark_with_light_text(make_window, catalogue, qtbot):
@@ -240,7 +243,10 @@ def test_dark_theme_charts_are_dark_with_light_text(make_window, catalogue, qtbo
     w = make_window(catalogue.url)
     w.app_state.theme = "dark"
     panel = w.training
-    for view in (*panel.charts, w.detail.chart):
+    w.detail.chart.resize(200, 40)  # painted, not a QChart: its background is the theme's
+    detail = w.detail.chart.grab().toImage()
+    assert detail.pixelColor(1, 1).name() == DARK_BACKGROUND
+    for view in panel.charts:
         chart = view.chart()
         assert chart.backgroundBrush().color().name() == DARK_BACKGROUND, view
         assert chart.axes()[0].labelsBrush().color().lightness() > 150, view  # readable on it

@@ -71,15 +71,15 @@ def test_chart_and_ranks_show_the_scores(make_window, catalogue, qtbot):
     _show_review(qtbot, w, catalogue.product_pks["P-TREES"], catalogue.image_review_pk)
     row = w.detail.bundle.detail.row
     chart = w.detail.chart
-    # horizontal bars, first sub-score on top (the category axis counts bottom-up)
-    assert [chart.bars.at(4 - i) for i in range(5)] == [float(v) for v in row.sub_scores]
-    assert chart.category_axis.categories() == ["r_t r_v", "p_v r_t", "p_t r_v", "p_v r_v", "p_t r_t"]
-    assert chart.score_line.count() == 2 and chart.score_line.at(0).x() == row.score
+    # one row per sub-score, first on top, each with its value (this review has both images and texts)
+    assert [v.value for v in chart.views] == list(row.sub_scores)
+    assert [t.split(":")[0] for t in chart.row_texts] == ["p_t r_t", "p_v r_v", "p_t r_v", "p_v r_t", "r_t r_v"]
+    assert not any(v.greyed for v in chart.views)
     assert "under the model" in w.detail.ranks.text() and "of 6 under the votes" in w.detail.ranks.text()
     with qtbot.waitSignal(w.review_model.loaded, timeout=WAIT):
         w.product_list.select_product(catalogue.product_pks["P-SHOE"])
     qtbot.waitUntil(lambda: w.detail.bundle is not None and w.detail.bundle.detail.row.score is None, timeout=WAIT)
-    assert chart.chart().title() == "not scored"
+    assert all(t.endswith(": not scored") for t in chart.row_texts)
     assert "not scored" in w.detail.meta.text()
 
 

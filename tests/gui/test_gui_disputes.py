@@ -7,7 +7,7 @@ import csv
 
 from waits import WAIT  # noqa: E402
 
-from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QContextMenuEvent
 from PySide6.QtWidgets import QApplication, QDialogButtonBox
 
@@ -26,20 +26,17 @@ def _detail_on(qtbot, w, pk):
 
 
 def _bar_position(chart, name: str) -> QPoint:
-    """Viewport position of the middle of a sub-score's bar (categories are drawn bottom-up)."""
-    from storage.records import SUBSCORE_NAMES
-
-    row = len(SUBSCORE_NAMES) - 1 - SUBSCORE_NAMES.index(name)
-    c = chart.chart()
-    x = c.plotArea().center().x()
-    y = c.mapToPosition(QPointF(0.0, row), chart.bar_series).y()
-    return chart.mapFromScene(c.mapToScene(QPointF(x, y)))
+    """Widget position of the middle of a sub-score's row."""
+    i = [v.name for v in chart.views].index(name)
+    rect = chart.rect()
+    y = int(chart.row_top(i) + chart.row_height() / 2)
+    return QPoint(rect.center().x(), y)
 
 
 def _right_click(chart, name: str):
     pos = _bar_position(chart, name)
-    event = QContextMenuEvent(QContextMenuEvent.Reason.Mouse, pos, chart.viewport().mapToGlobal(pos))
-    QApplication.sendEvent(chart.viewport(), event)
+    event = QContextMenuEvent(QContextMenuEvent.Reason.Mouse, pos, chart.mapToGlobal(pos))
+    QApplication.sendEvent(chart, event)
     assert chart.menu is not None, "no dispute menu opened"
     return chart.menu
 
@@ -78,7 +75,7 @@ def test_right_click_on_a_bar_disputes_it_and_undo_redo_round_trip(make_window, 
     assert (flag.kind, flag.interactions, flag.model_version_id) == (
         "sub-score wrong", (("p_t r_t", "too_high"),), catalogue.model_id)
     qtbot.waitUntil(lambda: chart.disputes == (("p_t r_t", "too_high"),), timeout=WAIT)
-    assert "p_t r_t \u25b2 too high" in chart.category_axis.categories()
+    assert "p_t r_t \u25b2 too high: " in "\n".join(chart.row_texts)
     with open_db.begin() as s:
         event = repo.list_audit_events(s, limit=1)[0]
     assert audit_line(event).details == "flag 'sub-score wrong'; disputed p_t r_t as too high"
@@ -142,8 +139,8 @@ def test_d_opens_the_chooser_and_clearing_the_last_dispute_withdraws_the_flag(ma
     # the menu key on the focused chart opens the same chooser
     chart = w.detail.chart
     focus(chart)
-    QApplication.sendEvent(chart.viewport(), QContextMenuEvent(QContextMenuEvent.Reason.Keyboard, QPoint(1, 1),
-                                                                      chart.viewport().mapToGlobal(QPoint(1, 1))))
+    QApplication.sendEvent(chart, QContextMenuEvent(QContextMenuEvent.Reason.Keyboard, QPoint(1, 1),
+                                                     chart.mapToGlobal(QPoint(1, 1))))
     assert chart.menu is not None and len(chart.menu.actions()) == 5
     chart.menu.close()
     assert message_boxes == []

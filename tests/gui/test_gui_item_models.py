@@ -12,7 +12,7 @@ from gui.models.disagreement_model import DisagreementTableModel
 from gui.models.flag_history_model import FlagHistoryModel
 from gui.models.product_model import ProductFilterProxy, ProductTableModel
 from gui.models.review_table_model import ReviewTableModel
-from gui.models.roles import RangeRole, ValueRole
+from gui.models.roles import SubScoreRole, ValueRole
 from gui.queries import QueueItem
 from gui.state import AppState, DisagreementQueueState, ProductListState, ReviewTableState
 from gui.state.columns import COLUMN_INDEX
@@ -65,8 +65,9 @@ def test_review_table_model_loads_pages_lazily(qtbot, qtmodeltester, catalogue):
     first = model.review(0)
     assert model.index(0, COLUMN_INDEX["rank"]).data() == "1"
     assert model.index(0, COLUMN_INDEX["sub0"]).data(ValueRole) == first.sub_scores[0]
-    low, high = model.index(0, COLUMN_INDEX["sub0"]).data(RangeRole)
-    assert low <= first.sub_scores[0] <= high
+    view = model.index(0, COLUMN_INDEX["sub0"]).data(SubScoreRole)
+    assert view.value == first.sub_scores[0] and view.spread.low <= round(first.sub_scores[0], 2) <= view.spread.high
+    assert view.spread.n == 1200 and 0 < view.percentile < 100
     # sorting is a new query: rank ascending = score descending
     with qtbot.waitSignal(model.loaded, timeout=WAIT):
         model.sort(COLUMN_INDEX["votes"], Qt.SortOrder.DescendingOrder)

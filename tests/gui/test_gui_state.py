@@ -200,3 +200,14 @@ def test_remembered_view_round_trips_and_ignores_what_no_longer_reads():
     assert RememberedView.from_json(broken) == RememberedView(None, ReviewFilter(only_flagged=True), None, "Books")
     assert RememberedView.from_json("not an object") == RememberedView()
     assert settings_key("sqlite:///a.db") != settings_key("sqlite:///b.db")
+
+
+def test_columns_added_since_a_layout_was_saved_start_hidden_when_hidden_by_default():
+    from gui.state.columns import ADDED_LATER, COLUMN_INDEX, hidden_with_new_columns
+
+    # saved before the app remembered which columns it knew: the reason columns were not among them
+    assert hidden_with_new_columns({"votes"}, None) == {"votes", *ADDED_LATER}
+    # saved knowing every column: the user's choice stands, a shown reason column stays shown
+    assert hidden_with_new_columns({"votes"}, set(COLUMN_INDEX)) == {"votes"}
+    known = set(COLUMN_INDEX) - {"second_reason"}
+    assert hidden_with_new_columns(set(), known) == {"second_reason"}

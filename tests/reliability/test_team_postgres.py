@@ -306,3 +306,33 @@ def test_flag_kinds_migrate_and_change_alike_on_both_backends(backend_url, tmp_p
         assert repo.add_flag(s, 1, "wrong product", "mod").kind == "wrong product"
         assert [k.name for k in repo.list_flag_kinds(s)][-2:] == ["legacy", "wrong product"]
     db.dispose()
+
+
+def test_reasons_inputs_and_product_subscores_read_the_same_on_both_backends(backend_url, tmp_path):
+    """The review table's top reasons (sorted by reason, then amount), which inputs each review
+    has and a product's sub-score percentiles: no dialect-specific SQL among them."""
+    db = open_database(backend_url, media_dir=tmp_path / "media")
+    import_path(db, write_good_catalogue(tmp_path / "good"))
+
+    def parts(label, value):
+        return {"version": 1, "reference": "training mean", "base": 0.0, "score": value,
+                "parts": [["meta:a", label, value], ["meta:b", "has a date", 0.01]]}
+
+    with db.begin() as s:
+        p1 = next(p for p in repo.list_products(s) if p.product_id == "P1")
+        rows = repo.page_reviews(s, p1.id, order_by="review_id", descending=False)
+        mv = repo.register_model_version(s, "m-reasons", "/nowhere", "0" * 64)
+        explained = [("star rating", -0.7), ("review length", 0.5), ("review length", 0.9), None]
+        repo.write_predictions(s, mv.id, [
+            PredictionIn(r.id, 0.0, (1.0 + i, 2.0, 2.0, 2.0, 2.0), parts(*e) if e else None)
+            for i, (r, e) in enumerate(zip(rows, explained))])
+        ordered = repo.page_reviews(s, p1.id, mv.id, order_by="top_reason", descending=False)
+        assert [r.review_id for r in ordered] == ["R2", "R3", "R1", "R4"]
+        assert ordered[0].reasons == (("review length", 0.5), ("has a date", 0.01))
+        assert all(r.has_product_text and r.n_product_images == 1 for r in ordered)
+        p3 = next(p for p in repo.list_products(s) if p.product_id == "P3")
+        assert not any(r.has_product_text for r in repo.page_reviews(s, p3.id))
+        sub = repo.product_subscores(s, p1.id, mv.id)
+    assert [sub.percentiles[r.id][0] for r in rows] == [12.5, 37.5, 62.5, 87.5]
+    assert {sub.percentiles[r.id][1] for r in rows} == {50.0}
+    db.dispose()

@@ -104,7 +104,7 @@ def test_0002_keeps_every_row_and_leaves_one_active_model(tmp_path):
         command.upgrade(_alembic_config(conn), "0001")
     from sqlalchemy.orm import Session
 
-    from storage.models import Flag, ModelVersion, Prediction, Product, Review, TrainingRun
+    from storage.models import Flag, ModelVersion, Product, Review, TrainingRun
 
     with Session(engine) as s, s.begin():  # rows as 0001's code wrote them (the ORM skips no column)
         s.add(Product(id=1, product_id="P1", title="t"))
@@ -112,8 +112,10 @@ def test_0002_keeps_every_row_and_leaves_one_active_model(tmp_path):
         for mid, name in ((1, "old"), (2, "new")):
             s.add(ModelVersion(id=mid, name=name, checkpoint_path="/m", checkpoint_sha256="ab", active=True))
             s.flush()
-            s.add(Prediction(model_version_id=mid, review_pk=1, score=0.5, s_pt_rt=1, s_pv_rv=1, s_pt_rv=1, s_pv_rt=1,
-                             s_rt_rv=1))
+            # in SQL: the ORM's INSERT would name columns that later revisions added
+            s.execute(text("INSERT INTO predictions (model_version_id, review_pk, score, s_pt_rt, s_pv_rv, s_pt_rv, "
+                           "s_pv_rt, s_rt_rv, created_at) VALUES (:m, 1, 0.5, 1, 1, 1, 1, 1, '2026-01-01 10:00:00')"),
+                      {"m": mid})
         s.add(Flag(review_pk=1, model_version_id=1, kind="spam", corrected_label=2, note="n", author="mod"))
         s.add(TrainingRun(id=1, status="exploded"))
     with engine.connect() as conn:
@@ -208,7 +210,7 @@ def test_0004_seeds_the_default_kinds_and_the_odd_kinds_flags_already_have(tmp_p
     engine.dispose()
 
     db = open_database(str(path), media_dir=tmp_path / "m")
-    assert current_revision(db.engine) == head_revision() == "0007_flag_interactions"
+    assert current_revision(db.engine) == head_revision()
     with db.begin() as s:
         kinds = repo.list_flag_kinds(s, include_retired=True)
         assert [k.name for k in kinds] == [*FLAG_KINDS, "another odd one", "legacy"]
@@ -250,7 +252,7 @@ def test_0006_adds_the_score_parts_column_keeping_predictions_and_drops_it_on_do
     engine.dispose()
 
     db = open_database(str(path), media_dir=tmp_path / "m")
-    assert current_revision(db.engine) == head_revision() == "0007_flag_interactions"
+    assert current_revision(db.engine) == head_revision()
     parts = {"version": 1, "reference": "training mean", "base": 0.5, "score": 1.25,
              "parts": [["meta:rating", "star rating", 0.5], ["block:p_t r_t", "product text \u00d7 review text", 0.25]]}
     with db.begin() as s:
@@ -268,4 +270,45 @@ def test_0006_adds_the_score_parts_column_keeping_predictions_and_drops_it_on_do
         rows = conn.execute(text("SELECT review_pk, score FROM predictions ORDER BY review_pk")).fetchall()
         found = conn.execute(text("SELECT rowid FROM reviews_fts WHERE reviews_fts MATCH 'more'")).fetchall()
     assert "explanation" not in columns and rows == [(1, 0.75), (2, 1.25)] and found == [(2,)]
+    db.dispose()
+
+
+def test_0008_copies_each_stored_explanations_two_largest_parts_into_columns(tmp_path):
+    """A database at 0006 with predictions with and without parts: after 0008 the review rows read
+    their top reasons from the new columns (none where no parts are stored); downgrading drops them."""
+    import json
+
+    from sqlalchemy.orm import Session
+
+    from storage import repository as repo
+    from storage.models import ModelVersion, Product, Review
+
+    path = tmp_path / "made_by_0006.db"
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        command.upgrade(_alembic_config(conn), "0006_score_parts")
+    with Session(engine) as s, s.begin():
+        s.add(Product(id=1, product_id="P1", title="t"))
+        s.add_all([Review(id=i, review_id=f"R{i}", product_pk=1, text="text", helpful_votes=3) for i in (1, 2, 3)])
+        s.add(ModelVersion(id=1, name="old", checkpoint_path="/m", checkpoint_sha256="ab", active=True))
+    parts = {"version": 1, "reference": "training mean", "base": 0.5, "score": 0.9,
+             "parts": [["meta:rating", "star rating", 0.1], ["meta:log_text_chars", "review length", -0.4],
+                       ["block:p_t r_t", "product text \u00d7 review text", 0.7]]}
+    with engine.begin() as conn:  # as 0006's code wrote them
+        for pk, data in ((1, json.dumps(parts)), (2, None), (3, '{"version": 99}')):
+            conn.execute(text("INSERT INTO predictions (model_version_id, review_pk, score, created_at, explanation) "
+                              "VALUES (1, :pk, 0.9, '2026-01-01 10:00:00', :data)"), {"pk": pk, "data": data})
+    engine.dispose()
+
+    db = open_database(str(path), media_dir=tmp_path / "m")
+    assert current_revision(db.engine) == head_revision()
+    with db.begin() as s:
+        rows = {r.id: r for r in repo.review_rows_by_pks(s, [1, 2, 3], 1)}
+    assert rows[1].reasons == (("product text \u00d7 review text", 0.7), ("review length", -0.4))
+    assert rows[2].reasons == () and rows[3].reasons == ()
+    with db.engine.begin() as conn:
+        command.downgrade(_alembic_config(conn), "0006_score_parts")
+        columns = {r[1] for r in conn.execute(text("PRAGMA table_info(predictions)"))}
+        n = conn.execute(text("SELECT count(*) FROM predictions WHERE explanation IS NOT NULL")).scalar()
+    assert "top_reason" not in columns and "explanation" in columns and n == 2
     db.dispose()
