@@ -188,6 +188,12 @@ class MMSSConfig(_Config):
         paired with up to k sampled lower-labelled reviews of its product (MCR: 7).
     subtask_loss_weight
         w in L = L_tar + w L_sub (eq. 16 is w = 1).
+    subtask_rank_weight, subtask_rank_adaptive
+        Our addition (0 = the paper): a weight v adding v * mean_s L_rank,s to eq. 16, where
+        L_rank,s is eq. 13's within-product pairwise hinge on y_hat_s against the pseudo-label y_s
+        (:func:`engine.losses.subtask_rank_loss`; adaptive margin y_s(i) - y_s(j) or fixed 1).
+        It makes each sub-score rank a product's reviews, where eq. 14 alone leaves the heads
+        nearly untrained (its weight tanh(|y_s - y_g|) is 0 while y_s = y_g).
     drop_subtasks
         Ablation: subtasks whose head and loss are switched off. Their branch still feeds
         the fusion of module (c), so only the self-supervision signal is removed (our reading
@@ -219,6 +225,8 @@ class MMSSConfig(_Config):
     margin: float = 1.0
     negatives_per_positive: int = 0
     subtask_loss_weight: float = 1.0
+    subtask_rank_weight: float = 0.0
+    subtask_rank_adaptive: bool = True
     # ablations
     drop_subtasks: tuple[str, ...] = ()
     no_module_b: bool = False
@@ -252,7 +260,7 @@ class MMSSConfig(_Config):
             )
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout: must be in [0, 1), got {self.dropout}")
-        self._non_negative("margin", "negatives_per_positive", "subtask_loss_weight", "n_metadata")
+        self._non_negative("margin", "negatives_per_positive", "subtask_loss_weight", "subtask_rank_weight", "n_metadata")
         unknown = [s for s in self.drop_subtasks if s not in SUBTASKS]
         if unknown:
             raise ValueError(f"drop_subtasks: unknown subtask(s) {unknown}; known: {list(SUBTASKS)}")

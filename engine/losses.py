@@ -12,6 +12,7 @@ __all__ = [
     "ranking_pairs",
     "pairwise_hinge_loss",
     "subtask_loss",
+    "subtask_rank_loss",
     "UncertaintyBalance",
     "uncertainty_balance",
     "total_loss",
@@ -92,6 +93,22 @@ def subtask_loss(pred: torch.Tensor, pseudo: torch.Tensor, human: torch.Tensor,
         return terms.mean()
     keep = keep.to(device=pred.device, dtype=torch.bool).reshape(-1)
     return torch.where(keep, terms, terms.new_zeros(())).sum() / keep.sum().clamp_min(1)
+
+
+def subtask_rank_loss(pred: torch.Tensor, pseudo: torch.Tensor, groups: torch.Tensor,
+                      keep: torch.Tensor | None = None, adaptive: bool = True) -> torch.Tensor:
+    """Our addition (MMSS.md is silent): eq. 13's within-product pairwise hinge applied to one
+    sub-score y_hat_s against its pseudo-label y_s, so that y_hat_s orders a product's reviews as
+    y_s does. Eq. 14 alone is a pointwise fit weighted by tanh(|y_s - y_g|), which is 0 while
+    y_s = y_g (epoch 1) and small after: the heads barely learn and the five sub-scores end up
+    nearly constant within a product. ``adaptive``: MCR's margin y_s(i) - y_s(j), so pairs whose
+    pseudo-labels barely differ ask for a barely different sub-score. ``keep`` ``(B,)`` bool: a
+    review left out (a disputed sub-score) forms no pair."""
+    groups = groups.reshape(-1)
+    if keep is not None:
+        alone = -1 - torch.arange(groups.shape[0], device=groups.device)  # a group of its own: no pair
+        groups = torch.where(keep.reshape(-1).to(torch.bool), groups, alone)
+    return pairwise_hinge_loss(pred, pseudo.detach(), groups, margin=1.0, adaptive=adaptive)
 
 
 def uncertainty_balance(losses: torch.Tensor, log_vars: torch.Tensor) -> torch.Tensor:

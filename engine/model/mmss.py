@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from engine.losses import UncertaintyBalance, pairwise_hinge_loss, subtask_loss, total_loss
+from engine.losses import UncertaintyBalance, pairwise_hinge_loss, subtask_loss, subtask_rank_loss, total_loss
 from engine.config import SUBTASKS, MarginMode, MMSSConfig
 from engine.model.layers import SelfAttention, SubtaskHead, soft_pool
 from engine.model.text import TextEncoder, encoder_hidden_size
@@ -328,7 +328,8 @@ class MMSSModel(nn.Module):
         generator: torch.Generator | None = None,
         subtask_keep: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """Eq. 16: ``L_tar + subtask_loss_weight * L_sub``; returns (loss, detached parts).
+        """Eq. 16: ``L_tar + subtask_loss_weight * L_sub`` (plus ``subtask_rank_weight`` times the
+        sub-scores' ranking hinge, our addition; 0 by default); returns (loss, detached parts).
 
         ``pseudo_labels`` ``(B, 5)`` in SUBTASKS order are the y_s of SSP-Label for the
         batch (:meth:`engine.pseudolabels.SSPLabeler.step`); None means y_s = y_g.
@@ -368,6 +369,14 @@ class MMSSModel(nn.Module):
             for s, l in zip(self.subtask_names, losses):
                 parts[f"subtask/{s}"] = l.detach()
         loss = total_loss(l_tar, l_sub, cfg.subtask_loss_weight)  # Eq. 16
+        if self.subtask_names and cfg.subtask_rank_weight > 0:  # our addition (MMSSConfig)
+            l_rank = torch.stack([
+                subtask_rank_loss(out.sub_scores[:, i], pseudo_labels[:, i], batch.review_product,
+                                  None if subtask_keep is None else subtask_keep[:, i], cfg.subtask_rank_adaptive)
+                for i in idx
+            ]).mean()
+            parts["subtask_rank"] = l_rank.detach()
+            loss = loss + cfg.subtask_rank_weight * l_rank
         parts["total"] = loss.detach()
         return loss, parts
 

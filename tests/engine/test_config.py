@@ -62,7 +62,8 @@ def test_the_two_configs_share_no_field_and_the_architecture_is_the_models():
     # what a run that continues from a model may still change in MMSSConfig: dropout, which
     # encoder layers train, the losses
     assert MMSSConfig.field_names() - ARCHITECTURE_FIELDS == {
-        "dropout", "text_finetune_layers", "margin_mode", "margin", "negatives_per_positive", "subtask_loss_weight"}
+        "dropout", "text_finetune_layers", "margin_mode", "margin", "negatives_per_positive", "subtask_loss_weight",
+        "subtask_rank_weight", "subtask_rank_adaptive"}
 
 
 @pytest.mark.parametrize(

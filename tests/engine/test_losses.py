@@ -10,6 +10,7 @@ from engine.losses import (
     pairwise_hinge_loss,
     ranking_pairs,
     subtask_loss,
+    subtask_rank_loss,
     total_loss,
     uncertainty_balance,
 )
@@ -114,3 +115,28 @@ def test_total_loss():
     assert total_loss(torch.tensor(1.0), torch.tensor(2.0)).item() == 3.0
     assert total_loss(torch.tensor(1.0), torch.tensor(2.0), weight=0.5).item() == 2.0
     assert total_loss(torch.tensor(1.0), None).item() == 1.0
+
+
+def test_subtask_rank_loss_orders_a_products_reviews_by_their_pseudo_labels():
+    """Our addition: eq. 13 on y_hat_s against y_s, adaptive margin y_s(i) - y_s(j), within a product."""
+    groups = torch.tensor([0, 0, 1, 1])
+    pseudo = torch.tensor([2.0, 0.5, 1.0, 1.0])  # product 1: a tie, no pair
+    pred = torch.tensor([0.0, 0.0, 5.0, -5.0], requires_grad=True)
+    loss = subtask_rank_loss(pred, pseudo, groups)
+    assert math.isclose(float(loss.detach()), 1.5)  # one pair (0 over 1), margin 2.0 - 0.5
+    loss.backward()
+    assert pred.grad.tolist() == [-1.0, 1.0, 0.0, 0.0]
+    fixed = subtask_rank_loss(pred.detach(), pseudo, groups, adaptive=False)
+    assert math.isclose(float(fixed), 1.0)
+
+
+def test_subtask_rank_loss_leaves_out_a_disputed_review():
+    groups = torch.tensor([0, 0, 0])
+    pseudo = torch.tensor([3.0, 2.0, 1.0])
+    pred = torch.zeros(3, requires_grad=True)
+    loss = subtask_rank_loss(pred, pseudo, groups, keep=torch.tensor([True, False, True]))
+    assert math.isclose(float(loss), 2.0)  # only the pair (0 over 2) is left
+    loss.backward()
+    assert pred.grad[1] == 0.0
+    none = subtask_rank_loss(pred, pseudo, groups, keep=torch.tensor([False, False, True]))
+    assert float(none) == 0.0

@@ -318,6 +318,25 @@ def test_frozen_and_fine_tuned_encoder(model_factory):
         model_factory(text_finetune_layers=5)
 
 
+def test_sub_score_ranking_loss_trains_the_heads_where_eq_14_cannot(model_factory):
+    """While y_s = y_g (epoch 1) eq. 14's weight is 0, so the subtask heads get no gradient; with
+    ``subtask_rank_weight`` the within-product hinge on y_hat_s does reach them (our addition)."""
+
+    def head_grad(weight):
+        model, cfg = model_factory(subtask_rank_weight=weight)
+        out = model(_batch(cfg))
+        model.zero_grad()
+        out.loss.backward()
+        return out.loss_parts, sum(float(p.grad.abs().sum()) for p in model.heads.parameters() if p.grad is not None)
+
+    parts, grad = head_grad(0.0)
+    assert "subtask_rank" not in parts and grad == 0.0
+    parts, grad = head_grad(1.0)
+    assert float(parts["subtask_rank"]) > 0 and grad > 0
+    assert float(parts["total"]) == pytest.approx(float(parts["target"]) + float(parts["subtasks"])
+                                                  + float(parts["subtask_rank"]), rel=1e-5)
+
+
 # ---------------------------------------------------------------------- overfit
 @pytest.mark.parametrize("use_metadata", [True, False], ids=["with-metadata", "paper-pure"])
 def test_tiny_model_overfits_a_handful_of_products(tiny_config, capsys, use_metadata):
