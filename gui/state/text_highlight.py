@@ -1,6 +1,7 @@
 """What the detail pane's word tint shows (no Qt): a stored text highlight
 (:class:`storage.records.TextHighlight`: which words of the review's stored title and text pushed
-its score up or down) placed in the title and text as the pane displays them.
+its score up or down) placed in the text as the pane displays it; the title's words (its label
+stays plain text) are listed with their values.
 
 Each word gets a level in ``[-1, 1]``: its value over the review's largest ``|value|``, so the
 strongest word of every review is fully tinted and the sign says which way it pushed. Words whose
@@ -14,7 +15,7 @@ from bisect import bisect_left
 from dataclasses import dataclass
 from storage.records import TextHighlight
 
-from ..models.formatting import display_text_map
+from ..models.formatting import display_text, display_text_map
 
 __all__ = ["FAINT", "LEGEND_DOWN", "LEGEND_UP", "Tint", "HighlightView", "highlight_view"]
 
@@ -25,7 +26,7 @@ LEGEND_DOWN = "lowered the score"
 
 @dataclass(frozen=True)
 class Tint:
-    """Characters ``[start, end)`` of the displayed title or text, tinted at ``level`` in [-1, 1]
+    """Characters ``[start, end)`` of the displayed text, tinted at ``level`` in [-1, 1]
     (positive: the word raised the score)."""
 
     start: int
@@ -35,12 +36,13 @@ class Tint:
 
 @dataclass(frozen=True)
 class HighlightView:
-    title: tuple[Tint, ...]
     text: tuple[Tint, ...]
     note: str
     """Where reading stopped ("" when the model read all of the text)."""
     tooltip: str
     """How the values were made: method, baseline, scaling, completeness."""
+    title_note: str = ""
+    """The title's words and values (the title label stays plain text: no tint there)."""
 
 
 def _place(spans, raw: str, largest: float) -> tuple[tuple[Tint, ...], str, list[int]]:
@@ -63,7 +65,6 @@ def _words(text: str) -> int:
 def highlight_view(light: TextHighlight, title: str, text: str) -> HighlightView:
     """The tints of a review's stored ``title`` and ``text`` (as imported) in their displayed form."""
     largest = light.largest
-    title_tints, _shown, _src = _place(light.title, title or "", largest)
     text_tints, shown, src = _place(light.text, text or "", largest)
     note = ""
     if light.read_to is not None:
@@ -81,7 +82,9 @@ def highlight_view(light: TextHighlight, title: str, text: str) -> HighlightView
         f"({_fmt(largest)}). Orange words raised the score, blue words lowered it. Together the words move "
         f"the score by {_fmt(light.delta)} from the baseline (completeness gap {light.gap:.0e})."
     )
-    return HighlightView(title_tints, text_tints, note, tooltip)
+    words = [f"{display_text(title[s:e])} {_fmt(v)}" for s, e, v in sorted(light.title, key=lambda w: -abs(w[2]))[:8]]
+    title_note = f"How the title's words pushed the score: {', '.join(words)}" if words else ""
+    return HighlightView(text_tints, note, tooltip, title_note)
 
 
 def _fmt(value: float) -> str:

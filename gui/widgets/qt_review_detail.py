@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QLabel, QPlainTextEdit, QScrollArea, QVBoxLayout, QWidget
 
 from .. import queries
-from ..models.formatting import NOT_SCORED, display_text, fmt_date, fmt_float, fmt_stars
+from ..models.formatting import NOT_SCORED, display_text, fmt_date, fmt_float, fmt_stars, plain_tooltip
 from ..state.app_state import AppState
 from ..state.score_waterfall import NO_EXPLANATION, reference_note, waterfall
 from ..state.text_highlight import HighlightView, highlight_view
@@ -18,7 +18,7 @@ from .qt_flag_history import QtFlagHistory
 from .qt_image_viewer import QtImageViewer
 from .qt_score_waterfall import QtScoreWaterfall
 from .qt_subscore_chart import QtSubScoreChart
-from .qt_text_highlight import QtHighlightLegend, apply_tints, tinted_html
+from .qt_text_highlight import QtHighlightLegend, apply_tints
 from .qt_thumbnail_strip import QtThumbnailStrip, read_image, read_thumbnails
 
 
@@ -174,19 +174,12 @@ class QtReviewDetail(QScrollArea):
         self._show_highlight()
 
     def _show_highlight(self) -> None:
-        """Tint the text and title (or clear them) as the stored highlight and the on/off box say;
-        a review without a highlight shows them untinted and no legend."""
-        view, r = self.highlight, self.bundle.detail.row if self.bundle else None
+        """Tint the text (or clear it) as the stored highlight and the on/off box say; a review
+        without a highlight shows it untinted and no legend."""
+        view = self.highlight
         on = view is not None and self._app.text_highlight
         apply_tints(self.text, view.text if on else (), self._dark)
-        if r is not None:
-            title = display_text(r.title)
-            if on and view.title and title:
-                self.title.setTextFormat(Qt.TextFormat.RichText)
-                self.title.setText(tinted_html(title, view.title, self._dark))  # escaped pieces only
-            else:
-                self.title.setTextFormat(Qt.TextFormat.PlainText)
-                self.title.setText(title or "(no title)")
+        self.title.setToolTip(plain_tooltip(view.title_note) if on and view.title_note else "")
         self.highlight_legend.set_view(view)
         self.highlight_legend.setVisible(view is not None and self.bundle is not None)
 

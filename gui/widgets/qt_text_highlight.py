@@ -1,15 +1,14 @@
 """The detail pane's word tint (gui/state/text_highlight.py): background colours put on the review
-text's document, the title's escaped rich text, and the legend row with its on/off box.
+text's document, and the legend row with its on/off box.
 
 The text stays plain: the tint is a character format laid on a QPlainTextEdit's document after
-``setPlainText``, and the title's rich text is built from escaped pieces only, so nothing a review
-contains is ever interpreted. Orange and blue (a colour-blind-safe diverging pair, ColorBrewer's
+``setPlainText``, so nothing a review contains is ever interpreted (the title stays a plain-text
+label; its words' values are in its tooltip, shown literally). Orange and blue (a colour-blind-safe diverging pair, ColorBrewer's
 PuOr/RdBu ends), mixed from the theme's base colour by the word's level; explicit per theme, as the
 waterfall's, never the palette (it may still be the old theme's when the switch reaches here).
 """
 from __future__ import annotations
 
-import html
 from typing import Optional
 
 from PySide6.QtCore import Qt, Signal
@@ -52,20 +51,6 @@ def apply_tints(edit: QPlainTextEdit, tints: tuple[Tint, ...], dark: bool) -> No
     cursor.endEditBlock()
 
 
-def tinted_html(text: str, tints: tuple[Tint, ...], dark: bool) -> str:
-    """``text`` as rich text with the tints as spans; every piece of ``text`` escaped."""
-    out, pos = [], 0
-    for t in sorted(tints, key=lambda t: t.start):
-        if t.start < pos:
-            continue
-        out.append(html.escape(text[pos:t.start]))
-        out.append(f'<span style="background-color:{tint_color(t.level, dark).name()}">'
-                   f"{html.escape(text[t.start:t.end])}</span>")
-        pos = t.end
-    out.append(html.escape(text[pos:]))
-    return "".join(out).replace("\n", "<br>")
-
-
 class QtHighlightLegend(QWidget):
     """The legend under the review text: a box that turns the tint on and off, what each colour
     means (one wrapping label: the pane may be narrow), and where reading stopped. Emits
@@ -78,8 +63,7 @@ class QtHighlightLegend(QWidget):
         self.check = QCheckBox("Tint words", self)
         self.check.setChecked(True)
         self.check.toggled.connect(self.toggled)
-        self.key = QLabel(self)  # our own constant text and colours: rich text is safe here
-        self.key.setTextFormat(Qt.TextFormat.RichText)
+        self.key = QLabel(self)  # our own constant words and colours, never review text (AutoText: rendered)
         self.key.setWordWrap(True)
         self.note = QLabel(self)
         self.note.setObjectName("muted")

@@ -60,9 +60,10 @@ def test_words_are_tinted_in_the_displayed_text_and_title(make_window, catalogue
     assert _background(d.text, html_at + 4) is None  # the space after the word
     assert _background(d.text, is_at) is None  # too faint to tint
     assert _background(d.text, shown.index("neither")) is None
-    # the title: rich text made of escaped pieces, the word "y" tinted
-    assert d.title.textFormat() == Qt.TextFormat.RichText
-    assert "x &lt; " in d.title.text() and " &amp; z" in d.title.text() and "<span" in d.title.text()
+    # the title stays plain text; its words' values are in its tooltip, shown literally
+    assert d.title.textFormat() == Qt.TextFormat.PlainText and d.title.text() == TITLE
+    assert "the title's words" in d.title.toolTip() and "y +0.100" in d.title.toolTip()
+    assert "&lt;" not in TITLE and d.title.toolTip().startswith("<qt>")  # escaped for a literal tooltip
     # legend and the note on what was read
     legend = d.highlight_legend
     assert legend.isVisible() and legend.key.isVisible() and legend.check.isChecked()
@@ -77,7 +78,7 @@ def test_words_are_tinted_in_the_displayed_text_and_title(make_window, catalogue
     legend.check.setChecked(False)
     assert w.app_state.text_highlight is False and settings.text_highlight is False
     assert all(_background(d.text, i) is None for i in range(len(shown)))
-    assert d.title.textFormat() == Qt.TextFormat.PlainText and d.title.text() == TITLE
+    assert d.title.toolTip() == ""
     assert legend.isVisible() and not legend.key.isVisible() and not legend.note.isVisible()
     w.app_state.text_highlight = True
     assert legend.check.isChecked() and _background(d.text, links_at) == tint_color(-0.5, True).name()
