@@ -128,6 +128,7 @@ def main(argv=None) -> None:
     with db.begin() as s:
         repo.score_parts(s, mv.id, pk)
     print(f"  reading one review's parts: {1000 * (time.monotonic() - t0):.2f} ms")
+    run_score(db, device="cpu", only_missing=False)  # the rotation may have ended on a variant without highlights
     with db.begin() as s:
         stored = [e for e in s.scalars(select(Prediction.explanation).where(Prediction.model_version_id == mv.id))
                   if e and KEY in e]
