@@ -69,7 +69,8 @@ def test_words_are_tinted_in_the_displayed_text_and_title(make_window, catalogue
     assert legend.isVisible() and legend.key.isVisible() and legend.check.isChecked()
     assert "raised the score" in legend.key.text() and "lowered the score" in legend.key.text()
     assert legend.note.isVisible() and "first 6 of the 7 words" in legend.note.text()
-    assert legend.width() <= d.viewport().width()  # the legend wraps: it never widens the pane
+    # the legend wraps: it never widens the pane (checked once the pane has laid out)
+    qtbot.waitUntil(lambda: 0 < legend.width() <= d.viewport().width(), timeout=WAIT)
     assert "all-zero baseline" in legend.toolTip() and "4 Gauss-Legendre nodes" in legend.toolTip()
     # dark theme: the same words, the dark colours
     w.app_state.theme = "dark"
