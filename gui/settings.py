@@ -64,6 +64,15 @@ class Settings:
         self._s.setValue("view/theme", value)
 
     @property
+    def text_highlight(self) -> bool:
+        """The detail pane tints the review's words by their push on the score (on unless turned off)."""
+        return self._str("view/text_highlight", "true").lower() not in ("false", "0", "no")
+
+    @text_highlight.setter
+    def text_highlight(self, value: bool) -> None:
+        self._s.setValue("view/text_highlight", "true" if value else "false")
+
+    @property
     def advance_after_decision(self) -> bool:
         """A label key or a saved flag moves on to the next review (on unless turned off)."""
         return self._str("triage/advance", "true").lower() not in ("false", "0", "no")

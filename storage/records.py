@@ -375,17 +375,68 @@ class ScorePart:
     value: float
 
 
+WordValue = tuple[int, int, float]
+"""``(start, end, value)``: a word's characters in the stored title or text, and its value."""
+
+
+@dataclass(frozen=True)
+class TextHighlight:
+    """Which words of a review pushed its score up or down (``engine/jobs/highlight.py``, MMSS.md
+    "Explaining a score"): integrated gradients of the score over the review token states the
+    model read, from ``baseline``, summed per word, in score units.
+
+    ``title`` and ``text`` hold the words in the coordinates of the review's stored title and text;
+    ``read_to`` is where in the stored text the model stopped reading (None: it read all of it);
+    ``delta`` = score minus the score at the baseline, what the values add up to (with ``other``,
+    the share of the tokens of no word) up to ``gap``, the integral's completeness error."""
+
+    title: tuple[WordValue, ...]
+    text: tuple[WordValue, ...]
+    read_to: Optional[int]
+    baseline: str
+    steps: int
+    delta: float
+    gap: float
+    other: float
+
+    @property
+    def largest(self) -> float:
+        """The largest |value| of a word (0.0 without words)."""
+        return max((abs(v) for _s, _e, v in self.title + self.text), default=0.0)
+
+    @classmethod
+    def from_json(cls, data: Any) -> Optional["TextHighlight"]:
+        """From the explanation's ``"highlight"`` entry; None for none or a shape not read here."""
+        if not isinstance(data, dict):
+            return None
+        try:
+            def words(key: str) -> tuple[WordValue, ...]:
+                out = tuple((int(s), int(e), float(v)) for s, e, v in data[key])
+                if any(s < 0 or e <= s or not math.isfinite(v) for s, e, v in out):
+                    raise ValueError(key)
+                return out
+
+            read_to = data.get("read_to")
+            return cls(words("title"), words("text"), None if read_to is None else int(read_to),
+                       str(data.get("baseline", "")), int(data.get("steps", 0)), float(data["delta"]),
+                       float(data.get("gap", 0.0)), float(data.get("other", 0.0)))
+        except (KeyError, TypeError, ValueError):
+            return None
+
+
 @dataclass(frozen=True)
 class ScoreParts:
     """A stored score's explanation: ``base + sum(part.value) == score`` (to 1e-4).
 
     ``reference``: what "absent" meant for the fused blocks (the training mean, or the stated
-    fallback of a checkpoint that stores no means)."""
+    fallback of a checkpoint that stores no means). ``highlight``: the review text highlight,
+    when the scoring stored one."""
 
     score: float
     base: float
     parts: tuple[ScorePart, ...]
     reference: str
+    highlight: Optional[TextHighlight] = None
 
     def ranked(self) -> tuple[ScorePart, ...]:
         """The parts largest ``|value|`` first, ties by label: the order the waterfall, the
@@ -399,7 +450,8 @@ class ScoreParts:
             return None
         try:
             parts = tuple(ScorePart(str(k), str(label), float(v)) for k, label, v in data["parts"])
-            return cls(float(data["score"]), float(data["base"]), parts, str(data.get("reference", "")))
+            return cls(float(data["score"]), float(data["base"]), parts, str(data.get("reference", "")),
+                       TextHighlight.from_json(data.get("highlight")))
         except (KeyError, TypeError, ValueError):
             return None
 

@@ -46,6 +46,8 @@ class Prepared:
     texts: list[str] = field(default_factory=list)
     disputed: list[tuple[str, ...]] = field(default_factory=list)
     """Per example, the subtasks a moderator disputed for its review (``TrainingReview.disputed``)."""
+    sources: list[tuple[str, str]] = field(default_factory=list)
+    """Each review's stored ``(title, text)``, of which ``texts`` is the read form."""
 
     def __len__(self) -> int:
         return len(self.examples)
@@ -193,6 +195,7 @@ class FeatureBuilder:
             labels=[r.label for _, r in rows],
             texts=r_texts,
             disputed=[tuple(getattr(r, "disputed", ())) for _, r in rows],
+            sources=[(r.title or "", r.text or "") for _, r in rows],
         )
 
 
@@ -262,18 +265,32 @@ def predict(model: MMSSModel, prepared: Prepared, batch_size: int = 64, device: 
 
 
 def predict_explained(model: MMSSModel, prepared: Prepared, batch_size: int = 64, device: str | torch.device = "cpu",
-                      on_progress: ProgressFn | None = None,
-                      amp: bool = False) -> tuple[np.ndarray, np.ndarray, list[dict]]:
+                      on_progress: ProgressFn | None = None, amp: bool = False,
+                      highlight_steps: int = 0) -> tuple[np.ndarray, np.ndarray, list[dict]]:
     """Like :func:`predict`, plus each score's explanation (:meth:`ScoreExplanation.record`,
     :mod:`engine.model.explain`). The scores are the explained ones: equal to the sum of their
     parts (on CPU the same as :func:`predict`'s to float precision; under CUDA autocast, the
-    head after F_c in float32)."""
-    return _predict(model, prepared, batch_size, device, on_progress, amp, explain=True)
+    head after F_c in float32). ``highlight_steps`` > 0 adds the review text highlight
+    (:mod:`engine.jobs.highlight`, integrated gradients with that many quadrature nodes) under
+    the explanation's ``"highlight"`` key, where the encoder's tokenizer gives offsets."""
+    return _predict(model, prepared, batch_size, device, on_progress, amp, explain=True,
+                    highlight_steps=highlight_steps)
 
 
-def _predict(model, prepared, batch_size, device, on_progress, amp, *, explain: bool):
+def _offsets_for(model):
+    from engine.model.text import TokenOffsets
+
+    try:
+        return TokenOffsets(model.config.text_encoder, model.config.max_tokens)
+    except (ValueError, OSError):  # no fast tokenizer: scores keep their parts, without a highlight
+        return None
+
+
+def _predict(model, prepared, batch_size, device, on_progress, amp, *, explain: bool, highlight_steps: int = 0):
+    from engine.jobs.highlight import KEY, highlight_records
     from engine.model.explain import explain as explain_scores
 
+    offsets = _offsets_for(model) if explain and highlight_steps > 0 and prepared.sources else None
     model.eval()
     n = len(prepared)
     scores = np.zeros(n, dtype=np.float64)
@@ -289,6 +306,12 @@ def _predict(model, prepared, batch_size, device, on_progress, amp, *, explain: 
             scores[idx] = why.score.cpu().numpy()
             for i, record in zip(idx, why.records()):
                 records[i] = record
+            if offsets is not None:
+                lights = highlight_records(model, batch, [prepared.texts[i] for i in idx],
+                                           [prepared.sources[i] for i in idx], offsets, highlight_steps)
+                for i, light in zip(idx, lights):
+                    if light is not None:
+                        records[i][KEY] = light
         else:
             scores[idx] = out.score.float().cpu().numpy()
         subs[idx] = out.sub_scores.float().cpu().numpy()

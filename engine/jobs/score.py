@@ -19,6 +19,7 @@ from typing import Callable
 
 from storage.records import PredictionIn
 
+from engine.model.text_attribution import DEFAULT_STEPS
 from engine.starter import apply_shipped_scores
 
 from .common import cache_for, ensure_starter_model, file_sha256, load_model_version
@@ -74,11 +75,14 @@ def _chunks(by_product: dict[int, list[int]], max_reviews: int):
 
 def run_score(db, model: str | None = None, *, only_missing: bool = True, device: str = "auto",
               chunk_reviews: int = 1024, batch_size: int = 64, on_event: EventFn = lambda *a, **k: None,
-              should_stop: Callable[[], bool] = lambda: False, explain: bool = True) -> ScoreResult:
+              should_stop: Callable[[], bool] = lambda: False, explain: bool = True,
+              highlight_steps: int = DEFAULT_STEPS) -> ScoreResult:
     """Score (by default only the reviews without a prediction of the model) and store each
     prediction with its explanation (``explain``; :mod:`engine.model.explain`: the parts that add
     up to the score, stored in the prediction's ``explanation``). ``explain=False`` stores none
-    (what scoring did before; benchmarks/scoring_explain.py measures the difference)."""
+    (what scoring did before; benchmarks/scoring_explain.py measures the difference). With
+    ``explain``, ``highlight_steps`` > 0 also stores the review text highlight
+    (:mod:`engine.jobs.highlight`: integrated gradients with that many Gauss-Legendre nodes); 0 none."""
     from engine.model.text import TextEncoder
     from storage import repository as repo
 
@@ -114,7 +118,7 @@ def run_score(db, model: str | None = None, *, only_missing: bool = True, device
         del products
         if explain:
             scores, subs, whys = predict_explained(net, prepared, batch_size=batch_size, device=device,
-                                                   amp=device.startswith("cuda"))
+                                                   amp=device.startswith("cuda"), highlight_steps=highlight_steps)
         else:
             scores, subs = predict(net, prepared, batch_size=batch_size, device=device, amp=device.startswith("cuda"))
             whys = [None] * len(scores)

@@ -209,6 +209,9 @@ class MMSSModel(nn.Module):
             am = getattr(batch, f"{side}_attention_mask")
             states = self.text_encoder(ids, am)  # (N, L, H)
             mask = am.bool()
+        return self._project_text(states, mask, type_id)
+
+    def _project_text(self, states: torch.Tensor, mask: torch.Tensor, type_id: int) -> tuple[torch.Tensor, torch.Tensor]:
         x = self.text_proj(states.to(self.text_proj.weight.dtype)) + self.type_emb.weight[type_id]  # (N, L, d)
         return self.drop(x) * mask[..., None], mask
 
@@ -234,6 +237,61 @@ class MMSSModel(nn.Module):
         m = torch.cat([~mask.any(dim=1, keepdim=True), mask], dim=1)  # (N, 1 + n)
         return self.drop(x) * m[..., None], m
 
+    # ------------------------------------------------------------------ stages of forward
+    def modality_inputs(self, batch: MMSSBatch) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+        """(a): each input's features and mask per review, ``{"p_t": ((B, Lp, d), (B, Lp)), "r_t": ..,
+        "p_v": .., "r_v": ..}`` (no image inputs under ``text_only``)."""
+        rp = batch.review_product  # (B,)
+        Tp, Tp_m = self._text(batch, "product", 0)  # (P, Lp, d): product rows encoded once, then gathered
+        Tr, Tr_m = self._text(batch, "review", 1)  # (B, Lr, d), (B, Lr)
+        inputs = {"p_t": (Tp[rp], Tp_m[rp]), "r_t": (Tr, Tr_m)}
+        if not self.config.text_only:  # one self-attention over product + review regions together, then split
+            P, B = batch.num_products, batch.num_reviews
+            Vp, Vp_m = self._regions(batch.product_regions, batch.product_region_mask, P, 0, 2, Tr)
+            Vr, Vr_m = self._regions(batch.review_regions, batch.review_region_mask, B, 1, 3, Tr)
+            Vp, Vp_m = Vp[rp], Vp_m[rp]  # (B, 1 + Np, d), (B, 1 + Np)
+            n_p = Vp.shape[1]
+            V = self.image_attn(torch.cat([Vp, Vr], dim=1), torch.cat([Vp_m, Vr_m], dim=1))  # (B, n_p + n_r, d)
+            inputs["p_v"] = (V[:, :n_p], Vp_m)  # (B, 1 + Np, d)
+            inputs["r_v"] = (V[:, n_p:], Vr_m)  # (B, 1 + Nr, d)
+        return inputs
+
+    def review_text_features(self, states: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The ``r_t`` input of :meth:`modality_inputs` from review token states ``(B, L, H)`` + mask
+        (what :mod:`engine.model.text_attribution` moves along its path)."""
+        return self._project_text(states, mask.bool(), 1)
+
+    def normalized_metadata(self, batch: MMSSBatch) -> torch.Tensor | None:
+        """``m_norm`` ``(B, M)`` of the metadata channel; None without it."""
+        if not self.config.use_metadata:
+            return None
+        if batch.metadata is None:
+            raise ValueError("use_metadata=True but the batch has no metadata")
+        if batch.metadata.shape[1] != self.config.n_metadata:
+            raise ValueError(f"metadata has {batch.metadata.shape[1]} features, expected {self.config.n_metadata}")
+        return (batch.metadata.to(self.text_proj.weight.dtype) - self.metadata_mean) / self.metadata_std  # (B, M)
+
+    def fusion_block(self, name: str, inputs: dict, meta: torch.Tensor | None) -> torch.Tensor:
+        """One block of F_c, ``(B, d)`` (:attr:`fusion_block_names`): a branch of (b), a pooled input
+        under ``no_module_b``, or the metadata embedding."""
+        if name == "metadata":
+            return self.metadata_proj(meta)  # (B, d)
+        if self.config.no_module_b:
+            return soft_pool(*inputs[name])
+        a, b = name.split(" ")
+        x = torch.cat([inputs[a][0], inputs[b][0]], dim=1)  # (B, La + Lb, d)
+        m = torch.cat([inputs[a][1], inputs[b][1]], dim=1)  # (B, La + Lb)
+        return soft_pool(self.branches[_key(name)](x, m), m)  # (B, d)
+
+    def fused_score(self, blocks: list[torch.Tensor], meta: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(c): ``(f_g* (B, d), score (B,))`` from the blocks of F_c in :attr:`fusion_block_names` order."""
+        F_c = torch.cat(blocks, dim=-1)  # (B, n_parts * d)
+        f_g = F.gelu(self.fusion(self.drop(F_c)))  # (B, d)
+        score = self.score_head(f_g).squeeze(-1)  # (B,)
+        if meta is not None:
+            score = score + self.metadata_score(meta).squeeze(-1)  # (B,)
+        return f_g, score
+
     # ------------------------------------------------------------------ forward
     def forward(
         self,
@@ -249,58 +307,16 @@ class MMSSModel(nn.Module):
         y_s (default: y_g, as SSP-Label's epoch 1) and ``subtask_keep`` ``(B, 5)`` bool as
         which of them count (:meth:`compute_loss`)."""
         batch.validate()
-        cfg = self.config
-        rp = batch.review_product  # (B,)
-        B = batch.num_reviews
-        d = cfg.hidden
-
-        # (a) text: product rows are encoded once, then gathered per review
-        Tp, Tp_m = self._text(batch, "product", 0)  # (P, Lp, d), (P, Lp)
-        Tr, Tr_m = self._text(batch, "review", 1)  # (B, Lr, d), (B, Lr)
-        Tp, Tp_m = Tp[rp], Tp_m[rp]  # (B, Lp, d), (B, Lp)
-        inputs = {"p_t": (Tp, Tp_m), "r_t": (Tr, Tr_m)}
-
-        # (a) vision: one self-attention over product + review regions together, then split
-        if not cfg.text_only:
-            P = batch.num_products
-            Vp, Vp_m = self._regions(batch.product_regions, batch.product_region_mask, P, 0, 2, Tr)
-            Vr, Vr_m = self._regions(batch.review_regions, batch.review_region_mask, B, 1, 3, Tr)
-            Vp, Vp_m = Vp[rp], Vp_m[rp]  # (B, 1 + Np, d), (B, 1 + Np)
-            n_p = Vp.shape[1]
-            V = self.image_attn(torch.cat([Vp, Vr], dim=1), torch.cat([Vp_m, Vr_m], dim=1))  # (B, n_p + n_r, d)
-            inputs["p_v"] = (V[:, :n_p], Vp_m)  # (B, 1 + Np, d)
-            inputs["r_v"] = (V[:, n_p:], Vr_m)  # (B, 1 + Nr, d)
-
-        # (b) interaction branches: SoftPool(SelfAttention([A; B]))
-        zeros = Tr.new_zeros(B, d)
-        branch: dict[str, torch.Tensor] = {}
-        if cfg.no_module_b:
-            names = ("p_t", "r_t") if cfg.text_only else _INPUTS
-            parts = [soft_pool(*inputs[k]) for k in names]  # each (B, d)
-        else:
-            for s in self.branch_names:
-                a, b = s.split(" ")
-                x = torch.cat([inputs[a][0], inputs[b][0]], dim=1)  # (B, La + Lb, d)
-                m = torch.cat([inputs[a][1], inputs[b][1]], dim=1)  # (B, La + Lb)
-                branch[s] = soft_pool(self.branches[_key(s)](x, m), m)  # (B, d)
-            parts = [branch[s] for s in self.branch_names]
+        B, d = batch.num_reviews, self.config.hidden
+        inputs = self.modality_inputs(batch)  # (a)
+        meta = self.normalized_metadata(batch)
+        # (b) interaction branches SoftPool(SelfAttention([A; B])) (or pooled inputs), + the metadata block
+        blocks = [self.fusion_block(name, inputs, meta) for name in self.fusion_block_names]
+        branch = dict(zip(self.branch_names, blocks)) if not self.config.no_module_b else {}
+        zeros = inputs["r_t"][0].new_zeros(B, d)
         f_s = torch.stack([branch.get(s, zeros) for s in SUBTASKS], dim=1)  # (B, 5, d)
-
         # (c) fusion: F_c = [f_s ...; metadata] -> GELU(Linear) = f_g* -> Linear = score
-        if cfg.use_metadata:
-            if batch.metadata is None:
-                raise ValueError("use_metadata=True but the batch has no metadata")
-            if batch.metadata.shape[1] != cfg.n_metadata:
-                raise ValueError(f"metadata has {batch.metadata.shape[1]} features, expected {cfg.n_metadata}")
-            meta = (batch.metadata.to(Tr.dtype) - self.metadata_mean) / self.metadata_std  # (B, M)
-            parts.append(self.metadata_proj(meta))  # (B, d)
-        else:
-            meta = None
-        F_c = torch.cat(parts, dim=-1)  # (B, n_parts * d)
-        f_g = F.gelu(self.fusion(self.drop(F_c)))  # (B, d)
-        score = self.score_head(f_g).squeeze(-1)  # (B,)
-        if meta is not None:
-            score = score + self.metadata_score(meta).squeeze(-1)  # (B,)
+        f_g, score = self.fused_score(blocks, meta)
 
         # (d) subtask heads
         star: dict[str, torch.Tensor] = {}
@@ -313,7 +329,7 @@ class MMSSModel(nn.Module):
         subtask_mask = torch.tensor([s in sub for s in SUBTASKS], device=score.device)
 
         out = MMSSOutput(score, sub_scores, f_g, f_s, f_s_star, subtask_mask,
-                         fused_blocks=F_c.view(B, len(self.fusion_block_names), d), metadata_norm=meta)
+                         fused_blocks=torch.stack(blocks, dim=1), metadata_norm=meta)
         if batch.labels is not None and compute_loss is not False:
             out.loss, out.loss_parts = self.compute_loss(out, batch, pseudo_labels, generator=generator,
                                                          subtask_keep=subtask_keep)

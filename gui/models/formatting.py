@@ -40,6 +40,25 @@ _BLOCK = {"p", "div", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "blockquot
 _ENTITY = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 
 
+def _tag(m: re.Match) -> str:
+    closing, name = m.group(1), m.group(2).lower()
+    if name in _BREAK:
+        return "\n"
+    if name == "li":
+        return "" if closing else "\n\u2022 "
+    if name in _BLOCK:
+        return "\n\n"
+    return ""
+
+
+def _entity(m: re.Match) -> str:
+    return html.unescape(m.group(0))
+
+
+_SPACE_BEFORE_BREAK = (re.compile(r"[ \t]+\n"), lambda m: "\n")
+_MANY_BREAKS = (re.compile(r"\n{3,}"), lambda m: "\n\n")
+
+
 def display_text(text: str) -> str:
     """Review or product text as a reader should see it: the HTML some catalogues carry
     (``<br />``, ``<p>``, ``<a href=...>``, ``&amp;``) becomes plain text with line breaks.
@@ -50,22 +69,44 @@ def display_text(text: str) -> str:
     """
     if "<" not in text and "&" not in text:
         return text
-
-    def tag(m: re.Match) -> str:
-        closing, name = m.group(1), m.group(2).lower()
-        if name in _BREAK:
-            return "\n"
-        if name == "li":
-            return "" if closing else "\n\u2022 "
-        if name in _BLOCK:
-            return "\n\n"
-        return ""
-
-    out = _TAG.sub(tag, text)
-    out = _ENTITY.sub(lambda m: html.unescape(m.group(0)), out)
-    out = re.sub(r"[ \t]+\n", "\n", out)
-    out = re.sub(r"\n{3,}", "\n\n", out)
+    out = _TAG.sub(_tag, text)
+    out = _ENTITY.sub(_entity, out)
+    for pattern, repl in (_SPACE_BEFORE_BREAK, _MANY_BREAKS):
+        out = pattern.sub(repl, out)
     return out.strip("\n") if out != text else out
+
+
+def _sub_tracked(pattern: re.Pattern, repl, text: str, src: list[int]) -> tuple[str, list[int]]:
+    """``pattern.sub(repl, text)``, carrying ``src`` (a source index per character) along: a
+    replacement's characters get the source index of the match's first character."""
+    out: list[str] = []
+    out_src: list[int] = []
+    pos = 0
+    for m in pattern.finditer(text):
+        out.append(text[pos:m.start()])
+        out_src.extend(src[pos:m.start()])
+        rep = repl(m)
+        out.append(rep)
+        out_src.extend([src[m.start()]] * len(rep))
+        pos = m.end()
+    out.append(text[pos:])
+    out_src.extend(src[pos:])
+    return "".join(out), out_src
+
+
+def display_text_map(text: str) -> tuple[str, list[int]]:
+    """``(display_text(text), src)``: ``src[i]`` is the index in ``text`` that displayed character
+    ``i`` comes from (non-decreasing), so spans of the stored text can be found in the shown one."""
+    if "<" not in text and "&" not in text:
+        return text, list(range(len(text)))
+    out, src = text, list(range(len(text)))
+    for pattern, repl in ((_TAG, _tag), (_ENTITY, _entity), _SPACE_BEFORE_BREAK, _MANY_BREAKS):
+        out, src = _sub_tracked(pattern, repl, out, src)
+    if out != text:
+        start = len(out) - len(out.lstrip("\n"))
+        end = len(out.rstrip("\n"))
+        out, src = out[start:max(start, end)], src[start:max(start, end)]
+    return out, src
 
 
 def one_line(text: str, limit: int = 90) -> str:

@@ -45,6 +45,8 @@ class AppState(EventedState):
     current_product_pk = evented(None, "Primary key of the product whose reviews are shown.")
     current_review_pk = evented(None, "Primary key of the review shown in the detail pane.")
     busy = evented("", "A short message while a long job runs, '' when idle.")
+    text_highlight = evented(True, "Tint the review text's words by how they pushed the score (detail pane).",
+                             coerce=bool)
 
     @property
     def model_version_id(self) -> Optional[int]:

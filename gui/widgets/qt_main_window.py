@@ -94,7 +94,9 @@ class QtMainWindow(TriageMixin, ViewsMixin, QMainWindow):
         self._views_key: Optional[str] = None  # settings key of the open database's saved views
 
         self.store = Store(self)
-        self.app_state = AppState(user_name=settings.user_name, theme=settings.theme)
+        self.app_state = AppState(user_name=settings.user_name, theme=settings.theme,
+                                  text_highlight=settings.text_highlight)
+        self.app_state.events.text_highlight.connect(lambda on: setattr(self.settings, "text_highlight", on))
         self.table_state = ReviewTableState()
         hidden = settings.hidden_columns()
         if hidden is not None:  # columns added since the layout was saved start as they are by default

@@ -1,5 +1,6 @@
-"""The review detail pane: full text (always plain: catalogue HTML becomes line breaks), images, sub-score chart,
-the score's explanation (a waterfall of its stored parts), ranks, flags."""
+"""The review detail pane: full text (always plain: catalogue HTML becomes line breaks), its words tinted by
+how they pushed the score (the stored text highlight, with a legend and an on/off box), images, sub-score
+chart, the score's explanation (a waterfall of its stored parts), ranks, flags."""
 from __future__ import annotations
 
 from typing import Optional
@@ -10,15 +11,17 @@ from PySide6.QtWidgets import QFrame, QLabel, QPlainTextEdit, QScrollArea, QVBox
 from storage.records import Disputes, FlagRecord, disputes_of
 
 from .. import queries
-from ..models.formatting import NOT_SCORED, display_text, fmt_date, fmt_float, fmt_stars
+from ..models.formatting import NOT_SCORED, display_text, fmt_date, fmt_float, fmt_stars, plain_tooltip
 from ..state.app_state import AppState
 from ..state.score_waterfall import NO_EXPLANATION, reference_note, waterfall
 from ..state.subscores import subscore_views
+from ..state.text_highlight import HighlightView, highlight_view
 from ..store import Store
 from .qt_flag_history import QtFlagHistory
 from .qt_image_viewer import QtImageViewer
 from .qt_score_waterfall import QtScoreWaterfall
 from .qt_subscore_chart import QtSubScoreChart
+from .qt_text_highlight import QtHighlightLegend, apply_tints
 from .qt_thumbnail_strip import QtThumbnailStrip, read_image, read_thumbnails
 
 
@@ -74,6 +77,8 @@ class QtReviewDetail(QScrollArea):
         self._app = app_state
         self._generation = 0
         self.bundle: Optional[queries.DetailBundle] = None
+        self.highlight: Optional[HighlightView] = None
+        self._dark = app_state.theme == "dark"
         self._viewers: list[QtImageViewer] = []
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
@@ -89,6 +94,9 @@ class QtReviewDetail(QScrollArea):
         self.text.setReadOnly(True)
         self.text.setMinimumHeight(90)
         self.text.setTabChangesFocus(True)
+        self.highlight_legend = QtHighlightLegend(body)
+        self.highlight_legend.set_checked(app_state.text_highlight)
+        self.highlight_legend.set_dark(self._dark)
         self.ranks = _plain_label(body)
         loader = lambda paths, done: store.run(read_thumbnails, paths, on_result=done, write=False)  # noqa: E731
         self.product_images = QtThumbnailStrip("Product", loader, body)
@@ -107,6 +115,7 @@ class QtReviewDetail(QScrollArea):
         for w in (self.pane_title, self.placeholder, self.product, self.title, self.meta):
             layout.addWidget(w)
         layout.addWidget(self.text, 1)
+        layout.addWidget(self.highlight_legend)
         for w in (self.ranks, self.product_images, self.review_images, self.chart, self.why_title, self.waterfall,
                   self.why_note, self.history_title):
             layout.addWidget(w)
@@ -115,17 +124,29 @@ class QtReviewDetail(QScrollArea):
             strip.enlarge_requested.connect(self._on_enlarge_requested)
         app_state.events.current_review_pk.connect(self._on_review_changed)
         app_state.events.theme.connect(self._on_theme)
+        app_state.events.text_highlight.connect(self._on_text_highlight)
+        self.highlight_legend.toggled.connect(self._on_legend_toggled)
         self._show_content(False)
 
     def _on_theme(self, theme: str) -> None:
-        self.chart.set_dark(theme == "dark")
-        self.waterfall.set_dark(theme == "dark")
+        self._dark = theme == "dark"
+        self.chart.set_dark(self._dark)
+        self.waterfall.set_dark(self._dark)
+        self.highlight_legend.set_dark(self._dark)
+        self._show_highlight()
+
+    def _on_legend_toggled(self, on: bool) -> None:
+        self._app.text_highlight = on
+
+    def _on_text_highlight(self, on: bool) -> None:
+        self.highlight_legend.set_checked(on)
+        self._show_highlight()
 
     def _show_content(self, shown: bool) -> None:
         for w in (self.product, self.title, self.meta, self.text, self.ranks, self.chart, self.history_title, self.history):
             w.setVisible(shown)
         if not shown:
-            for w in (self.why_title, self.waterfall, self.why_note):
+            for w in (self.why_title, self.waterfall, self.why_note, self.highlight_legend):
                 w.setVisible(False)
         self.placeholder.setVisible(not shown)
         if not shown:
@@ -170,6 +191,19 @@ class QtReviewDetail(QScrollArea):
         self.history_title.setText(f"Flag history ({len(d.flags)})" if d.flags else "Flag history (none)")
         self._show_content(True)
         self._show_explanation(bundle)  # after _show_content: it decides the explanation's visibility
+        light = d.explanation.highlight if r.score is not None and d.explanation is not None else None
+        self.highlight = highlight_view(light, r.title or "", r.text or "") if light is not None else None
+        self._show_highlight()
+
+    def _show_highlight(self) -> None:
+        """Tint the text (or clear it) as the stored highlight and the on/off box say; a review
+        without a highlight shows it untinted and no legend."""
+        view = self.highlight
+        on = view is not None and self._app.text_highlight
+        apply_tints(self.text, view.text if on else (), self._dark)
+        self.title.setToolTip(plain_tooltip(view.title_note) if on and view.title_note else "")
+        self.highlight_legend.set_view(view)
+        self.highlight_legend.setVisible(view is not None and self.bundle is not None)
 
     def _show_explanation(self, bundle: queries.DetailBundle) -> None:
         """The stored parts as a waterfall; a scored review without them says how to get them."""

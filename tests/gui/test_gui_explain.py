@@ -53,7 +53,10 @@ def test_a_scored_review_shows_its_parts_as_a_waterfall(make_window, qtbot, trai
         assert text == f"{r.label} {fmt_part(r.value)}" and text.split(" ")[-1][0] in "+\u2212"
     # the untrained tiny checkpoint stores no training means: the note says what "absent" was
     assert parts.reference.startswith("fallback") and "fallback" in d.why_note.text()
-    assert d.waterfall.height() >= len(rows) * 10 and d.waterfall.width() <= d.viewport().width()
+    # once the pane has laid out (layout runs from the event loop; a vertical scroll bar may narrow
+    # the viewport first): every row has its height, and the waterfall fits the pane's width
+    qtbot.waitUntil(lambda: d.waterfall.height() >= len(rows) * 10 and d.waterfall.width() <= d.viewport().width(),
+                    timeout=WAIT)
 
 
 def test_a_score_stored_without_parts_says_rescore(make_window, catalogue, qtbot):
