@@ -132,6 +132,17 @@ class ScoreProgress(Event):
 
 
 @dataclass(frozen=True)
+class ScoreHighlight(Event):
+    """Every score is written; the review text highlights are being added (a second pass over
+    the same reviews, so that scores reach the screen as fast as without them)."""
+
+    kind: ClassVar[str] = "highlight"
+    done: int
+    total: int
+    eta_s: Optional[float] = None
+
+
+@dataclass(frozen=True)
 class ScoreDone(Event):
     kind: ClassVar[str] = "done"
     model: str
@@ -139,6 +150,7 @@ class ScoreDone(Event):
     seconds: float
     cache_hits: int = 0
     cache_misses: int = 0
+    highlight_seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -173,7 +185,7 @@ def _protocol(*classes: type) -> dict[str, type]:
 
 COMMANDS: dict[str, dict[str, type]] = {
     "train": _protocol(TrainStart, Stage, Features, Progress, Step, Epoch, TrainDone, TrainCancelled, Error),
-    "score": _protocol(ScoreStart, ScoreProgress, ScoreDone, ScoreCancelled, Error),
+    "score": _protocol(ScoreStart, ScoreProgress, ScoreHighlight, ScoreDone, ScoreCancelled, Error),
 }
 """Per command: event kind -> event class (a kind means different things to different commands)."""
 

@@ -36,6 +36,7 @@ class ScoreResult:
     seconds: float
     cache_hits: int
     cache_misses: int
+    highlight_seconds: float = 0.0  # the second pass that adds the text highlights
 
 
 def load_for_scoring(mv, device: str = "cpu"):
@@ -82,7 +83,9 @@ def run_score(db, model: str | None = None, *, only_missing: bool = True, device
     up to the score, stored in the prediction's ``explanation``). ``explain=False`` stores none
     (what scoring did before; benchmarks/scoring_explain.py measures the difference). With
     ``explain``, ``highlight_steps`` > 0 also stores the review text highlight
-    (:mod:`engine.jobs.highlight`: integrated gradients with that many Gauss-Legendre nodes); 0 none."""
+    (:mod:`engine.jobs.highlight`: integrated gradients with that many Gauss-Legendre nodes); 0 none.
+    The highlights come in a second pass once every score is written (``highlight`` events);
+    ``ScoreResult.seconds`` is the time to the scores, ``highlight_seconds`` that of the pass."""
     from engine.model.text import TextEncoder
     from storage import repository as repo
 
@@ -105,34 +108,62 @@ def run_score(db, model: str | None = None, *, only_missing: bool = True, device
     builder = FeatureBuilder(net, cache, load_text_encoder=lambda: TextEncoder.from_config(config).to(device).eval())
     total = sum(len(v) for v in by_product.values())
     on_event("start", model=mv.name, reviews=total, device=device)
+    highlight = explain and highlight_steps > 0
+
+    def one_pass(steps: int, progress: Callable[[int, float], None]) -> tuple[int, bool]:
+        """Score every chunk (explained with ``steps`` highlight nodes when ``explain``) and write
+        it; (reviews written, whether a stop request ended the pass)."""
+        n = 0
+        for ppks in _chunks(by_product, chunk_reviews):
+            if should_stop():
+                return n, True
+            with db.begin() as s:
+                products = repo.load_products(s, db.media_dir, ppks, use_corrections=False)
+            wanted = {pk for ppk in ppks for pk in by_product[ppk]} if only_missing else None
+            prepared = builder.build(products, only=wanted)
+            del products
+            if explain:
+                scores, subs, whys = predict_explained(net, prepared, batch_size=batch_size, device=device,
+                                                       amp=device.startswith("cuda"), highlight_steps=steps)
+            else:
+                scores, subs = predict(net, prepared, batch_size=batch_size, device=device,
+                                       amp=device.startswith("cuda"))
+                whys = [None] * len(scores)
+            preds = [PredictionIn(pk, float(sc), tuple(float(v) for v in sub), why)
+                     for pk, sc, sub, why in zip(prepared.review_pks, scores, subs, whys)]
+            del prepared
+            db.run(lambda s: repo.write_predictions(s, mv.id, preds))
+            n += len(preds)
+            progress(n, time.monotonic())
+        return n, False
+
+    def rate(kind: str, t_start: float):
+        def report(n: int, now: float) -> None:
+            el = now - t_start
+            eta = round((total - n) * el / max(n, 1), 1)
+            if kind == "progress":
+                on_event("progress", done=n, total=total, reviews_per_s=round(n / max(el, 1e-9), 2), eta_s=eta)
+            else:
+                on_event("highlight", done=n, total=total, eta_s=eta)
+        return report
+
+    # Scores first (the explanation's parts are cheap), then a second pass adds the text
+    # highlights, ~4x the cost of the scores themselves (docs/performance.md): the scores reach
+    # the screen as fast as without highlights, and the words fill in after.
     t0 = time.monotonic()
-    done = 0
-    for ppks in _chunks(by_product, chunk_reviews):
-        if should_stop():
-            on_event("cancelled", scored=done)
-            break
-        with db.begin() as s:
-            products = repo.load_products(s, db.media_dir, ppks, use_corrections=False)
-        wanted = {pk for ppk in ppks for pk in by_product[ppk]} if only_missing else None
-        prepared = builder.build(products, only=wanted)
-        del products
-        if explain:
-            scores, subs, whys = predict_explained(net, prepared, batch_size=batch_size, device=device,
-                                                   amp=device.startswith("cuda"), highlight_steps=highlight_steps)
-        else:
-            scores, subs = predict(net, prepared, batch_size=batch_size, device=device, amp=device.startswith("cuda"))
-            whys = [None] * len(scores)
-        preds = [PredictionIn(pk, float(sc), tuple(float(v) for v in sub), why)
-                 for pk, sc, sub, why in zip(prepared.review_pks, scores, subs, whys)]
-        del prepared
-        db.run(lambda s: repo.write_predictions(s, mv.id, preds))
-        done += len(preds)
-        el = time.monotonic() - t0
-        on_event("progress", done=done, total=total, reviews_per_s=round(done / max(el, 1e-9), 2),
-                 eta_s=round((total - done) * el / max(done, 1), 1))
+    done, stopped = one_pass(0, rate("progress", t0))
     seconds = time.monotonic() - t0
+    highlight_seconds = 0.0
+    if highlight and done and not stopped:
+        t1 = time.monotonic()
+        on_event("highlight", done=0, total=total)
+        _n, stopped = one_pass(highlight_steps, rate("highlight", t1))
+        highlight_seconds = time.monotonic() - t1
+    if stopped:
+        on_event("cancelled", scored=done)
     if done:
         with db.begin() as s:
             repo.record_audit(s, "engine", "score", "model", mv.id, {"reviews": done, "seconds": round(seconds, 2)})
-    on_event("done", model=mv.name, scored=done, seconds=round(seconds, 3), cache_hits=cache.hits, cache_misses=cache.misses)
-    return ScoreResult(mv.name, done, seconds, cache.hits, cache.misses)
+    on_event("done", model=mv.name, scored=done, seconds=round(seconds, 3), cache_hits=cache.hits,
+             cache_misses=cache.misses, highlight_seconds=round(highlight_seconds, 3))
+    return ScoreResult(mv.name, done, seconds, cache.hits, cache.misses, highlight_seconds)

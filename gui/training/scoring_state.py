@@ -47,12 +47,13 @@ class ScoreJobState(EventedState):
         self.total = 0  # reviews the job set out to score (0: not known yet)
         self.done = 0  # reviews written so far (each batch is one transaction)
         self.requested = ""  # the model asked for ('': the active one)
+        self.highlighted = -1  # reviews given their text highlight so far (-1: that pass has not begun)
 
     def begin(self, model: str = "") -> None:
         self.requested = model  # '' : the active model (or, in a database without one, the starter)
         self._error_event = ""
         self._samples = []
-        self.cancel_seen, self.total, self.done = False, 0, 0
+        self.cancel_seen, self.total, self.done, self.highlighted = False, 0, 0, -1
         self.model, self.error, self.outcome, self.eta_s = model, "", None, None
         self.progress = Progress(0, 0, f"scoring with {model}\u2026" if model else "scoring\u2026")
         self.status = RunStatus.STARTING
@@ -91,6 +92,11 @@ class ScoreJobState(EventedState):
                                      + (f" ({rate:.0f} reviews/s)" if rate else ""))
             measured = estimate_eta(self._samples, ev.total)
             self.eta_s = measured if measured is not None else _num(ev.eta_s)
+        elif isinstance(ev, events.ScoreHighlight):  # every score is written; the words follow
+            self.done = self.total = max(self.total, ev.total)
+            self.highlighted = ev.done
+            self.eta_s = _num(ev.eta_s)
+            self.progress = Progress(ev.done, ev.total, f"adding the text highlights: {ev.done}/{ev.total}")
         elif isinstance(ev, events.ScoreDone):
             self.outcome = ScoreOutcome(ev.model or self.model, ev.scored, ev.seconds)
             self.events.log_line.emit(f"scored {self.outcome.scored} reviews with {self.outcome.model} "
@@ -164,6 +170,9 @@ class ScoreJobState(EventedState):
         if not self.total:
             return f"Starting to score{who} (loading the model)\u2026"
         eta = eta_text(self.eta_s)
+        if self.highlighted >= 0:
+            return (f"All {count(self.total)} scored{who}; marking the words that moved each score: "
+                    f"{self.highlighted:,} done" + (f", {eta}" if eta else ""))
         return (f"Scoring {self.done:,} of {count(self.total)}{who} \u2014 {self.percent}%"
                 + (f", {eta}" if eta else ""))
 

@@ -79,7 +79,16 @@ def test_scoring_stores_each_review_s_highlight(tmp_path, tiny_encoder_path):
     sha = write_tiny_checkpoint(tmp_path / "ckpt", tiny_encoder_path)
     with db.begin() as s:
         repo.register_model_version(s, "tiny", str(tmp_path / "ckpt"), sha, activate=True)
-    assert run_score(db, device="cpu").scored > 0
+    seen = []
+    result = run_score(db, device="cpu", chunk_reviews=5,
+                       on_event=lambda kind, **f: seen.append((kind, f.get("done"), f.get("total"))))
+    assert result.scored > 0 and result.highlight_seconds > 0
+    # every score is written (progress up to the total) before the highlight pass begins
+    kinds = [k for k, *_ in seen]
+    first = kinds.index("highlight")
+    assert [d for k, d, _t in seen[:first] if k == "progress"][-1] == result.scored
+    assert "progress" not in kinds[first:] and seen[first][1] == 0
+    assert [d for k, d, _t in seen if k == "highlight"][-1] == result.scored and kinds[-1] == "done"
     with db.begin() as s:
         rows = s.execute(select(Review.id, Review.title, Review.text, Prediction.explanation)
                          .join(Prediction, Prediction.review_pk == Review.id)).all()

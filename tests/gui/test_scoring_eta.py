@@ -68,6 +68,19 @@ def test_score_state_measures_its_eta_and_words_its_progress():
     assert state.cell_tooltip() == "Being scored by v1: 100 of 1,234 reviews done, about 2 min left"
 
 
+def test_the_highlight_pass_says_every_review_is_scored_and_counts_the_words_pass():
+    state = ScoreJobState(clock=Clock())
+    state.begin("v1")
+    state.apply_line(_line(event="start", model="v1", reviews=40, device="cpu"))
+    state.apply_line(_line(event="progress", done=40, total=40))
+    state.apply_line(_line(event="highlight", done=10, total=40, eta_s=30.0))
+    assert (state.done, state.total, state.highlighted) == (40, 40, 10)
+    assert state.job_line() == ("All 40 reviews scored with v1; marking the words that moved each score: "
+                                "10 done, about 30 s left")
+    state.apply_line(_line(event="done", model="v1", scored=40, seconds=1.0, highlight_seconds=4.0))
+    assert state.finish(0) is RunStatus.SUCCEEDED
+
+
 def test_a_cancelled_score_job_is_cancelled_even_though_the_engine_says_done():
     state = ScoreJobState(clock=Clock())
     state.begin("v1")
