@@ -104,6 +104,11 @@ class QtModelsView(QWidget):
         self._compare_timer.setSingleShot(True)
         self._compare_timer.setInterval(150)  # arrow keys through the list: compare the last only
         self._compare_timer.timeout.connect(self.compare_selected)
+        self._drift_stale = False  # a flag changed since the shown drift was measured
+        self._drift_timer = QTimer(self)
+        self._drift_timer.setSingleShot(True)
+        self._drift_timer.setInterval(400)  # a run of label keys: measure once, after the last
+        self._drift_timer.timeout.connect(self._refresh_drift)
 
         self.view.selectionModel().selectionChanged.connect(self._on_selection_changed)
         self.activate_button.clicked.connect(self._on_activate_clicked)
@@ -169,6 +174,26 @@ class QtModelsView(QWidget):
         self._compare_timer.start()
         self.reload_disputes()
 
+    def flags_changed(self) -> None:
+        """A flag was made, edited or undone: recount the disputes, and measure the drift again
+        (it covers the unflagged reviews) once the view shows, after the last of a quick run."""
+        self.reload_disputes()
+        if self.state.compare_pair() is None:
+            return
+        self._drift_stale = True
+        if self.isVisible():
+            self._drift_timer.start()
+
+    def _refresh_drift(self) -> None:
+        if self._drift_stale and self.isVisible():
+            self._drift_stale = False
+            self.measure_drift(self.state.compare_pair())
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        if self._drift_stale:
+            self._drift_timer.start()
+
     def reload_disputes(self) -> None:
         """Count the disputed sub-scores of the one selected model, in a worker (None: not one)."""
         self._dispute_generation += 1
@@ -188,6 +213,7 @@ class QtModelsView(QWidget):
         pair = self.state.compare_pair()
         self._compare_generation += 1
         gen = self._compare_generation
+        self._drift_stale = False
         self.measure_drift(pair)
         if pair is None:
             self.state.comparison = None

@@ -89,3 +89,10 @@ def set_epoch_range(axis: QValueAxis, epochs: float) -> None:
     axis.setTickAnchor(0)
     axis.setTickInterval(step)
     axis.setRange(0, epochs)
+
+
+def themed_color(palette: dict[str, tuple[str, str]], name: str, dark: bool, alpha: int = 255) -> QColor:
+    """``palette[name]`` is a (light, dark) pair of colours: the one of the theme, with ``alpha``."""
+    c = QColor(palette[name][1 if dark else 0])
+    c.setAlpha(alpha)
+    return c

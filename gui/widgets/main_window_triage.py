@@ -192,7 +192,7 @@ class TriageMixin:
         if self.app_state.current_product_pk is not None and (changed is None or changed):
             self._reload_product_counts({self.app_state.current_product_pk})  # rows beyond the loaded pages too
         self.audit_log.reload()
-        self.models_view.reload_disputes()
+        self.models_view.flags_changed()
 
     def _on_bulk_rows(self, rows) -> None:
         self.review_model.update_rows(rows)
@@ -225,7 +225,7 @@ class TriageMixin:
         if self.app_state.current_review_pk == review_pk:
             self.detail.reload(review_pk)
         self.audit_log.reload()
-        self.models_view.reload_disputes()
+        self.models_view.flags_changed()
 
     def _on_rows_refreshed(self, rows) -> None:
         self.review_model.update_rows(rows)

@@ -16,7 +16,7 @@ from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from ..state.score_waterfall import Waterfall
-from ..training.chart_style import DARK_BACKGROUND, DARK_MAIN, LIGHT_BACKGROUND, LIGHT_MAIN
+from ..training.chart_style import DARK_BACKGROUND, DARK_MAIN, LIGHT_BACKGROUND, LIGHT_MAIN, themed_color
 
 _COLORS = {  # (light, dark) bar colours: up, down, base/score, group
     "up": ("#2e8b57", "#5cc98a"),
@@ -70,9 +70,7 @@ class QtScoreWaterfall(QWidget):
 
     # ------------------------------------------------------------ painting
     def _color(self, name: str, alpha: int = 255) -> QColor:
-        c = QColor(_COLORS[name][1 if self._dark else 0])
-        c.setAlpha(alpha)
-        return c
+        return themed_color(_COLORS, name, self._dark, alpha)
 
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         p = QPainter(self)

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import QMenu, QSizePolicy, QToolTip, QWidget
 from storage.records import Disputes, disputes_of
 
 from ..state.subscores import LABEL_HIGH, LABEL_LOW, SubScoreView
-from ..training.chart_style import DARK_BACKGROUND, DARK_MAIN, LIGHT_BACKGROUND, LIGHT_MAIN
+from ..training.chart_style import DARK_BACKGROUND, DARK_MAIN, LIGHT_BACKGROUND, LIGHT_MAIN, themed_color
 from .qt_dispute_menu import MARK, chooser_menu, interaction_menu
 
 _COLORS = {  # (light, dark)
@@ -215,9 +215,7 @@ class QtSubScoreChart(QWidget):
 
     # ------------------------------------------------------------ painting
     def _color(self, name: str, alpha: int = 255) -> QColor:
-        c = QColor(_COLORS[name][1 if self._dark else 0])
-        c.setAlpha(alpha)
-        return c
+        return themed_color(_COLORS, name, self._dark, alpha)
 
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         p = QPainter(self)

@@ -260,3 +260,27 @@ def test_comparison_shows_drift_on_unflagged_reviews_and_a_mover_opens_its_revie
     qtbot.waitUntil(lambda: view.state.drift is None, timeout=WAIT)
     _select(view, v2_id)
     qtbot.waitUntil(lambda: view.state.drift is drift and not view.state.drifting, timeout=WAIT)
+
+
+def test_a_new_flag_takes_its_review_out_of_the_shown_drift(make_window, qtbot, two_models, open_db):
+    """The drift covers the unflagged reviews: flagging a mover measures it again, without it."""
+    from storage import repository as repo
+
+    cat, v2_id, _t3 = two_models
+    w = make_window(cat.url)
+    view = w.models_view
+    w.models_dock.raise_()
+    qtbot.waitUntil(lambda: view.list_model.rowCount() == 2, timeout=WAIT)
+    _select(view, v2_id)
+    qtbot.waitUntil(lambda: view.state.drift is not None and not view.state.drifting, timeout=WAIT)
+    qtbot.waitUntil(view.isVisible, timeout=WAIT)
+    before = view.state.drift
+    mover = before.get("p_t r_t").movers[0].review_pk
+    with open_db.begin() as s:
+        repo.add_flag(s, mover, "spam", "mod")
+    w._on_flag_changed(mover)  # what the window does after any flag command
+    qtbot.waitUntil(lambda: view.state.drift is not before and view.state.drift is not None
+                    and not view.state.drifting, timeout=WAIT)
+    after = view.state.drift
+    assert after.n == before.n - 1
+    assert all(m.review_pk != mover for s in after.series for m in s.movers)
