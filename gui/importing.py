@@ -41,6 +41,8 @@ def report_text(report: Any) -> str:
         f"{n(report.products_added, 'product')} added, {report.products_updated} updated; "
         f"{n(report.reviews_added, 'review')} added, {report.reviews_updated} updated; "
         f"{n(report.images_added, 'new image')}"
+        + (f"; {n(report.scores_dropped, 'score')} of changed reviews and their neighbours cleared (they read "
+           "'not scored' until rescored)" if getattr(report, "scores_dropped", 0) else "")
     )
 
 

@@ -262,6 +262,8 @@ def _import(e: AuditRecord, d: dict) -> str:
     parts.append(f"reviews: {_count(d.get('reviews_added'))} added, {_count(d.get('reviews_updated'))} updated")
     if d.get("images"):
         parts.append(f"images: {_count(d.get('images_added'))} new of {_count(d.get('images'))}")
+    if d.get("scores_dropped"):
+        parts.append(f"{_count(d.get('scores_dropped'))} stale scores cleared")
     return "; ".join(parts)
 
 

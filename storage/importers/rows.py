@@ -91,6 +91,9 @@ class ImportReport:
     """Distinct image files referenced by the catalogue."""
     images_added: int = 0
     """Images new to the database (the others were already stored, same sha256)."""
+    scores_dropped: int = 0
+    """Predictions deleted because the import changed what they were computed from (a review's
+    text or metadata, its product's text or images, or a new review beside it)."""
     seconds: float = 0.0
     dropped: dict[str, int] = field(default_factory=dict)
     """Rows of the input left out on purpose, by reason."""

@@ -20,7 +20,7 @@ from sqlalchemy import JSON, Float, Integer, String, delete, func, select, updat
 from sqlalchemy.orm import Session
 
 from ..files import media_writer
-from ..models import Image, ImageLink, Product, Review
+from ..models import Image, ImageLink, Prediction, Product, Review
 from ..repository._chunks import IN_CHUNK, in_chunks
 from ..repository.audit import record_audit
 from .images import ImageRef, StoredFiles, store_images
@@ -126,6 +126,49 @@ def _bulk_update(session: Session, model, rows: list[dict]) -> None:
         session.execute(update(model), group)
 
 
+#: What a score is computed from: a review's own fields (its text and metadata) and its product's
+#: text. Votes and labels are not among them (never read at scoring time).
+_REVIEW_INPUTS = ("title", "text", "rating", "time")
+_PRODUCT_INPUTS = ("title", "description")
+
+
+def _changed(session: Session, model, fields: tuple[str, ...], rows: list[dict]) -> dict[int, dict[str, Any]]:
+    """The rows of ``rows`` (``{"id": pk, field: new value...}``) whose stored value of one of
+    ``fields`` differs from the new one: pk -> the stored values."""
+    wanted = {r["id"]: r for r in rows if any(f in r for f in fields)}
+    out: dict[int, dict[str, Any]] = {}
+    cols = [getattr(model, f) for f in fields]
+    for cond in in_chunks(model.id, list(wanted)):
+        for pk, *old in session.execute(select(model.id, *cols).where(cond)):
+            new = wanted[pk]
+            if any(f in new and new[f] != o for f, o in zip(fields, old)):
+                out[pk] = dict(zip(fields, old))
+    return out
+
+
+def _image_shas(session: Session, column, pks: list[int]) -> dict[int, list[str]]:
+    """The stored images of each owner (a product or review pk in ``column``), in order."""
+    out: dict[int, list[str]] = {pk: [] for pk in pks}
+    for cond in in_chunks(column, pks):
+        q = (select(column, Image.sha256).join(Image, Image.id == ImageLink.image_id).where(cond)
+             .order_by(column, ImageLink.position))
+        for pk, sha in session.execute(q):
+            out[pk].append(sha)
+    return out
+
+
+def _drop_stale_predictions(session: Session, product_pks: set[int]) -> int:
+    """Delete every model's predictions of the reviews of ``product_pks``: the import changed what
+    they were computed from (a review's metadata is relative to its product's other reviews:
+    rating minus the product's mean, age and length ranks). They read "not scored" until rescored
+    (the app offers it), rather than show a score of text that is no longer there."""
+    n = 0
+    for cond in in_chunks(Review.product_pk, sorted(product_pks)):
+        sub = select(Review.id).where(cond)
+        n += session.execute(delete(Prediction).where(Prediction.review_pk.in_(sub))).rowcount or 0
+    return n
+
+
 def _actor() -> str:
     try:
         return getpass.getuser()
@@ -151,6 +194,7 @@ def write_catalogue(session: Session, cat: Catalogue, media_dir: Path, stored: S
             new_p.append(row)
         else:
             upd_p.append({"id": pk, **p.values})
+    stale: set[int] = set(_changed(session, Product, _PRODUCT_INPUTS, upd_p)) if upd_p else set()
     if new_p:
         session.execute(product_table.insert(), new_p)
     if upd_p:
@@ -178,6 +222,15 @@ def write_catalogue(session: Session, cat: Catalogue, media_dir: Path, stored: S
             new_r.append(row)
         else:
             upd_r.append({"id": pk, "product_pk": product_pk[r.product_id], **r.values})
+    # products whose reviews' scores the import makes stale: a product that was already there and
+    # gets a review, or whose reviews changed text or metadata (or moved to another product)
+    new_products = {product_pk[p.product_id] for p in cat.products
+                    if p.product_id not in existing_p and p.product_id in product_pk}
+    stale |= {row["product_pk"] for row in new_r} - new_products
+    if upd_r:
+        by_pk = {r["id"]: r for r in upd_r}
+        for pk, old in _changed(session, Review, _REVIEW_INPUTS + ("product_pk",), upd_r).items():
+            stale |= {by_pk[pk]["product_pk"], old["product_pk"]}
     if new_r:
         insert_many(session, review_table, new_r)
     if upd_r:
@@ -193,6 +246,14 @@ def write_catalogue(session: Session, cat: Catalogue, media_dir: Path, stored: S
     # links of updated owners are replaced, unless the input says nothing about their images
     upd_p_pks = [existing_p[p.product_id] for p in cat.products if p.images_given and p.product_id in existing_p]
     upd_r_pks = [existing_r[r.review_id] for r in cat.reviews if r.images_given and r.review_id in existing_r]
+    if upd_p_pks:  # the images a score read changed: its product's reviews are stale
+        old = _image_shas(session, ImageLink.product_pk, upd_p_pks)
+        stale |= {existing_p[p.product_id] for p in cat.products if p.images_given and p.product_id in existing_p
+                  and old[existing_p[p.product_id]] != [ref.sha256 for ref in p.images]}
+    if upd_r_pks:
+        old = _image_shas(session, ImageLink.review_pk, upd_r_pks)
+        stale |= {product_pk[r.product_id] for r in cat.reviews if r.images_given and r.review_id in existing_r
+                  and old[existing_r[r.review_id]] != [ref.sha256 for ref in r.images]}
     for cond in in_chunks(ImageLink.product_pk, upd_p_pks):
         session.execute(delete(ImageLink).where(cond))
     for cond in in_chunks(ImageLink.review_pk, upd_r_pks):
@@ -221,12 +282,14 @@ def write_catalogue(session: Session, cat: Catalogue, media_dir: Path, stored: S
         if links:
             session.execute(ImageLink.__table__.insert(), links)
 
+    report.scores_dropped = _drop_stale_predictions(session, stale) if stale else 0
     record_audit(
         session, actor or _actor(), "import", "catalogue", str(cat.path),
         {
             "format": cat.format, "files": cat.files, "products_added": report.products_added,
             "products_updated": report.products_updated, "reviews_added": report.reviews_added,
             "reviews_updated": report.reviews_updated, "images": report.images, "images_added": report.images_added,
+            **({"scores_dropped": report.scores_dropped} if report.scores_dropped else {}),
             **({"dropped": report.dropped} if report.dropped else {}),
         },
     )

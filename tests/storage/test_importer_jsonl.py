@@ -165,6 +165,49 @@ def test_reimport_updates_changed_fields_in_place(db, tmp_path):
         assert s.scalar(select(func.count()).select_from(ImageLink).where(ImageLink.product_pk == _product(s, "P1").id)) == 0
 
 
+def _scored_products(db) -> dict[str, int]:
+    from storage.models import Prediction
+
+    with db.begin() as s:
+        rows = s.execute(select(Product.product_id, func.count(Prediction.id)).join(Review, Review.product_pk == Product.id)
+                         .join(Prediction, Prediction.review_pk == Review.id).group_by(Product.product_id)).all()
+    return dict(rows)
+
+
+def test_an_import_that_changes_what_scores_read_clears_them_and_only_them(db, tmp_path):
+    """A score is computed from the review's text and metadata (relative to its product's other
+    reviews) and its product's text and images: when an import changes any of them, or adds a
+    review beside them, those products' scores under every model are deleted (they read 'not
+    scored' until rescored); a change of votes alone, or an identical re-import, keeps them."""
+    folder = write_good_catalogue(tmp_path / "c")
+    import_path(db, folder)
+    with db.begin() as s:
+        pks = list(s.scalars(select(Review.id)))
+        for name in ("m1", "m2"):
+            mv = repo.register_model_version(s, name, f"/{name}", "0" * 64)
+            repo.write_predictions(s, mv.id, [repo.PredictionIn(pk, 1.0, (0.1,) * 5) for pk in pks])
+    assert _scored_products(db) == {"P1": 8, "P2": 4, "P3": 4}
+    reviews, products = good_reviews(), good_products()
+    reviews[1] = {**reviews[1], "text": "Broke after a week. Edited."}  # P1: a review's text
+    reviews[6] = {**reviews[6], "helpful_votes": 99}  # P3: votes only, no score reads them
+    reviews.append({"review_id": "R9", "product_id": "P2", "text": "New beside the others", "helpful_votes": 1})
+    write_jsonl(folder / "reviews.jsonl", reviews)
+    write_jsonl(folder / "products.jsonl", products)
+    report = import_path(db, folder)
+    assert report.scores_dropped == 8 + 4
+    assert _scored_products(db) == {"P3": 4}
+    with db.begin() as s:
+        event = s.scalars(select(AuditEvent).where(AuditEvent.action == "import").order_by(AuditEvent.id.desc())).first()
+        assert event.details["scores_dropped"] == 12
+    # a product's text or images changing clears its reviews' scores too
+    with db.begin() as s:
+        p3 = [pk for (pk,) in s.execute(select(Review.id).join(Product).where(Product.product_id == "P3"))]
+    products[2] = {**products[2], "title": "Now it has a name"}
+    write_jsonl(folder / "products.jsonl", products)
+    assert import_path(db, folder).scores_dropped == 2 * len(p3)  # under both models
+    assert _scored_products(db) == {}
+
+
 def test_reviews_of_products_imported_earlier(db, tmp_path):
     import_path(db, write_good_catalogue(tmp_path / "first"))
     second = tmp_path / "second"
