@@ -8,12 +8,14 @@ or more of them; the rows still add up to the score exactly.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Optional
 
 from storage.records import ScoreParts
 
-__all__ = ["NO_EXPLANATION", "TINY", "WaterfallRow", "Waterfall", "waterfall", "fmt_part", "part_text", "reference_note"]
+__all__ = ["NO_EXPLANATION", "TINY", "WaterfallRow", "Waterfall", "waterfall", "fmt_part", "part_text", "reference_note",
+           "honest_label"]
 
 #: Parts below this in absolute value read ``+0.00`` at two decimals: only those are grouped.
 TINY = 0.005
@@ -70,7 +72,27 @@ def part_text(label: str, value: float) -> str:
     return f"{label} {fmt_part(value)}"
 
 
-def waterfall(parts: ScoreParts, tiny: float = TINY) -> Waterfall:
+_PLURAL = {"product image": "product images", "review image": "review images"}
+
+
+def honest_label(label: str, missing: tuple[str, ...]) -> str:
+    """A block's name where this review has no data for one of its sides: that side is named as
+    missing (``review text \u00d7 no review image``), since the block then read the other side and
+    a learned empty slot, not an interaction of the two."""
+    for side in missing:
+        label = label.replace(_PLURAL.get(side, side), f"no {side}")
+    return label
+
+
+def waterfall(parts: ScoreParts, tiny: float = TINY,
+              missing: Optional[dict[str, tuple[str, ...]]] = None) -> Waterfall:
+    """The rows of a score's waterfall. ``missing``: per interaction (``p_t r_t``...), the inputs
+    this review has no data for (:func:`gui.state.subscores.missing_inputs`); those blocks'
+    names say so (:func:`honest_label`)."""
+    if missing:
+        parts = dataclasses.replace(parts, parts=tuple(
+            dataclasses.replace(p, label=honest_label(p.label, missing.get(p.key.removeprefix("block:"), ())))
+            for p in parts.parts))
     ordered = parts.ranked()
     small = [p for p in ordered if abs(p.value) < tiny]
     shown = [p for p in ordered if abs(p.value) >= tiny] if len(small) >= 2 else ordered

@@ -8,13 +8,13 @@ from typing import Optional
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QLabel, QPlainTextEdit, QScrollArea, QVBoxLayout, QWidget
 
-from storage.records import Disputes, FlagRecord, disputes_of
+from storage.records import SUBSCORE_NAMES, Disputes, FlagRecord, disputes_of
 
 from .. import queries
 from ..models.formatting import NOT_SCORED, display_text, fmt_date, fmt_float, fmt_stars, plain_tooltip
 from ..state.app_state import AppState
 from ..state.score_waterfall import NO_EXPLANATION, reference_note, waterfall
-from ..state.subscores import subscore_views
+from ..state.subscores import missing_inputs, subscore_views
 from ..state.text_highlight import HighlightView, highlight_view
 from ..store import Store
 from .qt_flag_history import QtFlagHistory
@@ -208,7 +208,8 @@ class QtReviewDetail(QScrollArea):
     def _show_explanation(self, bundle: queries.DetailBundle) -> None:
         """The stored parts as a waterfall; a scored review without them says how to get them."""
         d, scored = bundle.detail, bundle.detail.row.score is not None
-        w = waterfall(d.explanation) if scored and d.explanation is not None else None
+        missing = {name: missing_inputs(i, d.row) for i, name in enumerate(SUBSCORE_NAMES)}
+        w = waterfall(d.explanation, missing=missing) if scored and d.explanation is not None else None
         self.waterfall.set_waterfall(w)
         self.why_note.setText(reference_note(w) if w else NO_EXPLANATION)
         self.why_title.setVisible(scored)

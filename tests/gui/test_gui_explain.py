@@ -81,3 +81,17 @@ def test_tiny_parts_are_grouped_only_when_tiny():
                                         "star rating \u22120.20", "2 other parts \u22120.00", "score 1.00"]
     one_tiny = ScoreParts(1.0, 0.5, parts.parts[:4], "training mean")  # a single tiny part stays itself
     assert [r.label for r in waterfall(one_tiny).parts][-1] == "has a date"
+
+
+def test_a_block_whose_side_has_no_data_is_named_for_what_it_read():
+    """A review without images: the blocks with an image side read its text and a learned empty
+    slot, so their parts say "no review image" instead of naming an interaction that did not happen."""
+    parts = ScoreParts(score=0.3, base=0.5, reference="training mean", parts=(
+        ScorePart("block:r_t r_v", "review text \u00d7 review images", -0.13),
+        ScorePart("block:p_v r_v", "product images \u00d7 review images", 0.06),
+        ScorePart("block:p_t r_t", "product text \u00d7 review text", -0.13)))
+    missing = {"r_t r_v": ("review image",), "p_v r_v": ("product image", "review image"), "p_t r_t": ()}
+    labels = [r.label for r in waterfall(parts, missing=missing).parts]
+    assert labels == ["product text \u00d7 review text", "review text \u00d7 no review image",
+                      "no product image \u00d7 no review image"]
+    assert sum(r.value for r in waterfall(parts, missing=missing).parts) == sum(p.value for p in parts.parts)
