@@ -37,10 +37,11 @@ def import_counts(reports) -> tuple[int, int]:
 
 
 def offer_text(unscored: int, model: str, added: int, updated: int) -> str:
-    done = f"The import added {count(added)}" + (f" and updated {count(updated)}" if updated else "")
+    """The offer's words; no import counts (a database opened with unscored reviews) say only that."""
+    done = f"The import added {count(added)}" + (f" and updated {count(updated)}" if updated else "") + ". "
     if not added:
-        done = f"The import updated {count(updated)}"
-    return (f"{done}. {count(unscored)} {'has' if unscored == 1 else 'have'} no score under {model} yet: "
+        done = f"The import updated {count(updated)}. " if updated else ""
+    return (f"{done}{count(unscored)} {'has' if unscored == 1 else 'have'} no score under {model} yet: "
             "score them now, in the background?")
 
 
@@ -87,6 +88,14 @@ class QtScoringFeedback(QObject):
             self._offer_due = (added, updated)
             return
         self._ask(added, updated)
+
+    def offer_unscored(self) -> None:
+        """A database opened with reviews its active model has not scored (an interrupted scoring,
+        an import that changed them): the same offer as after an import."""
+        if self._scoring.busy:
+            self._offer_due = (0, 0)
+            return
+        self._ask(0, 0)
 
     def _ask(self, added: int, updated: int) -> None:
         self._store.call(queries.unscored_reviews, on_result=lambda u: self._on_unscored(u, added, updated))

@@ -440,9 +440,7 @@ class QtMainWindow(TriageMixin, ViewsMixin, QMainWindow):
         self._check_scored = False
         active = next((m for m in snapshot.models if m.active), None)
         if active is not None and snapshot.needs_scoring(active.id) and not self.scoring.busy:
-            missing = snapshot.reviews - snapshot.scored.get(active.id, 0)
-            self.status.showMessage(f"{active.name} has not scored {missing} reviews yet (e.g. the app closed while it "
-                                    f"rescored): Model > Score unscored reviews", 30_000)
+            self.scoring_feedback.offer_unscored()  # the bar above the table: Score now / Later
 
     def _show_dock(self, dock: QDockWidget) -> None:
         dock.show()

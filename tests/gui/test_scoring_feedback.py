@@ -229,8 +229,11 @@ def test_score_now_runs_the_real_engine_on_what_the_import_added(make_window, qt
         s.add(Review(review_id="o-0", product_pk=product.id, title="old", text="old kettle", helpful_votes=1, label=0))
     db.dispose()
     w = make_window(url)
-    assert w.scoring_bar.mode == ""
+    # opened with one review v1 has not scored: offered at once
+    qtbot.waitUntil(lambda: w.scoring_bar.mode == "offer", timeout=WAIT)
+    assert w.scoring_bar.label.text().startswith("1 review has no score under v1 yet")
     w.import_paths([str(new_catalogue)])
+    qtbot.waitUntil(lambda: "The import added" in w.scoring_bar.label.text(), timeout=WAIT)
     qtbot.waitUntil(lambda: w.scoring_bar.mode == "offer", timeout=WAIT)
     # the review that was there before the import is unscored too: the count says what the job will score
     assert "26 reviews have no score under v1" in w.scoring_bar.label.text(), w.scoring_bar.label.text()
@@ -267,3 +270,20 @@ def test_cancelling_the_scoring_of_a_model_just_activated_still_shows_that_model
                     timeout=WAIT)
     assert any(m.startswith("Scoring with v2 was cancelled") for m in shown), shown
     assert _missing(small_db) == 1  # v2 is active now: its first batch is kept, the last review not scored
+
+
+def test_opening_a_store_with_unscored_reviews_offers_to_score_them(make_window, qtbot, small_db, gated_scorer):
+    """E.g. the app closed while it rescored: the bar above the table offers it, as after an import."""
+    command, gate = gated_scorer
+    gate.touch()  # the scorer runs through
+    db = open_database(small_db)
+    with db.begin() as s:
+        product = s.query(Product).one()
+        s.add(Review(review_id="o-new", product_pk=product.id, title="new", text="not scored yet", helpful_votes=1))
+    db.dispose()
+    w = make_window(small_db, engine_command=command)
+    qtbot.waitUntil(lambda: w.scoring_bar.mode == "offer", timeout=WAIT)
+    assert w.scoring_bar.label.text() == "1 review has no score under v1 yet: score them now, in the background?"
+    qtbot.mouseClick(w.scoring_bar.score_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: w.scoring.state.status is RunStatus.SUCCEEDED, timeout=LONG_WAIT)
+    assert _missing(small_db) == 0
