@@ -312,7 +312,10 @@ def write(out: Path, cpu: dict, gpu: dict | None) -> Path:
                 f"empty cache) {_fmt_s(r['cold_job_s'])} vs cached {_fmt_s(r['warm_job_s'])} (median of the cached "
                 f"runs, {r['warm_misses']} misses) = **{r['speedup']:.1f}x**. Job time = the `run_score` call, model "
                 "loading included, interpreter start and `import torch` not; with them (whole process) "
-                f"{_fmt_s(r['cold_process_s'])} vs {_fmt_s(r['warm_process_s'])} = {r['speedup_process']:.1f}x.")
+                f"{_fmt_s(r['cold_process_s'])} vs {_fmt_s(r['warm_process_s'])} = {r['speedup_process']:.1f}x."
+                + (f" Job time ends when every score is written; the job then adds the review text highlights in a "
+                   f"second pass ({_fmt_s(r['cold_highlight_s'])} cold, {_fmt_s(r['warm_highlight_s'])} cached), "
+                   "which the whole-process times include." if r.get("warm_highlight_s") else ""))
             add("")
         if "perf_scoring" in plots:
             add(f"![scoring throughput and rescoring]({plots['perf_scoring']})")

@@ -99,13 +99,16 @@ def run(work: Path, quick: bool = False, log=print) -> dict:
     for r in range(2 if quick else 3):
         w = worker("score", "--db", str(full_db), "--all", "--batch", "32" if quick else str(RESCORE_BATCH))
         warm.append(w)
-        log(f"  cached: {w['job_s']:.2f} s job ({w['process_s']:.1f} s process), {w['cache_misses']} misses")
+        log(f"  cached: {w['job_s']:.2f} s job to the scores, then {w.get('highlight_s', 0.0):.2f} s of text highlights "
+            f"({w['process_s']:.1f} s process), {w['cache_misses']} misses")
     wj, wp = median([w["job_s"] for w in warm]), median([w["process_s"] for w in warm])
     out["rescore"] = {
         "reviews": n_full, "batch": RESCORE_BATCH if not quick else 32, "catalogue": "the throughput subset" if quick else "../shared/data", "cold_job_s": cold_full["job_s"], "cold_process_s": cold_full["process_s"],
         "warm_job_s": wj, "warm_process_s": wp, "speedup": cold_full["job_s"] / wj,
         "speedup_process": cold_full["process_s"] / wp, "warm_misses": max(w["cache_misses"] for w in warm),
         "cold_peak_rss_mb": cold_full["peak_rss_mb"], "warm_peak_rss_mb": median([w["peak_rss_mb"] for w in warm]),
+        "warm_highlight_s": median([w.get("highlight_s", 0.0) for w in warm]),
+        "cold_highlight_s": cold_full.get("highlight_s", 0.0),
     }
     log(f"rescoring from the cache: {out['rescore']['speedup']:.1f}x faster (job), "
         f"{out['rescore']['speedup_process']:.1f}x (whole process)")
