@@ -96,3 +96,11 @@ def themed_color(palette: dict[str, tuple[str, str]], name: str, dark: bool, alp
     c = QColor(palette[name][1 if dark else 0])
     c.setAlpha(alpha)
     return c
+
+
+def themed_painter(widget: QWidget, dark: bool) -> QPainter:
+    """A QPainter on ``widget`` with antialiasing, its background filled in the theme's colour."""
+    p = QPainter(widget)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    p.fillRect(widget.rect(), QColor(DARK_BACKGROUND if dark else LIGHT_BACKGROUND))
+    return p

@@ -12,11 +12,11 @@ from __future__ import annotations
 from typing import Optional
 
 from PySide6.QtCore import QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPen
+from PySide6.QtGui import QColor, QFont, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from ..state.score_waterfall import Waterfall
-from ..training.chart_style import DARK_BACKGROUND, DARK_MAIN, LIGHT_BACKGROUND, LIGHT_MAIN, themed_color
+from ..training.chart_style import DARK_MAIN, LIGHT_MAIN, themed_color, themed_painter
 
 _COLORS = {  # (light, dark) bar colours: up, down, base/score, group
     "up": ("#2e8b57", "#5cc98a"),
@@ -73,9 +73,7 @@ class QtScoreWaterfall(QWidget):
         return themed_color(_COLORS, name, self._dark, alpha)
 
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
-        p = QPainter(self)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        p.fillRect(self.rect(), QColor(DARK_BACKGROUND if self._dark else LIGHT_BACKGROUND))
+        p = themed_painter(self, self._dark)
         w = self.waterfall
         if not w:
             p.end()

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import QMenu, QSizePolicy, QToolTip, QWidget
 from storage.records import Disputes, disputes_of
 
 from ..state.subscores import LABEL_HIGH, LABEL_LOW, SubScoreView
-from ..training.chart_style import DARK_BACKGROUND, DARK_MAIN, LIGHT_BACKGROUND, LIGHT_MAIN, themed_color
+from ..training.chart_style import DARK_MAIN, LIGHT_MAIN, themed_color, themed_painter
 from .qt_dispute_menu import MARK, chooser_menu, interaction_menu
 
 _COLORS = {  # (light, dark)
@@ -218,9 +218,7 @@ class QtSubScoreChart(QWidget):
         return themed_color(_COLORS, name, self._dark, alpha)
 
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
-        p = QPainter(self)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        p.fillRect(self.rect(), QColor(DARK_BACKGROUND if self._dark else LIGHT_BACKGROUND))
+        p = themed_painter(self, self._dark)
         if not self.views:
             p.end()
             return

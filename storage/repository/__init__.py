@@ -51,7 +51,6 @@ from .catalogue import (  # noqa: F401
     review_pks_by_product,
     review_pks_matching,
     review_rows_by_pks,
-    subscore_range,
     training_data_summary,
 )
 from .disputes import (  # noqa: F401
@@ -128,7 +127,6 @@ __all__ = [
     "get_review_detail",
     "product_rank_inputs",
     "rank_inputs_by_product",
-    "subscore_range",
     "review_rows_by_pks",
     "page_reviews_among",
     "count_reviews_among",

@@ -37,7 +37,6 @@ __all__ = [
     "get_review_detail",
     "product_rank_inputs",
     "rank_inputs_by_product",
-    "subscore_range",
     "review_rows_by_pks",
     "page_reviews_among",
     "count_reviews_among",
@@ -343,24 +342,6 @@ def rank_inputs_by_product(
     for ppk, rpk, score, label, votes in session.execute(q):
         out[ppk].append((rpk, score, label, votes or 0))
     return dict(out)
-
-
-def subscore_range(session: Session, product_pk: int, model_version_id: int | None) -> tuple[float, float] | None:
-    """Smallest and largest of the five sub-scores over a product's reviews (None if unscored)."""
-    if model_version_id is None:
-        return None
-    cols = [getattr(Prediction, c) for c in SUBSCORE_COLUMNS]
-    q = (
-        select(*[func.min(c) for c in cols], *[func.max(c) for c in cols])
-        .join(Review, Review.id == Prediction.review_pk)
-        .where(Review.product_pk == product_pk, Prediction.model_version_id == model_version_id)
-    )
-    row = session.execute(q).one()
-    lows = [v for v in row[:5] if v is not None]
-    highs = [v for v in row[5:] if v is not None]
-    if not lows:
-        return None
-    return float(min(lows)), float(max(highs))
 
 
 def review_rows_by_pks(session: Session, review_pks: Sequence[int], model_version_id: int | None) -> list[ReviewRow]:
