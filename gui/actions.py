@@ -33,6 +33,8 @@ class QtActions:
         self.open_db = _action(parent, "&Open database\u2026", "open", "Open a ReviewScope database file")
         self.import_folder = _action(parent, "&Import catalogue folder\u2026", "import", "Import a JSONL catalogue or MRHP folder")
         self.import_file = _action(parent, "Import catalogue &file\u2026", "import", "Import a CSV or JSONL file")
+        self.import_mapped = _action(parent, "Import with column &mapping\u2026", "import",
+                                     "Import any CSV or JSONL file of reviews, choosing which column holds each field")
         self.export_view = _action(parent, "&Export current view\u2026", "export",
                                    "Write the rows of the review table (all pages; with no product selected, every\n"
                                    "product's reviews that pass the filter) to CSV or JSONL")

@@ -12,6 +12,7 @@ from .dialogs import show_error
 DB_SUFFIXES = {".db", ".sqlite", ".sqlite3", ".reviewscope"}
 DB_FILTER = "ReviewScope databases (*.db *.sqlite *.sqlite3);;All files (*)"
 CATALOGUE_FILTER = "Catalogues (*.csv *.jsonl *.json);;All files (*)"
+MAPPED_FILTER = "CSV or JSON lines (*.csv *.jsonl *.json *.csv.gz *.jsonl.gz *.json.gz);;All files (*)"
 EXPORT_FILTER = "CSV (*.csv);;JSON lines (*.jsonl)"
 
 
@@ -51,6 +52,12 @@ class QtFileActions(QObject):
         if path:
             self._remember(path)
             self._w.import_paths([path])
+
+    def import_with_mapping(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self._w, "Import with column mapping", self._folder, MAPPED_FILTER)
+        if path:
+            self._remember(path)
+            self._w.mapping_imports.open_file(path)
 
     def export(self, view: bool) -> None:
         what = "current view" if view else "all flags"

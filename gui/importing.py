@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
@@ -15,18 +16,71 @@ from .widgets.qt_import_progress import QtImportProgress, show_import_error
 from .workers import WorkerContext
 
 
-def run_import(db: Database, path: str, actor: str, ctx: WorkerContext) -> Any:
+@dataclass(frozen=True)
+class NeedsMapping:
+    """What :func:`run_import` returns, instead of importing, for a CSV or JSONL file of no
+    known format: its preview, for the column-mapping dialog."""
+
+    path: str
+    preview: Any
+    """A :class:`storage.importers.mapped.Preview`."""
+
+
+def mapping_preview(path: str | Path) -> Optional[Any]:
+    """Worker job: the preview of ``path`` when it is a CSV or JSONL file that no importer
+    recognises (it imports only through a column mapping), else None (a known format, a
+    folder, or a file that is not tabular: the import's own error says what it is)."""
+    from storage.errors import CatalogueError
+    from storage.importers import detect
+    from storage.importers.detect import sniff_file
+    from storage.importers.mapped import preview
+
+    p = Path(path).expanduser()
+    if not p.is_file():
+        return None
+    try:
+        found = detect(p)
+    except CatalogueError:
+        found = None
+    # a ".csv" name is taken as a ReviewScope CSV even when its header is not one: look at it
+    if found is not None and (found.format != "csv" or sniff_file(p)[0] == "csv"):
+        return None
+    try:
+        pv = preview(p)
+    except (CatalogueError, OSError, ValueError):
+        return None
+    if len(pv.columns) < 2 or (pv.kind == "csv" and pv.columns[0][:1] in ("[", "{")):
+        return None  # one column of text, or a JSON array: not a table of reviews
+    return pv
+
+
+def run_import(db: Database, path: str, actor: str, ctx: WorkerContext, mapping: Any = None) -> Any:
     """Worker job: ``storage.importers.import_path`` with progress forwarded to the dialog.
 
     The progress callback raises ``Cancelled`` after Cancel, which aborts the import
     before anything is written (one transaction). The importer records the audit event.
+    Without ``mapping``, a CSV or JSONL file of no known format is not imported: the job
+    returns :class:`NeedsMapping` (the window asks the user for a column mapping).
     """
     from storage.importers import import_path
+
+    if mapping is None:
+        pv = mapping_preview(path)
+        if pv is not None:
+            return NeedsMapping(str(path), pv)
 
     def progress(done: int, total: int) -> None:
         ctx.report({"stage": "Reading rows", "done": done, "total": total})
 
-    return import_path(db, path, progress=progress, actor=actor)
+    return import_path(db, path, progress=progress, actor=actor, mapping=mapping)
+
+
+def check_job(path: str, mapping: Any, ctx: WorkerContext) -> Any:
+    """Worker job: :func:`storage.importers.mapped.check_mapping`, stopped by Cancel (a newer
+    mapping to check, or the dialog closed)."""
+    from storage.importers.mapped import check_mapping
+
+    return check_mapping(path, mapping, progress=lambda done, total: ctx.report((done, total)))
 
 
 def report_text(report: Any) -> str:
@@ -64,6 +118,10 @@ class QtImporter(QObject):
     -------
     imported(str, object)
         A path was imported (the importer's report).
+    mapping_needed(str, object)
+        A path is a CSV or JSONL file of no known format: path and its preview (a
+        :class:`storage.importers.mapped.Preview`); it imports once given a mapping
+        (:meth:`import_mapped`).
     failed(str, str)
         A path could not be imported: path and message (the database is unchanged).
     idle()
@@ -71,6 +129,7 @@ class QtImporter(QObject):
     """
 
     imported = Signal(str, object)
+    mapping_needed = Signal(str, object)
     failed = Signal(str, str)
     idle = Signal()
 
@@ -79,7 +138,7 @@ class QtImporter(QObject):
         self._store = store
         self._actor = actor
         self._parent = parent_widget
-        self._queue: deque[str] = deque()
+        self._queue: deque[tuple[str, Any]] = deque()  # (path, mapping or None)
         self._running = False
         self.dialog: Optional[QtImportProgress] = None
 
@@ -88,7 +147,13 @@ class QtImporter(QObject):
         return self._running
 
     def import_paths(self, paths) -> None:
-        self._queue.extend(str(p) for p in paths)
+        self._queue.extend((str(p), None) for p in paths)
+        if not self._running:
+            self._next()
+
+    def import_mapped(self, path: str, mapping: Any) -> None:
+        """Queue ``path`` to import through ``mapping`` (a :class:`storage.importers.Mapping`)."""
+        self._queue.append((str(path), mapping))
         if not self._running:
             self._next()
 
@@ -99,11 +164,11 @@ class QtImporter(QObject):
             self.idle.emit()
             return
         self._running = True
-        path = self._queue.popleft()
+        path, mapping = self._queue.popleft()
         dialog = QtImportProgress(Path(path).name or path, self._parent)
         self.dialog = dialog
         worker = self._store.run(
-            run_import, self._store.db, path, self._actor(), pass_context=True,
+            run_import, self._store.db, path, self._actor(), pass_context=True, mapping=mapping,
             on_progress=dialog.report,
             on_result=lambda report: self._on_finished(dialog, path, report),
             on_error=lambda exc: self._on_failed(dialog, path, exc),
@@ -120,7 +185,10 @@ class QtImporter(QObject):
 
     def _on_finished(self, dialog, path: str, report) -> None:
         self._close(dialog)
-        self.imported.emit(path, report)
+        if isinstance(report, NeedsMapping):
+            self.mapping_needed.emit(path, report.preview)
+        else:
+            self.imported.emit(path, report)
         self._next()
 
     def _on_failed(self, dialog, path: str, exc: Exception) -> None:

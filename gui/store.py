@@ -109,11 +109,13 @@ class Store(QObject):
         on_progress: Callback = None,
         on_cancelled: Callback = None,
         write: bool = True,
+        background: bool = False,
         pass_context: bool = False,
         **kwargs,
     ) -> Job:
-        """Run ``fn(*args, **kwargs)`` (no session: it opens its own, e.g. an import)."""
-        pool = self._writes if write else self._reads
+        """Run ``fn(*args, **kwargs)`` (no session: it opens its own, e.g. an import);
+        ``background``: on the pool behind interactive reads (long reads of files)."""
+        pool = self._background if background else (self._writes if write else self._reads)
         return self._start(pool, fn, args, kwargs, on_result, on_error, on_progress, on_cancelled,
                            pass_context=pass_context)
 

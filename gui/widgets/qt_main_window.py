@@ -20,6 +20,7 @@ from ..actions import QtActions, shortcut_sheet
 from ..dialogs import message_box, show_error, show_info
 from ..files import QtFileActions, is_database_file
 from ..flag_kinds import QtFlagKinds
+from ..import_mapping import QtMappingImports
 from ..importing import QtImporter, report_text, sample_catalogue
 from ..models.product_model import ProductTableModel
 from ..models.review_table_model import ReviewTableModel
@@ -107,6 +108,7 @@ class QtMainWindow(TriageMixin, ViewsMixin, QMainWindow):
         self.triage = QtTriageController(self.store, self.app_state, self)
         self.flag_kinds = QtFlagKinds(self.store, self.app_state, self.triage.chains, self)
         self.importer = QtImporter(self.store, self, actor=lambda: self.app_state.user_name)
+        self.mapping_imports = QtMappingImports(self.store, self.importer, settings, self)
         self.files = QtFileActions(self)
 
         self.product_model = ProductTableModel(self)
@@ -190,7 +192,7 @@ class QtMainWindow(TriageMixin, ViewsMixin, QMainWindow):
         self.recent_menu = QtRecentMenu(self.settings, self)
         file_menu.addMenu(self.recent_menu)
         file_menu.addSeparator()
-        for action in (a.import_folder, a.import_file):
+        for action in (a.import_folder, a.import_file, a.import_mapped):
             file_menu.addAction(action)
         file_menu.addSeparator()
         for action in (a.export_view, a.export_flags):
@@ -258,6 +260,7 @@ class QtMainWindow(TriageMixin, ViewsMixin, QMainWindow):
         a.open_db.triggered.connect(self.files.open_database)
         a.import_folder.triggered.connect(self.files.import_folder)
         a.import_file.triggered.connect(self.files.import_file)
+        a.import_mapped.triggered.connect(self.files.import_with_mapping)
         a.export_view.triggered.connect(lambda: self.files.export(view=True))
         a.export_flags.triggered.connect(lambda: self.files.export(view=False))
         self.recent_menu.open_requested.connect(self.open_database)
