@@ -270,8 +270,12 @@ class ImportMappingState(EventedState):
         if c.problems:
             n = len(c.problems)
             lines = [f"Cannot import: {'more than ' if c.more_problems else ''}{_plural(n, 'row')} would stop the import "
-                     "(listed below); fix the file or the mapping. Nothing is imported while one row is bad.",
-                     f"The other rows hold {counts}."]
+                     "(listed below). Fix the file or the mapping: nothing is imported while one row is bad."]
+            if c.more_problems:
+                lines.append(f"The check stopped after the first {n} bad rows; the {_plural(c.rows, 'row')} read up to there "
+                             f"hold {_plural(c.reviews, 'review')} of {_plural(c.products, 'product')}.")
+            else:
+                lines.append(f"The other rows hold {counts}.")
         elif c.reviews == 0:
             lines = [f"Nothing to import: no row has a review text ({_plural(c.rows, 'row')} read)."]
         else:

@@ -2,13 +2,14 @@
 target field, and a summary of what importing with that mapping would do."""
 from __future__ import annotations
 
+from html import escape
 from typing import Any, Optional
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QFont, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
-    QPlainTextEdit, QScrollArea, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+    QScrollArea, QSplitter, QTableWidget, QTableWidgetItem, QTextEdit, QVBoxLayout, QWidget,
 )
 
 from storage.importers.mapped import REQUIRED_TARGETS, TARGETS
@@ -21,6 +22,17 @@ DEBOUNCE_MS = 300
 """Edits closer together than this start one check of the whole file, not one each."""
 
 
+def summary_html(lines: list[str]) -> str:
+    """The summary as HTML: the verdict and the section titles bold, every text escaped (column
+    names and cell values are the file's)."""
+    out = []
+    for i, line in enumerate(lines):
+        stripped = line.lstrip(" ")
+        text = "&nbsp;" * (len(line) - len(stripped)) * 2 + escape(stripped)
+        out.append(f"<b>{text}</b>" if i == 0 or (line.endswith(":") and not line.startswith(" ")) else text)
+    return "<br>".join(out)
+
+
 class QtImportMappingDialog(QDialog):
     """Renders an :class:`ImportMappingState` and edits it; the state's check of each mapping
     runs in a worker of ``store`` (the newest one only: an edit cancels the check under way).
@@ -31,7 +43,7 @@ class QtImportMappingDialog(QDialog):
         Target field -> its combo box (item data: the source column, None for "(none)").
     preview : QTableWidget
         The file's first rows, one column per source column.
-    summary : QPlainTextEdit
+    summary : QTextEdit
         What importing with the current mapping would do.
     import_button : QPushButton
         Enabled while the mapping is complete and its check found nothing that aborts.
@@ -42,6 +54,7 @@ class QtImportMappingDialog(QDialog):
         self.state = state
         self._store = store
         self._job = None
+        self._summary_html = ""
         self.setWindowTitle("Import with column mapping")
         self.file_label = QLabel(self)
         self.file_label.setTextFormat(Qt.TextFormat.PlainText)  # a path is the user's text
@@ -101,8 +114,9 @@ class QtImportMappingDialog(QDialog):
         preview_box = QGroupBox(f"First {len(state.rows)} rows", self)
         QVBoxLayout(preview_box).addWidget(self.preview)
 
-        self.summary = QPlainTextEdit(self, objectName="mappingSummary")
+        self.summary = QTextEdit(self, objectName="mappingSummary")
         self.summary.setReadOnly(True)
+        self.summary.setAcceptRichText(False)
         self.summary.setTabChangesFocus(True)
         summary_box = QGroupBox("What the import would do", self)
         QVBoxLayout(summary_box).addWidget(self.summary)
@@ -185,9 +199,10 @@ class QtImportMappingDialog(QDialog):
             wanted = min(self.preview.horizontalHeader().sectionSizeHint(c), MAX_COLUMN_WIDTH)
             if self.preview.columnWidth(c) < wanted:
                 self.preview.setColumnWidth(c, wanted)
-        text = state.summary_text
-        if self.summary.toPlainText() != text:
-            self.summary.setPlainText(text)
+        html = summary_html(state.summary_lines())
+        if html != self._summary_html:
+            self._summary_html = html
+            self.summary.setHtml(html)
         self.import_button.setEnabled(state.can_import)
 
     # ------------------------------------------------------------------ checking

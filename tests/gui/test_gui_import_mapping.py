@@ -102,9 +102,13 @@ def test_only_files_of_no_known_format_need_a_mapping(tmp_path):
     odd = _write(tmp_path / "shop.csv", ROWS)
     ours = _write(tmp_path / "ours.csv", [["a-1", "P-1", "text", "2"]],
                   header=["review_id", "product_id", "text", "helpful_votes"])
+    jsonl = tmp_path / "dump.jsonl"
+    jsonl.write_text('{"uuid": "u1", "sku": "S-1", "comment": "ok", "thumbs": 2}\n', encoding="utf-8")
     notes = tmp_path / "notes.txt"
     notes.write_text("just one line of text\n", encoding="utf-8")
     assert mapping_preview(odd).columns == HEADER
+    found = mapping_preview(jsonl)
+    assert found.kind == "jsonl" and found.guess == {"product_id": "sku", "text": "comment"}
     assert mapping_preview(ours) is None
     assert mapping_preview(notes) is None
     assert mapping_preview(tmp_path) is None
