@@ -122,7 +122,7 @@ class ImportMappingState(EventedState):
         self.progress: tuple[int, int] = (0, 0)
         """Rows checked so far and rows in the file, while a check runs."""
         self._generation = 0
-        start, keep = self.guess, True
+        start, keep = self.guess, (self._preset.keep_unmapped if self._preset is not None else True)
         if isinstance(remembered, dict):
             stored = remembered.get("mapping")
             if isinstance(stored, dict):

@@ -251,3 +251,15 @@ def test_the_dialog_opens_on_purpose_for_a_file_of_a_known_format(make_window, c
     assert dialog.combos["text"].currentData() == "Body"
     qtbot.waitUntil(lambda: "Would import 1 review of 1 product" in dialog.summary.toPlainText(), timeout=WAIT)
     dialog.reject()
+
+
+def test_a_known_format_opened_on_purpose_keeps_its_own_settings_when_edited(tmp_path):
+    header = ["Id", "ProductId", "UserId", "ProfileName", "HelpfulnessNumerator", "HelpfulnessDenominator", "Score",
+              "Time", "Summary", "Text"]
+    path = _write(tmp_path / "Reviews.csv", [["1", "B001", "U1", "Ann", "2", "3", "5", "1300000000", "Good", "Tasty"]],
+                  header=header)
+    state = ImportMappingState(str(path), preview(path))
+    assert state.family == "finefood" and "finefood" in state.origin_text
+    state.set_target("reviewer_name", None)
+    mapping = state.to_mapping()
+    assert mapping.id_prefix == "ff-" and "reviewer_name" not in mapping.columns
