@@ -263,3 +263,25 @@ def test_a_known_format_opened_on_purpose_keeps_its_own_settings_when_edited(tmp
     state.set_target("reviewer_name", None)
     mapping = state.to_mapping()
     assert mapping.id_prefix == "ff-" and "reviewer_name" not in mapping.columns
+
+
+def test_quick_edits_start_one_check_and_only_the_newest_result_counts(
+        make_window, catalogue, qtbot, tmp_path, monkeypatch):
+    from gui.widgets import qt_import_mapping_dialog as module
+
+    started = []
+    real = module.check_job
+    monkeypatch.setattr(module, "check_job", lambda path, mapping, ctx: (started.append(dict(mapping.columns)),
+                                                                          real(path, mapping, ctx))[1])
+    path = _write(tmp_path / "shop.csv", ROWS)
+    w = make_window(catalogue.url)
+    dialog = _open_by_import(w, qtbot, path)
+    qtbot.waitUntil(lambda: _settled(dialog), timeout=WAIT)
+    assert started == []  # product id unmapped: nothing worth checking
+    _choose(dialog, "product_id", "Item")  # three edits before the event loop runs again
+    _choose(dialog, "title", "Country")
+    _choose(dialog, "title", None)
+    qtbot.waitUntil(lambda: _settled(dialog) and not dialog.check_running, timeout=WAIT)
+    assert len(started) == 1 and started[0]["product_id"] == "Item" and "title" not in started[0]
+    assert "extras: Country" in dialog.summary.toPlainText()
+    dialog.reject()
