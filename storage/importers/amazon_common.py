@@ -11,6 +11,12 @@ and the time (see its ``ID_NOTE``); the same review in the same file always gets
 so re-importing is idempotent. An exact repeat of a review (same id and values, as the 2018
 files hold) is dropped and counted; a different review under the same derived id gets
 ``#2``, ``#3``... in file order. Reviews without text are dropped and counted.
+
+Votes: a review with more helpful votes than votes in all (Fine Food Ids 44737 and 64422)
+keeps its helpful votes, which make the label (MMSS.md), and its total is raised to them
+(:func:`raise_total`); the report's notes say how many (:func:`raised_total_note`).
+Python-literal strings holding UTF-8 bytes as ``\\x`` escapes (the 2014 metadata, written
+by Python 2: ``'Caf\\xc3\\xa9'``) are read as the text they encode (:func:`utf8_bytes_text`).
 """
 from __future__ import annotations
 
@@ -29,7 +35,7 @@ from .rows import Catalogue, ParsedProduct, ParsedReview, Progress, ProgressTick
 
 __all__ = [
     "Family", "json_line", "literal_line", "json_or_literal_line", "helpful_pair", "join_text", "category_path",
-    "keep_extras", "review_values", "derived_id", "read_family",
+    "keep_extras", "review_values", "derived_id", "read_family", "raise_total", "raised_total_note", "utf8_bytes_text",
 ]
 
 DROP_NO_TEXT = "review without text"
@@ -54,6 +60,9 @@ class Family:
     """The review field naming the product (for errors)."""
     meta_id_field: str
     id_note: str
+    helpful_field: str = "helpful[0]"
+    """The review field(s) holding the helpful and the total votes (for the report's notes)."""
+    total_field: str = "helpful[1]"
 
 
 # -- line parsing ------------------------------------------------------------------------
@@ -74,9 +83,24 @@ def next_free_id(rid: str, taken) -> str:
 _LITERAL_ERRORS = (ValueError, TypeError, SyntaxError, MemoryError, RecursionError)
 
 
+def utf8_bytes_text(s: str) -> str:
+    """``s`` read back as UTF-8 when it is UTF-8 bytes held as characters U+0080-U+00FF (a
+    Python 2 byte string's repr: ``'Caf\\xc3\\xa9'`` -> "Café"); else ``s`` unchanged (a
+    latin-1 ``'Caf\\xe9'`` or a real "Café" is not valid UTF-8 as bytes and stays)."""
+    if s.isascii():
+        return s
+    try:
+        return s.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return s
+
+
 def _plain(name: str, v: Any) -> Any:
-    """A literal's value as JSON can hold it (tuples become lists); sets, bytes, complex refused."""
-    if v is None or isinstance(v, (str, bool, int)):
+    """A literal's value as JSON can hold it (tuples become lists); sets, bytes, complex refused;
+    strings of UTF-8 bytes read as UTF-8 (:func:`utf8_bytes_text`)."""
+    if isinstance(v, str):
+        return utf8_bytes_text(v)
+    if v is None or isinstance(v, (bool, int)):
         return v
     if isinstance(v, float):
         return fields.check_extra(name, v)
@@ -87,7 +111,7 @@ def _plain(name: str, v: Any) -> Any:
         for k, x in v.items():
             if not isinstance(k, str):
                 raise FieldError(name, f"has a non-string key {k!r}")
-            out[k] = _plain(name, x)
+            out[utf8_bytes_text(k)] = _plain(name, x)
         return out
     raise FieldError(name, f"holds a {type(v).__name__}, which ReviewScope does not read")
 
@@ -202,6 +226,22 @@ def review_values(*, title: str, text: str, rating, helpful: int, total, time, i
             "label": label_from_votes(helpful), "image_urls": image_urls, "extra": extra}
 
 
+def raise_total(values: dict) -> bool:
+    """More helpful votes than votes in all (``total_votes`` < ``helpful_votes``): the helpful
+    votes are kept (they make the label, MMSS.md) and the total is raised to them. True when
+    it was raised (the reader counts them for the report's notes)."""
+    total = values.get("total_votes")
+    if total is not None and total < values["helpful_votes"]:
+        values["total_votes"] = values["helpful_votes"]
+        return True
+    return False
+
+
+def raised_total_note(n: int, helpful_field: str, total_field: str) -> str:
+    return (f"{n} review{'s' if n != 1 else ''} had more helpful votes than votes in all ({helpful_field} > "
+            f"{total_field}): helpful votes kept (they make the label), total_votes raised to them")
+
+
 def derived_id(*parts: Any) -> str:
     """``reviewer:product:time``; longer than an id may be -> a sha256-based id."""
     rid = ":".join("" if p is None else str(p) for p in parts)
@@ -223,11 +263,13 @@ def read_family(family: Family, path: Path, reviews: Optional[Path], meta: Optio
     first_line: dict[str, int] = {}  # product id -> first review line
     if reviews is not None:
         cat.files.append(reviews.name)
-        _read_reviews(family, reviews, cat, ticker, first_line)
+        raised = _read_reviews(family, reviews, cat, ticker, first_line)
         if not cat.reviews:
             raise CatalogueError(reviews, None, None, "no reviews in the file" + (
                 f" ({', '.join(f'{n} {k}' for k, n in cat.dropped.items())})" if cat.dropped else ""))
         cat.notes.append(family.id_note)
+        if raised:
+            cat.notes.append(raised_total_note(raised, family.helpful_field, family.total_field))
     products: dict[str, ParsedProduct] = {}
     if meta is not None:
         cat.files.append(meta.name)
@@ -253,9 +295,11 @@ def read_family(family: Family, path: Path, reviews: Optional[Path], meta: Optio
     return cat
 
 
-def _read_reviews(family: Family, path: Path, cat: Catalogue, ticker: ProgressTicker, first_line: dict) -> None:
+def _read_reviews(family: Family, path: Path, cat: Catalogue, ticker: ProgressTicker, first_line: dict) -> int:
+    """Reads the reviews into ``cat``; returns how many had their total votes raised."""
     parse, build, field = family.parse_review_line, family.review, family.product_field
     by_id: dict[str, int] = {}
+    raised = 0
     out = cat.reviews
     tick = ticker.tick
     for lineno, text in lines.iter_lines(path):
@@ -270,6 +314,7 @@ def _read_reviews(family: Family, path: Path, cat: Catalogue, ticker: ProgressTi
             cat.drop(DROP_NO_TEXT)
             continue
         rid, pid, values = row
+        raised_now = raise_total(values)
         prev = by_id.get(rid)
         if prev is not None:
             old = out[prev]
@@ -279,8 +324,10 @@ def _read_reviews(family: Family, path: Path, cat: Catalogue, ticker: ProgressTi
             rid = next_free_id(rid, by_id)
         by_id[rid] = len(out)
         out.append(ParsedReview(rid, pid, values, [], Where(path, lineno), product_field=field, images_given=False))
+        raised += raised_now
         if pid not in first_line:
             first_line[pid] = lineno
+    return raised
 
 
 def _read_meta(family: Family, path: Path, cat: Catalogue, ticker: ProgressTicker, products: dict,

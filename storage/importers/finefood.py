@@ -6,6 +6,12 @@ product_id <- ProductId, helpful_votes <- HelpfulnessNumerator, total_votes <-
 HelpfulnessDenominator, rating <- Score, time <- Time (unix seconds), title <- Summary, text
 <- Text; extras ``reviewer_id`` <- UserId, ``reviewer_name`` <- ProfileName. The data has no
 product metadata: products are created with an empty text, named by their id.
+
+Quirks of the real file, read without hand-editing: a UTF-8 BOM and CRLF line ends (Windows
+re-saves), ProfileName with commas, quotes, non-ASCII or empty, HTML in Text, empty Summary,
+the same text under several ProductIds (one review each, as the ids differ), and two rows
+(Ids 44737, 64422) with HelpfulnessNumerator > HelpfulnessDenominator: the numerator is kept
+(it makes the label) and the total raised to it, counted in the report's notes.
 """
 from __future__ import annotations
 

@@ -19,7 +19,9 @@ product fields ``product_title``, ``product_description``, ``product_category``,
 else ``product:`` + a hash of the text, title and time) and the report says so. Without
 votes, reviews are stored with 0 votes (unlabelled). Unmapped source columns are kept in
 the review's extras under their own names unless ignored; an unnamed column (a saved row
-index) is dropped. Errors name the file, the line and the *source* column.
+index) is dropped. A row with more helpful votes than total votes keeps its helpful votes
+(they make the label) and its total is raised to them; the notes say how many. Errors name
+the file, the line and the *source* column.
 
 Cells: numbers as digits (votes may carry thousands separators "1,234"), times as unix
 seconds or ISO 8601 (:func:`.fields.time_value`), lists as a JSON array or ``;``-separated.
@@ -36,7 +38,9 @@ from typing import Any, Callable, Iterator, Optional
 
 from ..errors import CatalogueError
 from . import csv_, fields, lines
-from .amazon_common import DROP_DUPLICATE, DROP_NO_TEXT, derived_id, helpful_pair, join_text, next_free_id
+from .amazon_common import (
+    DROP_DUPLICATE, DROP_NO_TEXT, derived_id, helpful_pair, join_text, next_free_id, raise_total, raised_total_note,
+)
 from .fields import FieldError
 from .mapping import (  # noqa: F401  (part of this module's API: a dialog imports them from here)
     _EXTRA_TARGETS, _PRODUCT_TARGETS, DROP_IGNORED, DROP_UNMAPPED, DROP_UNNAMED, REQUIRED_TARGETS, TARGETS, Mapping,
@@ -335,6 +339,7 @@ def _run(path: Path, mapping: Mapping, progress: Progress, fmt: str,
     products: dict[str, ParsedProduct] = {}
     by_id: dict[str, int] = {}
     n_rows = 0
+    raised = 0
     with _Rows(path) as src:
         it = src.open()
         columns = src.columns
@@ -361,6 +366,7 @@ def _run(path: Path, mapping: Mapping, progress: Progress, fmt: str,
                     cat.drop(DROP_NO_TEXT)
                     continue
                 rid, pid, values, pvalues, parts = parsed
+                raised_now = raise_total(values)
                 if rid is None:
                     rid = _derive(pid, values["text"], parts)
                 prev = by_id.get(rid)
@@ -390,11 +396,16 @@ def _run(path: Path, mapping: Mapping, progress: Progress, fmt: str,
             by_id[rid] = len(cat.reviews)
             cat.reviews.append(ParsedReview(rid, pid, values, [], Where(path, lineno),
                                             product_field=mapping.columns["product_id"], images_given=False))
+            raised += raised_now
     cat.products = list(products.values())
     if derived:
         cat.notes.append("review ids derived from " + (
             "reviewer:product:time" if "reviewer_id" in mapping.columns else "the product and a hash of the text, "
             "title and time") + " (no review_id column mapped)")
+    if raised:
+        hcol = mapping.columns.get("helpful")
+        cat.notes.append(raised_total_note(raised, *((f"{hcol}[0]", f"{hcol}[1]") if hcol else (
+            mapping.columns["helpful_votes"], mapping.columns["total_votes"]))))
     if "helpful_votes" not in mapping.columns and "helpful" not in mapping.columns:
         cat.notes.append("no helpful-votes column mapped: reviews are stored with 0 votes (unlabelled)")
     cat.notes.extend(mapping.notes)
