@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 import csv
 import json
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -75,9 +76,27 @@ def _classify_keys(keys: set, syntax: str) -> tuple[Optional[str], Optional[str]
     return None, None
 
 
+def _zip_members(path: Path) -> Optional[str]:
+    """"a zip archive of A, B, ..." when ``path`` is a zip file (Kaggle's ``archive.zip``
+    of Fine Food: Reviews.csv, database.sqlite, hashes.txt), else None."""
+    try:
+        with open(path, "rb") as f:
+            if f.read(4) != b"PK\x03\x04":
+                return None
+        with zipfile.ZipFile(path) as z:
+            names = [n for n in z.namelist() if not n.endswith("/")]
+    except (OSError, zipfile.BadZipFile):
+        return "a zip archive (unreadable)"
+    shown = ", ".join(names[:6]) + (", ..." if len(names) > 6 else "")
+    return f"a zip archive of {shown or 'no files'}; extract it and import the file inside (or its folder)"
+
+
 def sniff_file(path: Path) -> tuple[Optional[str], Optional[str], str]:
     """(format, role "reviews" / "meta", what was seen) from the first lines of ``path``;
     format None when it is none of ours."""
+    zipped = _zip_members(path)
+    if zipped is not None:
+        return None, None, zipped
     head = lines.head_lines(path, 2)
     gz = "gzip, " if lines.is_gzip(path) else ""
     if not head:

@@ -443,3 +443,26 @@ def test_kaggle_folder_as_extracted(db, tmp_path):
     (folder / "hashes.txt").write_text("database.sqlite 0123456789abcdef\nReviews.csv fedcba9876543210\n")
     report = import_path(db, folder)
     assert (report.format, report.reviews_added) == ("finefood", 8)
+
+
+def test_gz_name_without_gzip_and_gzip_without_gz_name(db, tmp_path):
+    """A browser that unpacked the download but kept '.gz', and a gzip file renamed '.json'."""
+    plain = write_lines(tmp_path / "a" / "reviews_Books_5.json.gz", REVIEWS_2014, gz=False)
+    assert import_path(db, plain).reviews_added == 3
+    packed = write_lines(tmp_path / "b" / "meta_Books.json", META_2014, gz=True)
+    assert import_path(db, packed).products_added == 1  # 0000013714 was added above; 0000031852 is new
+
+
+def test_kaggle_zip_says_to_extract_it(db, tmp_path):
+    import zipfile
+
+    csv_path = write_reviews_csv(tmp_path / "Reviews.csv")
+    archive = tmp_path / "archive.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
+        z.write(csv_path, "Reviews.csv")
+        z.writestr("hashes.txt", "x\n")
+    before = table_checksums(db)
+    with pytest.raises(CatalogueError) as e:
+        import_path(db, archive)
+    assert "zip archive of Reviews.csv, hashes.txt" in str(e.value) and "extract it" in str(e.value)
+    assert table_checksums(db) == before
