@@ -154,6 +154,11 @@ def open_reviews(
     return ReviewPage(query, 0, rows, total, ranks, subscores, among)
 
 
+def all_reviews(session: Session, product_pk: int, model_version_id: Optional[int]) -> list[ReviewRow]:
+    """Every review of a product, unfiltered, in review-id order (the table sorts them in memory)."""
+    return repo.page_reviews(session, product_pk, model_version_id, 0, None, "id", False)
+
+
 def more_reviews(session: Session, query: ReviewQuery, offset: int, among, limit: int = PAGE_SIZE) -> ReviewPage:
     return ReviewPage(query, offset, _page(session, query, offset, limit, among), -1)
 
@@ -246,13 +251,10 @@ def load_disagreements(
     f = queue_filter
     scores = repo.scores_by_product(session, model_version_id, product_pk=f.product_pk, category=f.category,
                                     exclude_split=TRAIN_SPLIT if f.held_out_only else None)
-    found = find_disagreements(scores, mode, limit=None)
-    if f.direction:
-        found = [d for d in found if d.direction == f.direction]
-    found = found[:limit]
+    found = find_disagreements(scores, mode, limit=limit, direction=f.direction or None)
     rows = {r.id: r for r in repo.review_rows_by_pks(session, [d.review_pk for d in found], model_version_id)}
-    titles = {p.product_id: (p.title or p.product_id) for p in repo.list_products(session)}
-    return [QueueItem(d, rows[d.review_pk], titles.get(d.product_key, d.product_key)) for d in found if d.review_pk in rows]
+    titles = repo.product_titles(session, [d.product_key for d in found])
+    return [QueueItem(d, rows[d.review_pk], titles.get(d.product_key) or d.product_key) for d in found if d.review_pk in rows]
 
 
 # ---------------------------------------------------------------- audit

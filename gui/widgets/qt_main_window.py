@@ -83,6 +83,7 @@ class QtMainWindow(TriageMixin, ViewsMixin, QMainWindow):
         self.import_sample_when_empty = import_sample_when_empty
         self._pending_imports: list[str] = []
         self._background_due = False  # metrics, queue and audit wait for the first page
+        self._panels_due = False  # the models list and the training panel, after the first page too
         self._flag_dialog: Optional[QtFlagDialog] = None
         self._flag_dialog_pending = False  # F pressed, the flag being read
         self._kinds_dialog: Optional[QtFlagKindsDialog] = None
@@ -355,8 +356,9 @@ class QtMainWindow(TriageMixin, ViewsMixin, QMainWindow):
         self.store.call(queries.load_status, on_result=self._on_first_status)
         self.engine_info.query(db.url)
         self._check_scored = True
-        self.models_view.reload()
-        self.training.reload()
+        # the models list and the training panel's counts wait for the first page (they share the GIL)
+        self._panels_due = True
+        self.training.hold()
 
     def _on_first_status(self, status: queries.StatusSnapshot) -> None:
         paths, self._pending_imports = self._pending_imports, []
@@ -400,6 +402,10 @@ class QtMainWindow(TriageMixin, ViewsMixin, QMainWindow):
         if not self._background_due:
             return
         self._background_due = False
+        if self._panels_due:
+            self._panels_due = False
+            self.models_view.reload()
+            self.training.release()
         self.store.call(queries.product_metrics, self.app_state.model_version_id, background=True,
                         on_result=self.product_model.set_metrics,
                         on_error=lambda exc: self.status.showMessage(f"metrics unavailable: {exc}", 8000))
