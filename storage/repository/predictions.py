@@ -213,9 +213,10 @@ class SubScorePercentiles(Mapping):
     two bisections per value read."""
 
     def __init__(self, rows) -> None:
-        n = len(SUBSCORE_COLUMNS)
-        self._values = {r[0]: tuple(_rounded(r[1 + i]) for i in range(n)) for r in rows}
-        self.sorted = [sorted(v[i] for v in self._values.values() if v[i] is not None) for i in range(n)]
+        n, d = len(SUBSCORE_COLUMNS), SUBSCORE_DECIMALS
+        columns = [[None if v is None else round(float(v), d) for v in col] for col in list(zip(*rows))[1:]] if rows else []
+        self._values = dict(zip((r[0] for r in rows), zip(*columns))) if rows else {}
+        self.sorted = [sorted(v for v in columns[i] if v is not None) if rows else [] for i in range(n)]
         self._built: dict[int, tuple] = {}
 
     def _percentile(self, i: int, v: Optional[float]) -> Optional[float]:
