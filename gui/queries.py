@@ -220,11 +220,20 @@ class DetailBundle:
     subscores: Optional[ProductSubScores] = None  # the review's product, for its sub-scores' percentiles
 
 
-def load_detail(session: Session, review_pk: int, model_version_id: Optional[int], media_dir: Path) -> DetailBundle:
+def load_detail(session: Session, review_pk: int, model_version_id: Optional[int], media_dir: Path,
+                known: Optional[tuple] = None) -> DetailBundle:
+    """The review's detail, its ranks and its product's sub-scores. ``known``: ``(product_pk,
+    model_version_id, ranks, sub-scores or None)`` the review table holds (:meth:`ReviewTableModel.known`),
+    used instead of recomputing them when they are of the review's product and this model."""
     detail = repo.get_review_detail(session, review_pk, model_version_id, media_dir)
-    ranks = rank_product(_rank_items(session, detail.row.product_pk, model_version_id))
-    return DetailBundle(detail, ranks.get(review_pk),
-                        repo.product_subscores(session, detail.row.product_pk, model_version_id))
+    ranks = subscores = None
+    if known is not None and known[0] == detail.row.product_pk and known[1] == model_version_id:
+        ranks, subscores = known[2], known[3]
+    if ranks is None:
+        ranks = rank_product(_rank_items(session, detail.row.product_pk, model_version_id))
+    if subscores is None:
+        subscores = repo.product_subscores(session, detail.row.product_pk, model_version_id)
+    return DetailBundle(detail, ranks.get(review_pk), subscores)
 
 
 # ---------------------------------------------------------------- disagreements

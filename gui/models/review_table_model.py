@@ -75,6 +75,7 @@ class ReviewTableModel(QAbstractTableModel):
         # sort of the same product and model then happens here, as in the query (NULLs last, ties by id)
         self._all: Optional[tuple[tuple, list[ReviewRow]]] = None
         self._all_generation = 0
+        self._all_pending: Optional[tuple] = None  # (product, model) whose rows are being read
         self._memory: Optional[list[ReviewRow]] = None  # the sorted rows the pages come from, when in memory
         table_state.events.sort.connect(self._on_query_changed)
         table_state.events.filter.connect(self._on_query_changed)
@@ -105,8 +106,9 @@ class ReviewTableModel(QAbstractTableModel):
             self.loaded.emit(0, 0)
             return
         key = (self._query.product_pk, self._query.model_version_id)
-        if fresh:
-            self._all = None
+        if fresh:  # scores or reviews changed: nothing computed before holds (the detail asks too)
+            self._forget_all_rows()
+            self._known_key, self._known = None, None
         known = self._known if (not fresh and key == self._known_key) else None
         memory = self._sorted_in_memory() if known is not None else None
         if memory is not None:  # the same rows in another order: no query, no thread hop
@@ -137,7 +139,6 @@ class ReviewTableModel(QAbstractTableModel):
         self._append(page.rows)
         self.loading.emit(False)
         self.loaded.emit(len(self._rows), self._total)
-        self._read_all_rows()
 
     def _sorted_in_memory(self) -> Optional[list[ReviewRow]]:
         """The product's rows in the query's order, when they are all here and the query is one
@@ -151,24 +152,31 @@ class ReviewTableModel(QAbstractTableModel):
         present = sorted((r for r in rows if value(r) is not None), key=value, reverse=q.descending)
         return present + [r for r in rows if value(r) is None]
 
-    def _read_all_rows(self) -> None:
-        """After a first page of a product with more than one page: read all its rows behind the
-        analytics (background), so that the next sort of the same product is done in memory."""
+    def read_all_rows(self) -> None:
+        """When the table shows a product with more than one page: read all its rows behind the
+        analytics (background), so that the next sort of the same product is done in memory.
+        The table calls it once it has painted a page."""
         q = self._query
-        if q is None or q.product_pk is None or q.flt != ReviewFilter() or self._total <= len(self._rows):
+        if (q is None or q.product_pk is None or q.flt != ReviewFilter() or self._total <= len(self._rows)
+                or self._store.db is None):
             return
         key = (q.product_pk, q.model_version_id)
-        if self._all is not None and self._all[0] == key:
+        if (self._all is not None and self._all[0] == key) or self._all_pending == key:
             return
         self._all = None
         self._all_generation += 1
         agen = self._all_generation
+        self._all_pending = key
 
         def done(rows: list[ReviewRow]) -> None:
             if agen == self._all_generation:
-                self._all = (key, rows)
+                self._all, self._all_pending = (key, rows), None
 
-        self._store.call(queries.all_reviews, *key, background=True, on_result=done, on_error=lambda _exc: None)
+        def failed(_exc) -> None:
+            if agen == self._all_generation:
+                self._all_pending = None
+
+        self._store.call(queries.all_reviews, *key, background=True, on_result=done, on_error=failed)
 
     def _on_changes(self, gen: int, changes: TableChanges) -> None:
         if gen != self._changes_generation or self._query is None or (
@@ -248,6 +256,13 @@ class ReviewTableModel(QAbstractTableModel):
     def row_of(self, review_pk: int) -> Optional[int]:
         return self._row_of.get(review_pk)
 
+    def known(self) -> Optional[tuple]:
+        """``(product_pk, model_version_id, ranks, sub-scores or None)`` of the product shown, once
+        computed (the review detail reuses them), else None."""
+        if self._known_key is None or self._known is None:
+            return None
+        return (*self._known_key, *self._known)
+
     def rank(self, review_pk: int) -> Optional[RankInfo]:
         return self._ranks.get(review_pk)
 
@@ -288,7 +303,7 @@ class ReviewTableModel(QAbstractTableModel):
             self.dataChanged.emit(self.index(min(changed), 0), self.index(max(changed), len(REVIEW_COLUMNS) - 1))
 
     def _forget_all_rows(self) -> None:
-        self._all = None
+        self._all, self._all_pending = None, None
         self._all_generation += 1
         if self._memory is not None:  # further pages come from the query in the same order
             self._memory = None

@@ -115,6 +115,7 @@ class QtMainWindow(TriageMixin, ViewsMixin, QMainWindow):
         self.product_list = QtProductList(self.product_model, self.product_state, self.app_state, self)
         self.review_table = QtReviewTable(self.review_model, self.app_state, self.table_state, self)
         self.detail = QtReviewDetail(self.store, self.app_state, self)
+        self.detail.known_ranks = self.review_model.known
         self.queue = QtDisagreementQueue(self.store, self.app_state, self.queue_state, self)
         self.audit_log = QtAuditLog(self.store, self)
         self.status = QtStatusBar(self.app_state, self)
@@ -402,6 +403,13 @@ class QtMainWindow(TriageMixin, ViewsMixin, QMainWindow):
         if not self._background_due:
             return
         self._background_due = False
+        self.review_table.after_paint(self._start_background)
+
+    def _start_background(self) -> None:
+        """What waits for the first page to be painted: the models list, the training panel's
+        counts, the product metrics, the disagreement queue and the audit log."""
+        if self.store.db is None:
+            return
         if self._panels_due:
             self._panels_due = False
             self.models_view.reload()
