@@ -154,6 +154,11 @@ def open_reviews(
     return ReviewPage(query, 0, rows, total, ranks, subscores, among)
 
 
+def all_reviews(session: Session, product_pk: int, model_version_id: Optional[int]) -> list[ReviewRow]:
+    """Every review of a product, unfiltered, in review-id order (the table sorts them in memory)."""
+    return repo.page_reviews(session, product_pk, model_version_id, 0, None, "id", False)
+
+
 def more_reviews(session: Session, query: ReviewQuery, offset: int, among, limit: int = PAGE_SIZE) -> ReviewPage:
     return ReviewPage(query, offset, _page(session, query, offset, limit, among), -1)
 
@@ -215,11 +220,20 @@ class DetailBundle:
     subscores: Optional[ProductSubScores] = None  # the review's product, for its sub-scores' percentiles
 
 
-def load_detail(session: Session, review_pk: int, model_version_id: Optional[int], media_dir: Path) -> DetailBundle:
+def load_detail(session: Session, review_pk: int, model_version_id: Optional[int], media_dir: Path,
+                known: Optional[tuple] = None) -> DetailBundle:
+    """The review's detail, its ranks and its product's sub-scores. ``known``: ``(product_pk,
+    model_version_id, ranks, sub-scores or None)`` the review table holds (:meth:`ReviewTableModel.known`),
+    used instead of recomputing them when they are of the review's product and this model."""
     detail = repo.get_review_detail(session, review_pk, model_version_id, media_dir)
-    ranks = rank_product(_rank_items(session, detail.row.product_pk, model_version_id))
-    return DetailBundle(detail, ranks.get(review_pk),
-                        repo.product_subscores(session, detail.row.product_pk, model_version_id))
+    ranks = subscores = None
+    if known is not None and known[0] == detail.row.product_pk and known[1] == model_version_id:
+        ranks, subscores = known[2], known[3]
+    if ranks is None:
+        ranks = rank_product(_rank_items(session, detail.row.product_pk, model_version_id))
+    if subscores is None:
+        subscores = repo.product_subscores(session, detail.row.product_pk, model_version_id)
+    return DetailBundle(detail, ranks.get(review_pk), subscores)
 
 
 # ---------------------------------------------------------------- disagreements
@@ -246,13 +260,10 @@ def load_disagreements(
     f = queue_filter
     scores = repo.scores_by_product(session, model_version_id, product_pk=f.product_pk, category=f.category,
                                     exclude_split=TRAIN_SPLIT if f.held_out_only else None)
-    found = find_disagreements(scores, mode, limit=None)
-    if f.direction:
-        found = [d for d in found if d.direction == f.direction]
-    found = found[:limit]
+    found = find_disagreements(scores, mode, limit=limit, direction=f.direction or None)
     rows = {r.id: r for r in repo.review_rows_by_pks(session, [d.review_pk for d in found], model_version_id)}
-    titles = {p.product_id: (p.title or p.product_id) for p in repo.list_products(session)}
-    return [QueueItem(d, rows[d.review_pk], titles.get(d.product_key, d.product_key)) for d in found if d.review_pk in rows]
+    titles = repo.product_titles(session, [d.product_key for d in found])
+    return [QueueItem(d, rows[d.review_pk], titles.get(d.product_key) or d.product_key) for d in found if d.review_pk in rows]
 
 
 # ---------------------------------------------------------------- audit

@@ -9,9 +9,10 @@ the place of the 4s, the model implies 4, it is "too high" by 3 labels.
 """
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 from enum import Enum
-from typing import Iterable, Mapping, NamedTuple, Optional, Sequence
+from typing import Iterable, Iterator, Mapping, NamedTuple, Optional, Sequence
 
 MODEL_TOO_HIGH = "model too high"
 MODEL_TOO_LOW = "model too low"
@@ -85,28 +86,57 @@ def _gap(position: int, first: int, last: int) -> int:
     return 0
 
 
-def rank_product(items: Sequence[RankInput]) -> dict[int, RankInfo]:
-    """:class:`RankInfo` of every review of one product (``items`` in review-id order)."""
-    scored = _by_score(items)
-    model_rank = {r.review_pk: i + 1 for i, r in enumerate(scored)}
-    by_votes = sorted(items, key=lambda r: -(r.votes or 0))
-    vote_rank = {r.review_pk: i + 1 for i, r in enumerate(by_votes)}
-    judged = [r for r in scored if r.label is not None]
-    labels_desc = sorted((r.label for r in judged), reverse=True)
-    ties = _tie_ranges(labels_desc)
-    out: dict[int, RankInfo] = {}
-    judged_pos = {r.review_pk: i for i, r in enumerate(judged)}
-    for r in items:
+class ProductRanks(Mapping[int, RankInfo]):
+    """review pk -> :class:`RankInfo` of one product, what :func:`rank_product` returns.
+
+    The sorts are done up front; each :class:`RankInfo` is built when first read, so a table
+    that shows 500 of 10,000 reviews pays for 500 of them."""
+
+    def __init__(self, items: Sequence[RankInput]) -> None:
+        scored = _by_score(items)
+        self._n_scored = len(scored)
+        self._model_rank = {r.review_pk: i + 1 for i, r in enumerate(scored)}
+        by_votes = sorted(items, key=lambda r: -(r.votes or 0))
+        self._vote_rank = {r.review_pk: i + 1 for i, r in enumerate(by_votes)}
+        judged = [r for r in scored if r.label is not None]
+        self._labels_desc = sorted((r.label for r in judged), reverse=True)
+        self._ties = _tie_ranges(self._labels_desc)
+        self._judged = {r.review_pk: (i, r.label) for i, r in enumerate(judged)}
+        self._score = {r.review_pk: r.score for r in judged}
+        self._order = [r.review_pk for r in items]
+        self._built: dict[int, RankInfo] = {}
+
+    def __getitem__(self, review_pk: int) -> RankInfo:
+        info = self._built.get(review_pk)
+        if info is not None:
+            return info
+        vote_rank = self._vote_rank[review_pk]  # KeyError: not a review of this product
         implied = label_gap = rank_gap = None
-        pos = judged_pos.get(r.review_pk)
-        if pos is not None:
-            implied = labels_desc[pos]
-            label_gap = implied - r.label
-            rank_gap = _gap(pos, *ties[r.label])
-        out[r.review_pk] = RankInfo(
-            model_rank.get(r.review_pk), len(scored), vote_rank[r.review_pk], len(items), implied, label_gap, rank_gap
-        )
-    return out
+        judged = self._judged.get(review_pk)
+        if judged is not None:
+            pos, label = judged
+            implied = self._labels_desc[pos]
+            label_gap = implied - label
+            rank_gap = _gap(pos, *self._ties[label])
+        info = RankInfo(self._model_rank.get(review_pk), self._n_scored, vote_rank, len(self._order), implied,
+                        label_gap, rank_gap)
+        self._built[review_pk] = info
+        return info
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._order)
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def __contains__(self, review_pk: object) -> bool:
+        return review_pk in self._vote_rank
+
+
+def rank_product(items: Sequence[RankInput]) -> ProductRanks:
+    """:class:`RankInfo` of every review of one product (``items`` in review-id order), as a
+    read-only mapping review pk -> RankInfo (built lazily, see :class:`ProductRanks`)."""
+    return ProductRanks(items)
 
 
 def model_agrees(items: Sequence[RankInput], review_pk: int, label: int) -> bool:
@@ -152,24 +182,33 @@ class Disagreement:
 
 
 def find_disagreements(
-    by_product: Mapping[str, Iterable[tuple]], mode: DisagreementMode = DisagreementMode.RANK_GAP, limit: int | None = 500
+    by_product: Mapping[str, Iterable[tuple]], mode: DisagreementMode = DisagreementMode.RANK_GAP, limit: int | None = 500,
+    direction: Optional[str] = None,
 ) -> list[Disagreement]:
-    """The ``limit`` reviews (all with None) where model and votes disagree most, across products.
+    """The ``limit`` reviews (all with None) where model and votes disagree most, across products;
+    with ``direction`` (:data:`MODEL_TOO_HIGH` or :data:`MODEL_TOO_LOW`) only those, before the limit.
 
     ``by_product`` maps a product key to ``(review_pk, score, label)`` tuples, as
-    ``storage.repository.scores_by_product`` returns them.
+    ``storage.repository.scores_by_product`` returns them. Order: the largest rank gap first
+    (then label gap) in :attr:`DisagreementMode.RANK_GAP`, the other way round in
+    ``SCORE_VS_LABEL``, ties by review pk. Only the reviews kept become :class:`Disagreement`.
     """
-    found: list[Disagreement] = []
+    rank_first = mode is DisagreementMode.RANK_GAP
+    found: list[tuple] = []
     for key, rows in by_product.items():
         items = [RankInput(pk, score, label) for pk, score, label in rows]
-        infos = rank_product(items)
-        for r in items:
-            info = infos[r.review_pk]
-            if info.label_gap:
-                found.append(Disagreement(key, r.review_pk, float(r.score), int(r.label), info))
-    if mode is DisagreementMode.RANK_GAP:
-        key_fn = lambda d: (-abs(d.info.rank_gap or 0), -abs(d.info.label_gap or 0), d.review_pk)  # noqa: E731
-    else:
-        key_fn = lambda d: (-abs(d.info.label_gap or 0), -abs(d.info.rank_gap or 0), d.review_pk)  # noqa: E731
-    found.sort(key=key_fn)
-    return found[:limit]
+        ranks = ProductRanks(items)
+        labels_desc, ties = ranks._labels_desc, ranks._ties
+        for pk, (pos, label) in ranks._judged.items():
+            label_gap = labels_desc[pos] - label
+            if not label_gap or (direction is not None and (label_gap > 0) != (direction == MODEL_TOO_HIGH)):
+                continue
+            rank_gap = abs(_gap(pos, *ties[label]))
+            sort_key = (-rank_gap, -abs(label_gap)) if rank_first else (-abs(label_gap), -rank_gap)
+            found.append((*sort_key, pk, key, ranks))
+    kept = heapq.nsmallest(limit, found) if limit is not None else sorted(found)
+    out = []
+    for *_k, pk, key, ranks in kept:
+        info = ranks[pk]
+        out.append(Disagreement(key, pk, float(ranks._score[pk]), int(ranks._judged[pk][1]), info))
+    return out

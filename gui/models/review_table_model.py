@@ -11,7 +11,8 @@ from typing import Any, Optional, Sequence
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QColor
 
-from storage.records import ProductSubScores, ReviewRow
+from storage.models import SUBSCORE_COLUMNS
+from storage.records import ProductSubScores, ReviewFilter, ReviewRow
 
 from .. import queries
 from ..models_view.queries import TableChanges, table_changes
@@ -28,6 +29,12 @@ from .roles import KeyRole, ProgressRole, RecordRole, SortRole, SubScoreRole, Va
 Index = QModelIndex | QPersistentModelIndex
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 RANK_UP, RANK_DOWN = QColor(30, 140, 70), QColor(192, 57, 43)  # rank moved against the previous model
+# the orders the table can sort in memory (``storage.repository.catalogue._ORDERABLE`` keys): the row's value
+_IN_MEMORY = {
+    "score": lambda r: r.score, "label": lambda r: r.label, "votes": lambda r: r.helpful_votes,
+    "rating": lambda r: r.rating, "time": lambda r: r.time, "review_id": lambda r: r.review_id, "id": lambda r: r.id,
+    **{name: (lambda r, i=i: r.sub_scores[i]) for i, name in enumerate(SUBSCORE_COLUMNS)},
+}
 
 
 class ReviewTableModel(QAbstractTableModel):
@@ -64,6 +71,12 @@ class ReviewTableModel(QAbstractTableModel):
         self._changes_generation = 0
         # (cell text, tooltip, fraction or -1) of unscored rows while a job scores them
         self._scoring: Optional[tuple[str, str, float]] = None
+        # every row of the product (unfiltered, review-id order) once a background job read them: a
+        # sort of the same product and model then happens here, as in the query (NULLs last, ties by id)
+        self._all: Optional[tuple[tuple, list[ReviewRow]]] = None
+        self._all_generation = 0
+        self._all_pending: Optional[tuple] = None  # (product, model) whose rows are being read
+        self._memory: Optional[list[ReviewRow]] = None  # the sorted rows the pages come from, when in memory
         table_state.events.sort.connect(self._on_query_changed)
         table_state.events.filter.connect(self._on_query_changed)
         app_state.events.current_product_pk.connect(self._on_query_changed)
@@ -86,13 +99,23 @@ class ReviewTableModel(QAbstractTableModel):
         self._rows, self._row_of, self._total = [], {}, 0
         self._ranks, self._subscores, self._among = {}, None, None
         self._pending = False
+        self._memory = None
         self.endResetModel()
         self._query = self._table.query(self._app.current_product_pk, self._app.model_version_id)
         if self._query.product_pk is None or self._store.db is None:
             self.loaded.emit(0, 0)
             return
         key = (self._query.product_pk, self._query.model_version_id)
+        if fresh:  # scores or reviews changed: nothing computed before holds (the detail asks too)
+            self._forget_all_rows()
+            self._known_key, self._known = None, None
         known = self._known if (not fresh and key == self._known_key) else None
+        memory = self._sorted_in_memory() if known is not None else None
+        if memory is not None:  # the same rows in another order: no query, no thread hop
+            self._memory = memory
+            self._on_first_page(gen, queries.ReviewPage(self._query, 0, memory[:queries.PAGE_SIZE], len(memory),
+                                                        known[0], known[1], None))
+            return
         if known is None:
             self._changes = None
             self._changes_generation += 1
@@ -116,6 +139,44 @@ class ReviewTableModel(QAbstractTableModel):
         self._append(page.rows)
         self.loading.emit(False)
         self.loaded.emit(len(self._rows), self._total)
+
+    def _sorted_in_memory(self) -> Optional[list[ReviewRow]]:
+        """The product's rows in the query's order, when they are all here and the query is one
+        memory can answer (no filter, a plain column, no scoring job changing the scores); else None."""
+        q = self._query
+        value = _IN_MEMORY.get(q.order_by) if q is not None else None
+        if (value is None or self._all is None or self._all[0] != (q.product_pk, q.model_version_id)
+                or q.flt != ReviewFilter() or self._scoring is not None):
+            return None
+        rows = self._all[1]  # in review-id order: sorts are stable, so ties stay by id either way
+        present = sorted((r for r in rows if value(r) is not None), key=value, reverse=q.descending)
+        return present + [r for r in rows if value(r) is None]
+
+    def read_all_rows(self) -> None:
+        """When the table shows a product with more than one page: read all its rows behind the
+        analytics (background), so that the next sort of the same product is done in memory.
+        The table calls it once it has painted a page."""
+        q = self._query
+        if (q is None or q.product_pk is None or q.flt != ReviewFilter() or self._total <= len(self._rows)
+                or self._store.db is None):
+            return
+        key = (q.product_pk, q.model_version_id)
+        if (self._all is not None and self._all[0] == key) or self._all_pending == key:
+            return
+        self._all = None
+        self._all_generation += 1
+        agen = self._all_generation
+        self._all_pending = key
+
+        def done(rows: list[ReviewRow]) -> None:
+            if agen == self._all_generation:
+                self._all, self._all_pending = (key, rows), None
+
+        def failed(_exc) -> None:
+            if agen == self._all_generation:
+                self._all_pending = None
+
+        self._store.call(queries.all_reviews, *key, background=True, on_result=done, on_error=failed)
 
     def _on_changes(self, gen: int, changes: TableChanges) -> None:
         if gen != self._changes_generation or self._query is None or (
@@ -163,6 +224,10 @@ class ReviewTableModel(QAbstractTableModel):
     def fetchMore(self, parent: Index = QModelIndex()) -> None:
         if not self.canFetchMore(parent) or self._query is None:
             return
+        if self._memory is not None:
+            self._append(self._memory[len(self._rows):len(self._rows) + queries.PAGE_SIZE])
+            self.loaded.emit(len(self._rows), self._total)
+            return
         self._pending = True
         gen = self._generation
         self.loading.emit(True)
@@ -191,6 +256,13 @@ class ReviewTableModel(QAbstractTableModel):
     def row_of(self, review_pk: int) -> Optional[int]:
         return self._row_of.get(review_pk)
 
+    def known(self) -> Optional[tuple]:
+        """``(product_pk, model_version_id, ranks, sub-scores or None)`` of the product shown, once
+        computed (the review detail reuses them), else None."""
+        if self._known_key is None or self._known is None:
+            return None
+        return (*self._known_key, *self._known)
+
     def rank(self, review_pk: int) -> Optional[RankInfo]:
         return self._ranks.get(review_pk)
 
@@ -205,6 +277,8 @@ class ReviewTableModel(QAbstractTableModel):
         mark = None if text is None else (text, tooltip, -1.0 if fraction is None else float(fraction))
         if mark == self._scoring:
             return
+        if mark is not None:
+            self._forget_all_rows()  # scores are being written: read them again afterwards
         self._scoring = mark
         column = COLUMN_INDEX["score"]
         rows = [i for i, r in enumerate(self._rows) if r.score is None]
@@ -218,6 +292,7 @@ class ReviewTableModel(QAbstractTableModel):
     def update_rows(self, rows: Sequence[ReviewRow]) -> None:
         """Replace loaded rows by fresh copies (after a flag changed); one dataChanged for
         the span they cover (a bulk flag may change hundreds)."""
+        self._forget_all_rows()  # flags changed (maybe of rows not loaded): the next sort queries
         changed = []
         for r in rows:
             i = self._row_of.get(r.id)
@@ -226,6 +301,12 @@ class ReviewTableModel(QAbstractTableModel):
                 changed.append(i)
         if changed:
             self.dataChanged.emit(self.index(min(changed), 0), self.index(max(changed), len(REVIEW_COLUMNS) - 1))
+
+    def _forget_all_rows(self) -> None:
+        self._all, self._all_pending = None, None
+        self._all_generation += 1
+        if self._memory is not None:  # further pages come from the query in the same order
+            self._memory = None
 
     def loaded_pks(self) -> list[int]:
         """Keys of the loaded rows, in order."""

@@ -55,6 +55,8 @@ class QtTrainingPanel(QWidget):
                  command: Optional[Sequence[str]] = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._store = store
+        self._held = False  # reloads put off while a database opens (hold / release)
+        self._reload_due = False
         self._app = app_state
         self._info = queries.TrainingInfo(None)
         self._advanced: Optional[QtAdvancedOptions] = None
@@ -141,8 +143,25 @@ class QtTrainingPanel(QWidget):
     # ------------------------------------------------------------ inputs
 
     def reload(self) -> None:
-        """Refresh the data summary, the model to start from and past runs (in a worker)."""
+        """Refresh the data summary, the model to start from and past runs (in a worker); while
+        held (:meth:`hold`), once on :meth:`release` instead."""
+        if self._held:
+            self._reload_due = True
+            return
         self._store.call(queries.load_training_info, background=True, on_result=self._on_info)
+
+    def hold(self) -> None:
+        """Put reloads off (a database is opening: its first page comes first), one reload due."""
+        self._held, self._reload_due = True, True
+
+    def release(self) -> None:
+        """End :meth:`hold`: reload now if a reload was asked for meanwhile."""
+        if not self._held:
+            return
+        self._held = False
+        if self._reload_due:
+            self._reload_due = False
+            self.reload()
 
     def _on_info(self, info: queries.TrainingInfo) -> None:
         self._info = info

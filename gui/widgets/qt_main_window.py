@@ -84,6 +84,7 @@ class QtMainWindow(TriageMixin, ViewsMixin, QMainWindow):
         self.import_sample_when_empty = import_sample_when_empty
         self._pending_imports: list[str] = []
         self._background_due = False  # metrics, queue and audit wait for the first page
+        self._panels_due = False  # the models list and the training panel, after the first page too
         self._flag_dialog: Optional[QtFlagDialog] = None
         self._flag_dialog_pending = False  # F pressed, the flag being read
         self._kinds_dialog: Optional[QtFlagKindsDialog] = None
@@ -116,6 +117,7 @@ class QtMainWindow(TriageMixin, ViewsMixin, QMainWindow):
         self.product_list = QtProductList(self.product_model, self.product_state, self.app_state, self)
         self.review_table = QtReviewTable(self.review_model, self.app_state, self.table_state, self)
         self.detail = QtReviewDetail(self.store, self.app_state, self)
+        self.detail.known_ranks = self.review_model.known
         self.queue = QtDisagreementQueue(self.store, self.app_state, self.queue_state, self)
         self.audit_log = QtAuditLog(self.store, self)
         self.status = QtStatusBar(self.app_state, self)
@@ -358,8 +360,9 @@ class QtMainWindow(TriageMixin, ViewsMixin, QMainWindow):
         self.store.call(queries.load_status, on_result=self._on_first_status)
         self.engine_info.query(db.url)
         self._check_scored = True
-        self.models_view.reload()
-        self.training.reload()
+        # the models list and the training panel's counts wait for the first page (they share the GIL)
+        self._panels_due = True
+        self.training.hold()
 
     def _on_first_status(self, status: queries.StatusSnapshot) -> None:
         paths, self._pending_imports = self._pending_imports, []
@@ -403,6 +406,17 @@ class QtMainWindow(TriageMixin, ViewsMixin, QMainWindow):
         if not self._background_due:
             return
         self._background_due = False
+        self.review_table.after_paint(self._start_background)
+
+    def _start_background(self) -> None:
+        """What waits for the first page to be painted: the models list, the training panel's
+        counts, the product metrics, the disagreement queue and the audit log."""
+        if self.store.db is None:
+            return
+        if self._panels_due:
+            self._panels_due = False
+            self.models_view.reload()
+            self.training.release()
         self.store.call(queries.product_metrics, self.app_state.model_version_id, background=True,
                         on_result=self.product_model.set_metrics,
                         on_error=lambda exc: self.status.showMessage(f"metrics unavailable: {exc}", 8000))

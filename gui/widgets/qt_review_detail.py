@@ -3,7 +3,7 @@ how they pushed the score (the stored text highlight, with a legend and an on/of
 chart, the score's explanation (a waterfall of its stored parts), ranks, flags."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import Callable, Optional
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QLabel, QPlainTextEdit, QScrollArea, QVBoxLayout, QWidget
@@ -77,6 +77,8 @@ class QtReviewDetail(QScrollArea):
         self._app = app_state
         self._generation = 0
         self.bundle: Optional[queries.DetailBundle] = None
+        # what the review table already computed (ReviewTableModel.known): the product's ranks, sub-scores
+        self.known_ranks: Optional[Callable[[], Optional[tuple]]] = None
         self.highlight: Optional[HighlightView] = None
         self._dark = app_state.theme == "dark"
         self._viewers: list[QtImageViewer] = []
@@ -167,6 +169,7 @@ class QtReviewDetail(QScrollArea):
             return
         self._store.call(
             queries.load_detail, pk, self._app.model_version_id, self._store.db.media_dir,
+            known=self.known_ranks() if self.known_ranks is not None else None,
             on_result=lambda bundle: self._on_loaded(gen, bundle),
         )
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, QSignalBlocker, Qt, Signal
+from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QObject, QPoint, QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QMenu, QTableView, QVBoxLayout, QWidget
 
 from ..models.review_table_model import ReviewTableModel
@@ -43,6 +43,7 @@ class QtReviewTable(QWidget):
         self._app = app_state
         self._state = table_state
         self._reveal: Optional[int] = None  # a review to select once its page is loaded
+        self._after_paint: list = []  # what waits for the next paint of the rows (after_paint)
         self.title = QLabel("Reviews", self, objectName="paneTitle")
         self.title.setTextFormat(Qt.TextFormat.PlainText)
         self.counts = QLabel("", self, objectName="muted")
@@ -188,6 +189,8 @@ class QtReviewTable(QWidget):
             self.counts.setText("loading\u2026")
 
     def _on_loaded(self, loaded: int, total: int) -> None:
+        if total > loaded:
+            self.after_paint(self._model.read_all_rows)  # the next sort of this product: in memory
         self.counts.setText(f"{total} reviews" if loaded >= total else f"{total} reviews \u00b7 {loaded} loaded")
         if self._try_reveal():
             return
@@ -200,6 +203,30 @@ class QtReviewTable(QWidget):
             # Start at the top, unless the review shown is this product's but not loaded yet
             # (picked in the disagreement queue): then keep it.
             self.select_row(0)
+
+    def after_paint(self, fn) -> None:
+        """Call ``fn`` once the table has painted the rows it holds (work that would share the GIL
+        with that paint waits for it); at once when the table cannot paint (hidden) or is empty.
+        A minimised window paints on its return, and ``fn`` waits until then."""
+        viewport = self.view.viewport()
+        if not viewport.isVisible() or self._model.rowCount() == 0:
+            fn()
+            return
+        if not self._after_paint:
+            viewport.installEventFilter(self)
+        self._after_paint.append(fn)
+        viewport.update()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint and self._after_paint and watched is self.view.viewport():
+            watched.removeEventFilter(self)
+            QTimer.singleShot(0, self, self._run_after_paint)  # after this paint event is handled
+        return super().eventFilter(watched, event)
+
+    def _run_after_paint(self) -> None:
+        fns, self._after_paint = self._after_paint, []
+        for fn in fns:
+            fn()
 
     def add_bar(self, bar: QWidget) -> None:
         """Show ``bar`` between the filter bar and the table (e.g. the scoring bar)."""

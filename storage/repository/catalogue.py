@@ -31,6 +31,7 @@ __all__ = [
     "list_categories",
     "list_products",
     "get_product_pk",
+    "product_titles",
     "count_reviews",
     "page_reviews",
     "iter_reviews",
@@ -104,6 +105,14 @@ def list_products(
     for row in session.execute(q):
         n_scored_v = row[8] if model_version_id is not None else 0
         out.append(ProductSummary(row[0], row[1], row[2] or "", row[3] or "", row[4], row[5], row[6], row[7], n_scored_v))
+    return out
+
+
+def product_titles(session: Session, product_ids: Sequence[str]) -> dict[str, str]:
+    """product_id -> title ('' when none) of the given products."""
+    out: dict[str, str] = {}
+    for cond in in_chunks(Product.product_id, sorted(set(product_ids))):
+        out.update({pid: title or "" for pid, title in session.execute(select(Product.product_id, Product.title).where(cond))})
     return out
 
 
@@ -485,16 +494,34 @@ def catalogue_summary(session: Session) -> dict[str, Any]:
 def training_data_summary(session: Session, since: dt.datetime | None = None) -> dict[str, Any]:
     """What a training run would use: labelled reviews per split (moderators' corrected labels
     count as labels), all active corrections, and those made after ``since`` (e.g. the active
-    model's creation)."""
+    model's creation).
+
+    Counted in SQL (one ``GROUP BY split`` over the reviews, an index-only count of their
+    labels), plus the few corrected reviews that have no vote label."""
     corrections = corrected_labels(session)
     out: dict[str, Any] = {"corrections": len(corrections)}
-    for split in ("train", "dev", "test"):
-        rows = session.execute(
-            select(Review.id, Review.label).join(Product, Product.id == Review.product_pk).where(Product.split == split)
-        ).all()
-        out[f"{split}_reviews"] = len(rows)
-        out[f"{split}_labelled"] = sum(1 for pk, lab in rows if corrections.get(pk, lab) is not None)
-        out[f"{split}_products"] = session.scalar(select(func.count()).select_from(Product).where(Product.split == split))
+    splits = ("train", "dev", "test")
+    counts = {split: (n, nl) for split, n, nl in session.execute(
+        select(Product.split, func.count(), func.count(Review.label))
+        .select_from(Review).join(Product, Product.id == Review.product_pk)
+        .where(Product.split.in_(splits))
+        .group_by(Product.split)
+    )}
+    # a correction labels a review the votes left unlabelled (one with a vote label is counted already)
+    unlabelled_corrected: dict[str, int] = defaultdict(int)
+    for cond in in_chunks(Review.id, sorted(corrections)):
+        for split, n in session.execute(
+            select(Product.split, func.count()).select_from(Review).join(Product, Product.id == Review.product_pk)
+            .where(cond, Review.label.is_(None)).group_by(Product.split)
+        ):
+            unlabelled_corrected[split] += n
+    products = dict(session.execute(
+        select(Product.split, func.count()).where(Product.split.in_(splits)).group_by(Product.split)).all())
+    for split in splits:
+        n, nl = counts.get(split, (0, 0))
+        out[f"{split}_reviews"] = n
+        out[f"{split}_labelled"] = nl + unlabelled_corrected.get(split, 0)
+        out[f"{split}_products"] = products.get(split, 0)
     q = select(func.count(func.distinct(Flag.review_pk))).where(Flag.undone.is_(False), Flag.corrected_label.is_not(None))
     out["corrections_since"] = session.scalar(q.where(Flag.created_at > since)) if since is not None else len(corrections)
     return out

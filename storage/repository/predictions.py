@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from typing import Iterable, Optional
+from typing import Iterable, Mapping, Optional
 
 from sqlalchemy import and_, delete, func, select
 from sqlalchemy.orm import Session, aliased
@@ -207,22 +207,56 @@ def percentile_ranks(values: dict[int, float]) -> dict[int, float]:
             for k, v in values.items()}
 
 
+class SubScorePercentiles(Mapping):
+    """review pk -> each sub-score's percentile rank within the product (:func:`percentile_ranks`'
+    definition), computed when a review is first read: one sorted column per sub-score up front,
+    two bisections per value read."""
+
+    def __init__(self, rows) -> None:
+        n, d = len(SUBSCORE_COLUMNS), SUBSCORE_DECIMALS
+        columns = [[None if v is None else round(float(v), d) for v in col] for col in list(zip(*rows))[1:]] if rows else []
+        self._values = dict(zip((r[0] for r in rows), zip(*columns))) if rows else {}
+        self.sorted = [sorted(v for v in columns[i] if v is not None) if rows else [] for i in range(n)]
+        self._built: dict[int, tuple] = {}
+
+    def _percentile(self, i: int, v: Optional[float]) -> Optional[float]:
+        if v is None:
+            return None
+        ordered = self.sorted[i]
+        lo, hi = bisect_left(ordered, v), bisect_right(ordered, v)
+        return 100.0 * (lo + 0.5 * (hi - lo)) / len(ordered)
+
+    def __getitem__(self, review_pk: int) -> tuple:
+        out = self._built.get(review_pk)
+        if out is None:
+            out = tuple(self._percentile(i, v) for i, v in enumerate(self._values[review_pk]))
+            self._built[review_pk] = out
+        return out
+
+    def __iter__(self):
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __contains__(self, review_pk: object) -> bool:
+        return review_pk in self._values
+
+
 def product_subscores(session: Session, product_pk: int, model_version_id: Optional[int]) -> Optional[ProductSubScores]:
     """The five sub-scores of one product's reviews under one model: each one's spread and each
-    review's percentile within the product (:class:`ProductSubScores`), from one query of the
-    product's predictions (a few thousand rows at most for one product); None without a model."""
+    review's percentile within the product (:class:`ProductSubScores`, percentiles computed as
+    they are read), from one query of the product's predictions (the product's reviews, then
+    each one's prediction by the (model, review) index); None without a model."""
     if model_version_id is None:
         return None
     cols = [getattr(Prediction, c) for c in SUBSCORE_COLUMNS]
-    rows = session.execute(
+    rows = [r for r in session.execute(
         select(Prediction.review_pk, *cols)
-        .join(Review, Review.id == Prediction.review_pk)
-        .where(Review.product_pk == product_pk, Prediction.model_version_id == model_version_id)
-    ).all()
-    spreads, ranks = [], []
-    for i in range(len(SUBSCORE_COLUMNS)):
-        values = {r[0]: _rounded(r[1 + i]) for r in rows if r[1 + i] is not None}
-        spreads.append(subscore_spread(list(values.values())))
-        ranks.append(percentile_ranks(values))
-    percentiles = {r[0]: tuple(rk.get(r[0]) for rk in ranks) for r in rows}
-    return ProductSubScores(product_pk, model_version_id, tuple(spreads), percentiles)
+        .select_from(Review)
+        .outerjoin(Prediction, and_(Prediction.review_pk == Review.id, Prediction.model_version_id == model_version_id))
+        .where(Review.product_pk == product_pk)
+    ) if r[0] is not None]
+    percentiles = SubScorePercentiles(rows)
+    spreads = tuple(subscore_spread(v) for v in percentiles.sorted)
+    return ProductSubScores(product_pk, model_version_id, spreads, percentiles)

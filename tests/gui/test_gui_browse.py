@@ -250,3 +250,29 @@ def test_dark_theme_charts_are_dark_with_light_text(make_window, catalogue, qtbo
         chart = view.chart()
         assert chart.backgroundBrush().color().name() == DARK_BACKGROUND, view
         assert chart.axes()[0].labelsBrush().color().lightness() > 150, view  # readable on it
+
+
+def test_a_sort_of_the_same_product_is_done_in_memory_in_the_querys_order(make_window, catalogue, qtbot):
+    """Once a product's rows are read in the background, a sort needs no query; every page in
+    the order the SQL query gives (NULLs last, ties by review id), both directions."""
+    from storage import repository as repo
+
+    w = make_window(catalogue.url)
+    _wait_loaded(qtbot, w)
+    model = w.review_model
+    ppk, mv = w.app_state.current_product_pk, w.app_state.model_version_id
+    for key in ("votes", "score", "label", "rating", "sub2", "review", "date", "rank"):
+        for ascending in (False, True):
+            w.table_state.sort = (key, ascending)
+            assert model.rowCount() > 0 and not model.is_loading  # answered at once: no worker
+            while model.canFetchMore():
+                model.fetchMore()
+            assert model.rowCount() == model.total == 1200
+            q = model.query
+            expected = w.store.db.run(lambda s: [r.id for r in repo.page_reviews(s, ppk, mv, 0, None, q.order_by,
+                                                                                  q.descending, q.flt)])
+            assert model.loaded_pks() == expected, (key, ascending)
+    w.table_state.update_filter(only_labeled=True)  # a filter: back to the query
+    assert model.is_loading
+    _wait_loaded(qtbot, w)
+    assert model.rowCount() > 0

@@ -222,3 +222,39 @@ def test_paired_predictions_leave_out_flagged_reviews_but_not_undone_flags(cat_d
         repo.redo_flag(s, taken_back.id, "mod")
         assert repo.paired_predictions_stamp(s, a.id, b.id) != rescored
         assert [r[0] for r in repo.paired_predictions(s, a.id, b.id)] == [pks["R1"], pks["R5"]]
+
+
+def _training_summary_reference(s, since=None) -> dict:
+    """The training panel's counts as they were computed in Python, from every review row."""
+    from sqlalchemy import func
+
+    from storage.models import Flag, Product
+
+    corrections = repo.corrected_labels(s)
+    out = {"corrections": len(corrections)}
+    for split in ("train", "dev", "test"):
+        rows = s.execute(select(Review.id, Review.label).join(Product, Product.id == Review.product_pk)
+                         .where(Product.split == split)).all()
+        out[f"{split}_reviews"] = len(rows)
+        out[f"{split}_labelled"] = sum(1 for pk, lab in rows if corrections.get(pk, lab) is not None)
+        out[f"{split}_products"] = s.scalar(select(func.count()).select_from(Product).where(Product.split == split))
+    q = select(func.count(func.distinct(Flag.review_pk))).where(Flag.undone.is_(False), Flag.corrected_label.is_not(None))
+    out["corrections_since"] = s.scalar(q.where(Flag.created_at > since)) if since is not None else len(corrections)
+    return out
+
+
+def test_training_data_summary_counts_in_sql_what_the_rows_say(cat_db):
+    with cat_db.begin() as s:
+        assert repo.training_data_summary(s) == _training_summary_reference(s)
+        unlabelled = list(s.scalars(select(Review.id).where(Review.label.is_(None)).order_by(Review.id)))
+        labelled = list(s.scalars(select(Review.id).where(Review.label.is_not(None)).order_by(Review.id)))
+        assert unlabelled and labelled
+        repo.add_flag(s, unlabelled[0], "model too high", "a", corrected_label=1)  # labels an unlabelled review
+        repo.add_flag(s, labelled[0], "model too low", "a", corrected_label=4)  # relabels a labelled one
+        gone = repo.add_flag(s, unlabelled[-1], "model too low", "a", corrected_label=2)
+        repo.undo_flag(s, gone.id, "a")
+        repo.add_flag(s, labelled[-1], "other", "a")  # no corrected label
+    with cat_db.begin() as s:
+        got = repo.training_data_summary(s)
+        assert got == _training_summary_reference(s)
+        assert sum(got[f"{sp}_labelled"] for sp in ("train", "dev", "test")) == len(labelled) + 1
