@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+import time
 
 from engine.progress import Progress
 
@@ -25,6 +26,13 @@ def register(sub) -> None:
                         "product_split. Unmapped columns are kept as extras")
     add_common(p)
     p.set_defaults(func=cmd_import)
+    q = sub.add_parser(
+        "index-search",
+        help="add the reviews of earlier imports to the full-text search index now (the first search does it "
+             "otherwise; an import leaves it out of its own time)",
+    )
+    add_common(q)
+    q.set_defaults(func=cmd_index_search)
 
 
 def cmd_import(args) -> int:
@@ -59,3 +67,18 @@ def _report_dict(report) -> dict:
     if dataclasses.is_dataclass(report):
         return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in dataclasses.asdict(report).items()}
     return dict(report)
+
+
+def cmd_index_search(args) -> int:
+    from storage import repository as repo
+
+    db = open_db(args)
+    prog = Progress("index-search", json_lines=args.json_progress, unit="reviews")
+    prog.event("started", reviews_waiting=db.run(repo.search_backlog))
+    t0 = time.perf_counter()
+    n = db.run(repo.catch_up_search_index)  # one transaction: all of them or none
+    prog.event("done", reviews_indexed=n, seconds=round(time.perf_counter() - t0, 3))
+    prog.close()
+    if not args.json_progress:
+        print(f"search index: {n} reviews added" if n else "search index: already complete")
+    return 0

@@ -23,6 +23,7 @@ from ..files import media_writer
 from ..models import Image, ImageLink, Prediction, Product, Review
 from ..repository._chunks import IN_CHUNK, in_chunks
 from ..repository.audit import record_audit
+from ..repository.search import mark_unindexed
 from .images import ImageRef, StoredFiles, store_images
 from .rows import Catalogue, ImportReport, hash_split
 
@@ -63,10 +64,7 @@ columns dumped here) instead of SQLAlchemy's per-row parameter processing: about
 for large catalogues. Other databases always take the Core path."""
 
 SQLITE_ROWS_PER_INSERT = 1000
-"""Rows per multi-row INSERT (fewer where SQLite allows fewer bound parameters). Few statements
-matter for the full-text index (migration 0005_search): FTS5 writes its pending words out at
-the end of every statement that fed it, so one INSERT per review, as executemany does, made
-an import several times slower than one INSERT per thousand."""
+"""Rows per multi-row INSERT (fewer where SQLite allows fewer bound parameters)."""
 
 
 def insert_many(session: Session, table, rows: list[dict]) -> None:
@@ -232,10 +230,16 @@ def write_catalogue(session: Session, cat: Catalogue, media_dir: Path, stored: S
         for pk, old in _changed(session, Review, _REVIEW_INPUTS + ("product_pk",), upd_r).items():
             stale |= {by_pk[pk]["product_pk"], old["product_pk"]}
     if new_r:
+        # the full-text index of the new reviews is built after the import, by the first search
+        # (storage/repository/search.py): about a third of a large import's time otherwise
+        mark_unindexed(session)
         insert_many(session, review_table, new_r)
     if upd_r:
         _bulk_update(session, Review, upd_r)
     report.reviews_added, report.reviews_updated = len(new_r), len(upd_r)
+    if new_r and session.get_bind().dialect.name == "sqlite":
+        report.notes.append(f"the {len(new_r)} new reviews join the search index at the first search "
+                            "(reviewscope-engine index-search adds them now)")
 
     # -- images: rows by sha256, then links of the imported owners (replaced on re-import)
     refs: dict[str, ImageRef] = {}
