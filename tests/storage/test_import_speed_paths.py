@@ -1,0 +1,65 @@
+"""What the import does for speed must not change what it does: the gzip line count (the
+progress total) is estimated from a sample, and the command-line import runs without the
+cyclic garbage collector, which it switches back on whatever happens."""
+from __future__ import annotations
+
+import gc
+import gzip
+import json
+import random
+
+import pytest
+
+from storage.importers import import_path, lines
+
+
+def _gz(path, n: int, width: int = 60) -> None:
+    with gzip.open(path, "wt", encoding="utf-8") as f:
+        for i in range(n):
+            f.write(json.dumps({"i": i, "pad": "x" * (width + i % 17)}) + "\n")
+
+
+def test_gzip_line_count_is_exact_when_the_sample_is_the_whole_file(tmp_path):
+    _gz(tmp_path / "a.gz", 5000)
+    assert lines.count_lines(tmp_path / "a.gz") == 5000
+    plain = tmp_path / "b.jsonl"
+    plain.write_text("{}\n{}\n{}", encoding="utf-8")  # plain files: counted, unterminated last line too
+    assert lines.count_lines(plain) == 3
+
+
+def test_gzip_line_count_of_a_larger_file_is_estimated_from_its_start(tmp_path, monkeypatch):
+    monkeypatch.setattr(lines, "GZIP_SAMPLE_BYTES", 1 << 20)
+    _gz(tmp_path / "a.gz", 100_000)  # ~8 MiB of text: the first 1 MiB (+ a read) is decompressed
+    n = lines.count_lines(tmp_path / "a.gz")
+    assert n != 100_000 and 80_000 <= n <= 120_000
+
+
+def test_an_amazon_import_reports_its_true_row_count_at_the_end(tmp_path, monkeypatch, db):
+    monkeypatch.setattr(lines, "GZIP_SAMPLE_BYTES", 1 << 16)
+    path = tmp_path / "Books_5.json.gz"
+    rng = random.Random(1)
+    n = 12_000  # ~2.5 MiB of text: more than one read of the line count
+    with gzip.open(path, "wt", encoding="utf-8") as f:
+        for i in range(n):
+            text = " ".join(f"{rng.getrandbits(40):x}" for _ in range(5 + i % 30))
+            f.write(json.dumps({"overall": 5.0, "reviewerID": f"A{i}", "asin": f"B{i % 50:09d}", "unixReviewTime": 1,
+                                "reviewText": text, "summary": "s"}) + "\n")
+    seen = []
+    report = import_path(db, path, progress=lambda done, total: seen.append((done, total)))
+    assert report.reviews_added == n
+    assert seen[0][1] != n  # the estimate
+    assert seen[-1] == (n, n)  # the end: what was read
+
+
+@pytest.mark.parametrize("good", [True, False])
+def test_the_command_line_import_switches_the_collector_back_on(tmp_path, good):
+    from engine.cli import main
+
+    folder = tmp_path / "cat"
+    folder.mkdir()
+    (folder / "products.jsonl").write_text(json.dumps({"product_id": "P1"}) + "\n", encoding="utf-8")
+    review = {"review_id": "R1", "product_id": "P1", "text": "fine", "helpful_votes": 1 if good else -1}
+    (folder / "reviews.jsonl").write_text(json.dumps(review) + "\n", encoding="utf-8")
+    assert gc.isenabled()
+    rc = main(["import", str(folder), "--db", str(tmp_path / "s.db")])
+    assert rc == (0 if good else 2) and gc.isenabled()
