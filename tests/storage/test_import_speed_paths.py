@@ -63,3 +63,37 @@ def test_the_command_line_import_switches_the_collector_back_on(tmp_path, good):
     assert gc.isenabled()
     rc = main(["import", str(folder), "--db", str(tmp_path / "s.db")])
     assert rc == (0 if good else 2) and gc.isenabled()
+
+
+def _state(db):
+    from sqlalchemy import text
+
+    with db.begin() as s:
+        reviews = s.execute(text("SELECT r.review_id, p.product_id, r.title, r.text, r.rating, r.helpful_votes, r.label, "
+                                 "r.extra FROM reviews r JOIN products p ON p.id = r.product_pk ORDER BY r.review_id")).all()
+        return reviews, s.scalar(text("SELECT count(*) FROM image_links"))
+
+
+def test_writing_reviews_in_chunks_changes_nothing_of_what_is_stored(tmp_path, monkeypatch):
+    from helpers.storage_checks import good_reviews, write_good_catalogue
+    from storage import open_database
+    from storage.importers import writer
+
+    first = write_good_catalogue(tmp_path / "first")
+    changed = good_reviews()
+    changed[1]["text"] = "Changed text"
+    changed[4]["product_id"] = "P1"  # moved
+    changed += [{**changed[0], "review_id": f"N{i}", "text": f"new {i}"} for i in range(7)]
+    second = write_good_catalogue(tmp_path / "second", reviews=changed)
+    results = []
+    for chunk in (writer.WRITE_CHUNK, 3):
+        monkeypatch.setattr(writer, "WRITE_CHUNK", chunk)
+        db = open_database(str(tmp_path / f"c{chunk}.db"), media_dir=tmp_path / f"m{chunk}")
+        a = import_path(db, first)
+        b = import_path(db, second)
+        results.append(((a.reviews_added, a.reviews_updated, b.reviews_added, b.reviews_updated, b.scores_dropped),
+                        _state(db)))
+        db.dispose()
+    assert results[0][0] == results[1][0] == (8, 0, 7, 8, 0)
+    assert results[0][1] == results[1][1]
+    assert len(results[1][1][0]) == 15
