@@ -26,8 +26,10 @@ import re
 from dataclasses import dataclass
 
 from sqlalchemy import and_, or_, select, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from ..errors import StorageError
 from ..models import Product, Review
 from ..records import SearchHit, SearchResult
 
@@ -187,8 +189,15 @@ def catch_up_search_index(session: Session) -> int:
     if _unindexed_from(session) is None:
         return 0
     n = search_backlog(session)
-    for stmt in _CATCH_UP:
-        session.execute(stmt)
+    try:
+        for stmt in _CATCH_UP:
+            session.execute(stmt)
+    except OperationalError as exc:
+        if "readonly" not in str(exc.orig).lower():
+            raise
+        raise StorageError(f"the search index does not hold the {n:,} reviews of a recent import yet, and this "
+                           "database is open read-only, so they cannot be added; open it once with write access "
+                           "(or run reviewscope-engine index-search on it), then search") from None
     return n
 
 

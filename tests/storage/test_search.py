@@ -255,3 +255,22 @@ def test_0009_keeps_the_index_and_its_downgrade_indexes_what_is_behind(tmp_path)
     assert _indexed(db) == 17
     _integrity(db)
     db.dispose()
+
+
+def test_a_read_only_database_whose_index_is_behind_says_how_to_fix_it(tmp_path):
+    from storage.errors import StorageError
+
+    store = tmp_path / "store.db"
+    db = open_database(str(store), media_dir=tmp_path / "m")
+    import_path(db, write_good_catalogue(tmp_path / "good"))
+    db.dispose()
+    ro = open_database(f"sqlite:///file:{store}?mode=ro&uri=true")
+    with pytest.raises(StorageError, match="8 reviews of a recent import.*read-only.*index-search"):
+        checks.ids(ro, "kettle")
+    ro.dispose()
+    db = open_database(str(store), media_dir=tmp_path / "m")
+    assert checks.ids(db, "boils ") == ["R1"]
+    db.dispose()
+    ro = open_database(f"sqlite:///file:{store}?mode=ro&uri=true")
+    assert checks.ids(ro, "boils ") == ["R1"]  # caught up: read-only searches answer
+    ro.dispose()
