@@ -312,3 +312,17 @@ def test_0008_copies_each_stored_explanations_two_largest_parts_into_columns(tmp
         n = conn.execute(text("SELECT count(*) FROM predictions WHERE explanation IS NOT NULL")).scalar()
     assert "top_reason" not in columns and "explanation" in columns and n == 2
     db.dispose()
+
+
+def test_the_written_out_head_revision_is_the_newest_migration(tmp_path):
+    """storage.db.HEAD_REVISION lets a database at head open without Alembic: it must be the head."""
+    from storage import db as storage_db
+
+    assert storage_db.HEAD_REVISION == head_revision()
+    db = open_database(str(tmp_path / "s.db"))
+    assert current_revision(db.engine) == storage_db.HEAD_REVISION
+    assert storage_db._at_head(db.engine)
+    with db.engine.begin() as conn:  # a database one revision behind is not taken for one at head
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0008_top_reasons'")
+    assert not storage_db._at_head(db.engine)
+    db.dispose()
