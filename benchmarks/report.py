@@ -576,21 +576,30 @@ at once: 11,412 reviews in about 0.8 s. A kill during that catch-up leaves the i
 them or holding all of them (tests/reliability/test_kill.py)."""
 
 IMPORT_PROCESS_NOTES = """\
-Where the whole `reviewscope-engine import` process of 57,060 reviews went before (0.22x of the bare
-process on a loaded machine, best of 3: 6.96 s against 1.51 s), and what changed: the full-text index
-in the import's transaction (about a third of the write: now after the import, see above); the cyclic
-garbage collector's full passes over the parsed catalogue, a few live objects per review (about a fifth
-of the process: the command-line import now runs with the collector off, which the app cannot do, see
-below); for a gzip file, a second decompression only to count lines for the progress bar (now
-estimated from its first 4 MiB). After (same machine, same load, best of 3): 3.48 s against 1.40 s,
-0.40x; and the Amazon 2018 file of 100,000 reviews (`python -m benchmarks.import_amazon_speed`): 0.19x
-before, 0.61x after. What is left, at 100,000 reviews of the Amazon file: interpreter start-up and
-imports ~0.4 s (SQLAlchemy and the models most of it; `import` loads no torch or transformers), opening
-the database at head ~0.05 s (a fresh file's migrations ~0.25 s, which the benchmark's pre-made files
-do not pay), reading and validating ~1.5 s of CPU (JSON, field checks, the row objects), writing ~1.7 s
-(the multi-row INSERTs ~1.5 s), the commit ~0.6 s (`synchronous=FULL`: the WAL is on disk before the
-import says it is done; the bare process uses NORMAL). The parsed catalogue is still held in memory
-whole until it is written."""
+Measured by hand before and after the change, on this 2-core machine shared with other jobs, old and
+new code in turn, best of runs: `python -m benchmarks.import_speed --process --repeat 5` (57,060
+reviews) 4.29 s against 0.96 s (0.22x) before, 1.84 s against 1.01 s (**0.55x**) after;
+`python -m benchmarks.import_amazon_speed --reviews 100000 --repeat 3` (issue 15, Amazon 2018 gzip)
+9.87 s against 2.43 s (0.25x) before, 3.74 s against 2.40 s (**0.64x**) after; in one process
+(`python -m benchmarks.import_speed --repeat 5`, the app's path) 0.495 s before, 0.269 s after
+(0.21x -> 0.38x of raw `executemany`). What the time went to, and what changed: the full-text index
+in the import's transaction (about a third of the write; now built after the import, see above: the
+index that the import no longer builds takes `reviewscope-engine index-search` 3.2 s at 100,000
+reviews and 1.7 s at 57,060, whole processes; counted in, the import would be 0.35x and 0.28x); the
+cyclic garbage collector's full passes over the parsed catalogue, a few live objects per review
+(about 45% of the reading phase: the command-line import runs with the collector off, which the app
+cannot do, see below); for a gzip file, a second decompression only to count lines for the progress
+bar (~0.5 s at 100,000 reviews; now estimated from its first 4 MiB); Alembic, imported and its
+scripts read to learn that the database is at head (~0.1 s; now one row compared with
+`storage.db.HEAD_REVISION`). Where the 1.84 s of 57,060 reviews go now: interpreter start-up and
+imports ~0.3 s (SQLAlchemy and the models most of it; `import` loads no torch, transformers or
+Alembic), opening the database ~0.03 s, reading and validating ~0.55 s (JSON decoding with the
+duplicate-key hook, field checks, the row objects), writing ~0.6 s (SQLite's multi-row INSERTs
+~0.35 s), the commit ~0.2 s (`synchronous=FULL`: the WAL is on disk before the import says it is
+done; the bare process uses NORMAL), exit ~0.15 s. A fresh database file's migrations take ~0.25 s
+more (the benchmarks' files are made beforehand). Memory: the review rows are built and written
+20,000 at a time, and the parsed rows are slotted dataclasses (peak RSS of the 100,000-review file
+375 -> 310 MiB); the parsed catalogue itself is still held whole until it is written."""
 
 IMPORT_NOTES = """\
 The importer validates every field (types, ranges, duplicates, UTF-8, surrogates, ids), which raw
@@ -598,7 +607,8 @@ The importer validates every field (types, ranges, duplicates, UTF-8, surrogates
 SQLite. An earlier round paused the cyclic garbage collector during an import (about a fifth of its
 time); that pause was process-wide, and in the app it made a pool thread collect the GUI's Qt objects,
 which aborted the process, so it was removed (stop 20: 0.30x of raw executemany without it, measured by
-`python -m benchmarks.import_speed`, best of 3: 0.371 s against 0.112 s). (2) unknown-field detection and
+`python -m benchmarks.import_speed`, best of 3: 0.371 s against 0.112 s); `reviewscope-engine import`, a
+process with no Qt and no other thread, now switches it off for the import and on again after. (2) unknown-field detection and
 empty `image_urls` / `extra` values take C-level fast paths (`dict.keys() <= frozenset`, no
 `json.dumps` of `[]` / `{}`). What is left, per review: JSON decoding with the duplicate-key hook
 (~4 µs), field validation (~3 µs), line reading (~1 µs), the row's dataclasses (~1 µs); the database
