@@ -57,6 +57,12 @@ def cmd_import(args) -> int:
         gc.enable()
         prog.close()
     d = _report_dict(report)
+    from storage import repository as repo
+
+    behind = db.run(repo.search_backlog)
+    if behind:
+        d["notes"] = [*d.get("notes", ()), f"{behind} reviews join the search index at the first search "
+                                             "(reviewscope-engine index-search adds them now)"]
     prog.event("done", **d)
     if not args.json_progress:
         print(f"imported {args.path} ({d.get('format')}): "

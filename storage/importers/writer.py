@@ -246,9 +246,6 @@ def write_catalogue(session: Session, cat: Catalogue, media_dir: Path, stored: S
         n_new += len(new_r)
         n_upd += len(upd_r)
     report.reviews_added, report.reviews_updated = n_new, n_upd
-    if n_new and session.get_bind().dialect.name == "sqlite":
-        report.notes.append(f"the {n_new} new reviews join the search index at the first search "
-                            "(reviewscope-engine index-search adds them now)")
 
     # -- images: rows by sha256, then links of the imported owners (replaced on re-import)
     refs: dict[str, ImageRef] = {}

@@ -182,23 +182,46 @@ def mark_unindexed(session: Session) -> None:
                          "WHERE id = 1 AND unindexed_from IS NULL"))
 
 
-def catch_up_search_index(session: Session) -> int:
+def catch_up_search_index(session: Session, limit: int | None = None) -> int:
     """Index the reviews an import left out (see the module docstring) in the caller's
-    transaction and clear the mark; returns how many there were (0: nothing to do, no write).
-    What they hold now is indexed: the triggers left them alone meanwhile."""
-    if _unindexed_from(session) is None:
+    transaction; returns how many (0: nothing to do, no write). What they hold now is indexed:
+    the triggers left them alone meanwhile. All of them and the mark cleared, or with ``limit``
+    the ``limit`` oldest and the mark moved past them (the app catches up in such steps, each its
+    own short transaction, after an import)."""
+    w = _unindexed_from(session)
+    if w is None:
         return 0
-    n = search_backlog(session)
     try:
-        for stmt in _CATCH_UP:
-            session.execute(stmt)
+        if limit is None:
+            n = search_backlog(session)
+            for stmt in _CATCH_UP:
+                session.execute(stmt)
+            return n
+        last = session.execute(text("SELECT max(id) FROM (SELECT id FROM reviews WHERE id >= :w ORDER BY id "
+                                    "LIMIT :n)"), {"w": w, "n": max(1, int(limit))}).scalar()
+        n = 0
+        if last is not None:
+            n = session.execute(text("SELECT count(*) FROM reviews WHERE id >= :w AND id <= :last"),
+                                {"w": w, "last": last}).scalar()
+            session.execute(text(_CATCH_UP_RANGE), {"w": w, "last": last})
+            more = session.execute(text("SELECT 1 FROM reviews WHERE id > :last LIMIT 1"), {"last": last}).first()
+            if more is not None:
+                session.execute(text("UPDATE search_state SET unindexed_from = :next WHERE id = 1"),
+                                {"next": last + 1})
+                return n
+        session.execute(_CATCH_UP[1])
+        return n
     except OperationalError as exc:
         if "readonly" not in str(exc.orig).lower():
             raise
-        raise StorageError(f"the search index does not hold the {n:,} reviews of a recent import yet, and this "
-                           "database is open read-only, so they cannot be added; open it once with write access "
-                           "(or run reviewscope-engine index-search on it), then search") from None
-    return n
+        raise StorageError(f"the search index does not hold the {search_backlog(session):,} reviews of a recent "
+                           "import yet, and this database is open read-only, so they cannot be added; open it once "
+                           "with write access (or run reviewscope-engine index-search on it), then search") from None
+
+
+_CATCH_UP_RANGE = ("INSERT INTO reviews_fts(rowid, title, text, product_title) "
+                   "SELECT r.id, r.title, r.text, p.title FROM reviews AS r JOIN products AS p ON p.id = r.product_pk "
+                   "WHERE r.id >= :w AND r.id <= :last ORDER BY r.id")
 
 
 _SQLITE = text(f"""

@@ -69,6 +69,31 @@ def test_search_after_an_import_catches_the_index_up_and_says_so(make_window, ca
     assert "catching up" not in w.search.results.status.text()
 
 
+def test_after_an_import_the_app_builds_its_search_index_in_short_steps(make_window, catalogue, open_db, qtbot,
+                                                                         tmp_path, monkeypatch):
+    from helpers.storage_checks import write_good_catalogue
+    from storage import repository as repo
+
+    def behind() -> int:
+        with open_db.begin() as s:
+            return repo.search_backlog(s)
+
+    w = make_window(catalogue.url)
+    monkeypatch.setattr(w, "SEARCH_CATCH_UP_STEP", 3)  # 8 reviews: steps of 3, 3 and 2
+    steps = []
+    real = w.store.call
+
+    def call(fn, *args, **kwargs):
+        if fn.__name__ == "catch_up_search":
+            steps.append(behind())
+        return real(fn, *args, **kwargs)
+
+    monkeypatch.setattr(w.store, "call", call)
+    w.import_paths([str(write_good_catalogue(tmp_path / "good"))])
+    qtbot.waitUntil(lambda: not w.importer.running and behind() == 0 and not w.store.busy, timeout=WAIT)
+    assert steps == [8, 5, 2, 0]  # before each step: what was still behind (the last one finds nothing)
+
+
 def test_a_hit_beyond_the_first_page_is_loaded_and_selected(make_window, catalogue, open_db, qtbot):
     w = make_window(catalogue.url)
     w.table_state.sort = ("review_id", True)  # k-01190 is row 1190: the third page

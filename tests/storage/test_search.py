@@ -274,3 +274,32 @@ def test_a_read_only_database_whose_index_is_behind_says_how_to_fix_it(tmp_path)
     ro = open_database(f"sqlite:///file:{store}?mode=ro&uri=true")
     assert checks.ids(ro, "boils ") == ["R1"]  # caught up: read-only searches answer
     ro.dispose()
+
+
+def test_catching_up_in_steps_with_writes_between_them_ends_exact(searchable, tmp_path):
+    """The app catches up a few reviews per transaction: the mark moves past each step, and what is
+    written between the steps (by the triggers or left to a later step) ends up indexed exactly."""
+    db, pks = searchable
+    import_path(db, write_good_catalogue(tmp_path / "good"))
+    steps = []
+    with db.begin() as s:
+        steps.append(repo.catch_up_search_index(s, limit=3))
+    with db.begin() as s:
+        r = {x.review_id: x for x in s.query(Review)}
+        r["R1"].text = "Edited after its step: a teapot"  # indexed in step 1: its trigger re-indexes it
+        r["R8"].text = "Edited before its step: a saucepan"  # still behind: its step reads this
+        s.delete(r["R5"])  # behind: deleted before its step
+        assert repo.search_backlog(s) == 4  # R4, R6, R7, R8
+    while True:
+        with db.begin() as s:
+            n = repo.catch_up_search_index(s, limit=3)
+        if not n:
+            break
+        steps.append(n)
+    assert steps == [3, 3, 1]
+    with db.begin() as s:
+        assert repo.search_backlog(s) == 0 and s.scalar(text("SELECT unindexed_from FROM search_state")) is None
+    _integrity(db)
+    assert _indexed(db) == 9 + 7
+    assert checks.ids(db, "teapot ") == ["R1"] and checks.ids(db, "saucepan ") == ["R8"]
+    assert checks.ids(db, "comfortable ") == []
