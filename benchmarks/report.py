@@ -570,9 +570,10 @@ import's reviews in its own transaction cost about 3 s of CPU at 100,000 reviews
 text), through the triggers or as one `INSERT ... SELECT` alike (measured in one process: 4.5 s and
 4.2 s of CPU for insert + index). Since migration 0009_search_backlog an import only marks where its
 new reviews begin (`search_state.unindexed_from`), and the triggers leave reviews at or above the mark
-alone; the first search indexes them in one transaction before it answers (the app says "catching up:
-adding N imported reviews to the search index" meanwhile), or `reviewscope-engine index-search` does it
-at once: 11,412 reviews in about 0.8 s. A kill during that catch-up leaves the index behind by all of
+alone; after an import the app indexes them 20,000 per transaction in its write queue (a flag waits
+for one step at most), a search indexes whatever is left in one transaction before it answers (the app
+says "catching up: adding N imported reviews to the search index" meanwhile), and
+`reviewscope-engine index-search` does it at once: 11,412 reviews in about 0.8 s. A kill during that catch-up leaves the index behind by all of
 them or holding all of them (tests/reliability/test_kill.py)."""
 
 IMPORT_PROCESS_NOTES = """\
@@ -580,7 +581,8 @@ Measured by hand before and after the change, on this 2-core machine shared with
 new code in turn, best of runs: `python -m benchmarks.import_speed --process --repeat 5` (57,060
 reviews) 4.29 s against 0.96 s (0.22x) before, 1.84 s against 1.01 s (**0.55x**) after;
 `python -m benchmarks.import_amazon_speed --reviews 100000 --repeat 3` (issue 15, Amazon 2018 gzip)
-9.87 s against 2.43 s (0.25x) before, 3.74 s against 2.40 s (**0.64x**) after; in one process
+9.87 s against 2.43 s (0.25x) before, 3.74 s against 2.40 s (**0.64x**) after (a second pair of runs:
+0.24x and 0.62x); in one process
 (`python -m benchmarks.import_speed --repeat 5`, the app's path) 0.495 s before, 0.269 s after
 (0.21x -> 0.38x of raw `executemany`). What the time went to, and what changed: the full-text index
 in the import's transaction (about a third of the write; now built after the import, see above: the
@@ -596,8 +598,11 @@ imports ~0.3 s (SQLAlchemy and the models most of it; `import` loads no torch, t
 Alembic), opening the database ~0.03 s, reading and validating ~0.55 s (JSON decoding with the
 duplicate-key hook, field checks, the row objects), writing ~0.6 s (SQLite's multi-row INSERTs
 ~0.35 s), the commit ~0.2 s (`synchronous=FULL`: the WAL is on disk before the import says it is
-done; the bare process uses NORMAL), exit ~0.15 s. A fresh database file's migrations take ~0.25 s
-more (the benchmarks' files are made beforehand). Memory: the review rows are built and written
+done; the bare process uses NORMAL), exit ~0.15 s. A new database file (the benchmarks' files are
+made beforehand) got its schema from Alembic's migrations, ~0.23 s with Alembic's import; it now gets
+it from storage/migrations/sqlite_head.json, the schema they give written out (a test checks both are
+the same), in ~0.03 s: the import of the 57,060 reviews into a new file took 5.2-5.6 s before and
+2.1-2.5 s after (3 runs each). Memory: the review rows are built and written
 20,000 at a time, and the parsed rows are slotted dataclasses (peak RSS of the 100,000-review file
 375 -> 310 MiB); the parsed catalogue itself is still held whole until it is written."""
 
