@@ -97,3 +97,18 @@ def test_writing_reviews_in_chunks_changes_nothing_of_what_is_stored(tmp_path, m
     assert results[0][0] == results[1][0] == (8, 0, 7, 8, 0)
     assert results[0][1] == results[1][1]
     assert len(results[1][1][0]) == 15
+
+
+def test_the_command_line_says_the_index_is_behind_and_index_search_catches_it_up(tmp_path, capsys):
+    from engine.cli import main
+    from helpers.storage_checks import write_good_catalogue
+
+    db = str(tmp_path / "s.db")
+    assert main(["import", str(write_good_catalogue(tmp_path / "good")), "--db", db]) == 0
+    assert "note: 8 reviews join the search index at the first search" in capsys.readouterr().out
+    assert main(["index-search", "--db", db]) == 0
+    assert capsys.readouterr().out.strip() == "search index: 8 reviews added"
+    assert main(["index-search", "--db", db, "--json-progress"]) == 0
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(e["event"], e.get("reviews_waiting", e.get("reviews_indexed"))) for e in events] == \
+        [("started", 0), ("done", 0)]
