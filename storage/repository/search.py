@@ -16,7 +16,8 @@ On SQLite the index may be behind the reviews: an import leaves its new reviews 
 later (migration 0009_search_backlog; indexing took about a third of a large import's time).
 :func:`search_reviews` first indexes them (:func:`catch_up_search_index`, in the caller's
 transaction), so its answer is always over every review; :func:`search_backlog` says how many
-are waiting (the app shows "indexing N new reviews" while a search catches up).
+are waiting (the app says "catching up" while a search indexes them, and after an import indexes
+them itself, a step at a time: ``catch_up_search_index(session, limit=N)``).
 
 Every function takes a Session and never commits; results are plain dataclasses.
 """

@@ -8,8 +8,9 @@ SQLite only (PostgreSQL's GIN expression indexes are kept by the server). Indexi
 of an import inside its transaction took about 3 s of a 10 s import of 100,000 reviews
 (FTS5 tokenizing every text), whether through the insert trigger or one ``INSERT ... SELECT``.
 An import now only marks where the unindexed reviews begin, and
-``storage.repository.search.catch_up_search_index`` indexes them later (the first search does,
-before it answers; the app says so while it runs).
+``storage.repository.search.catch_up_search_index`` indexes them later (the app after an import,
+in short steps; the first search, before it answers, whatever is left; ``reviewscope-engine
+index-search``).
 
 ``search_state`` holds one row (id 1): ``unindexed_from`` NULL when the index is complete,
 else the lowest review id that is not indexed; every review with an id at least that is not
