@@ -50,7 +50,10 @@ def run_import(work: Path, quick: bool) -> dict:
     for r in rows:
         print(f"  {r['reviews']:>7,}: ours {r['ours_s']:.3f} s, raw parse+executemany {r['raw_parse_s']:.3f} s, "
               f"raw executemany {r['raw_only_s']:.3f} s")
-    return {"corpus": m, "scaling": rows}
+    section("whole processes: reviewscope-engine import of ../shared/data x5 vs a bare python process")
+    proc = import_speed.measure_process(data, copies=5, repeat=3 if quick else 5)
+    print(f"  {proc['reviews']:,} reviews; ours {proc['ours']}, bare {proc['bare']}")
+    return {"corpus": m, "scaling": rows, "process": proc}
 
 
 def run_sub(module: str, args: list[str], timeout: float, threads: int = 1) -> tuple[dict, str]:

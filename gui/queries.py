@@ -277,5 +277,16 @@ def load_audit(session: Session, limit: int = 500) -> list[AuditRecord]:
 
 
 def search(session: Session, text: str, limit: int = 50, offset: int = 0) -> SearchResult:
-    """Reviews of every product matching ``text`` (storage/repository/search.py), best first."""
+    """Reviews of every product matching ``text`` (storage/repository/search.py), best first.
+    Indexes the reviews of recent imports first, when the index is behind (see search_backlog)."""
     return repo.search_reviews(session, text, limit=limit, offset=offset)
+
+
+def catch_up_search(session: Session, step: int) -> int:
+    """Add up to ``step`` imported reviews to the full-text index (one short transaction)."""
+    return repo.catch_up_search_index(session, limit=step)
+
+
+def search_backlog(session: Session) -> int:
+    """How many imported reviews the next search must add to the full-text index first."""
+    return repo.search_backlog(session)

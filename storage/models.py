@@ -52,10 +52,11 @@ RUN_STATUSES = tuple(s.value for s in RunStatus)
 
 SEARCH_SCHEMA_OBJECTS = frozenset({
     "reviews_fts", "reviews_fts_content", "reviews_fts_data", "reviews_fts_idx", "reviews_fts_docsize",
-    "reviews_fts_config", "ix_reviews_search", "ix_products_search",
+    "reviews_fts_config", "ix_reviews_search", "ix_products_search", "search_state",
 })
-"""What migration 0005_search creates outside this module: SQLite's FTS5 table (with its shadow
-tables and content view) and PostgreSQL's expression indexes. Triggers, views and virtual tables
+"""What migrations 0005_search and 0009_search_backlog create outside this module: SQLite's FTS5
+table (with its shadow tables and content view, and the one-row table saying which reviews it does
+not hold yet) and PostgreSQL's expression indexes. Triggers, views and virtual tables
 have no place in SQLAlchemy metadata, so autogenerate must not see them."""
 
 

@@ -53,6 +53,9 @@ def cmd_doctor(args) -> int:
             report["active_model"] = active.name if active else None
             if db.is_sqlite:
                 report["integrity_check"] = s.execute(text("PRAGMA integrity_check")).scalar()
+                behind = repo.search_backlog(s)
+                report["search_index"] = (f"{behind} imported reviews not indexed yet (the next search or "
+                                          "index-search adds them)" if behind else "complete")
     except Exception as exc:
         report["database"] = f"error: {exc}"
     if args.json_progress:

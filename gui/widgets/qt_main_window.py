@@ -434,7 +434,19 @@ class QtMainWindow(TriageMixin, ViewsMixin, QMainWindow):
     def export_to(self, path: str, view: bool) -> None:
         self.files.export_to(path, view)
 
+    SEARCH_CATCH_UP_STEP = 20_000
+    """Imported reviews added to the search index per transaction after an import (~0.4 s each)."""
+
+    def _catch_up_search(self) -> None:
+        """After an import: add its reviews to the full-text index a step at a time, each step a
+        short transaction in the write queue (a flag waits for one step at most). A search meanwhile
+        adds the rest itself before it answers (storage/repository/search.py)."""
+        self.store.call(queries.catch_up_search, self.SEARCH_CATCH_UP_STEP, write=True,
+                        on_result=lambda n: self._catch_up_search() if n else None,
+                        on_error=lambda exc: None)  # e.g. read-only: a search says what to do
+
     def _on_import_idle(self) -> None:
+        self._catch_up_search()
         self.reload_all()
         if self._score_after_import:
             self._score_after_import = False

@@ -26,6 +26,7 @@ from ..theme import icon
 HitRole = Qt.ItemDataRole.UserRole
 HtmlRole = Qt.ItemDataRole.UserRole + 1
 MORE = "more"
+SEARCHING = "searching\u2026"
 
 
 def hit_html(hit: SearchHit) -> str:
@@ -161,11 +162,17 @@ class QtSearchField(QLineEdit):
         self._generation += 1
         gen = self._generation
         if offset == 0:
-            self.results.status.setText("searching\u2026")
+            self.results.status.setText(SEARCHING)
             self._show_results()
+            # an import may have left reviews out of the index: the search adds them first, say so
+            self._store.call(queries.search_backlog, on_result=lambda n: self._on_backlog(gen, n))
         self._store.call(queries.search, text, self.PAGE, offset,
                          on_result=lambda result: self._on_result(gen, result),
                          on_error=lambda exc: self._on_error(gen, exc))
+
+    def _on_backlog(self, gen: int, n: int) -> None:
+        if n and gen == self._generation and self.results.status.text() == SEARCHING:
+            self.results.status.setText(f"catching up: adding {n:,} imported reviews to the search index\u2026")
 
     def _on_result(self, gen: int, result: SearchResult) -> None:
         if gen != self._generation or result.query != self.text():

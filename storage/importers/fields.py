@@ -287,6 +287,16 @@ def str_list(obj: dict, name: str, *, max_chars: int = MAX_URL_CHARS) -> list[st
 
 def check_extra(name: str, v: Any) -> Any:
     """Extra fields are kept as JSON: refuse NaN/Infinity and broken strings in them."""
+    t = type(v)  # fast paths for what JSON gives (exact types): ASCII strings, numbers, flat dicts and lists
+    if t is str:
+        return v if v.isascii() else _check_text(name, v)
+    if t is bool or t is int or v is None:
+        return v
+    if t is dict or t is list:
+        for x in (v.values() if t is dict else v):
+            if type(x) is not str or not x.isascii():
+                check_extra(name, x)
+        return v
     if isinstance(v, float):
         if not math.isfinite(v):
             raise FieldError(name, f"{v!r} is not valid JSON")

@@ -131,16 +131,31 @@ def head_lines(path: Path, n: int = 5, max_bytes: int = 1 << 20) -> list[str]:
     return out
 
 
+GZIP_SAMPLE_BYTES = 4 * 2**20
+"""How much of a gzip file's text :func:`count_lines` decompresses to estimate its line count."""
+
+
 def count_lines(path: Path) -> int:
-    """Newline count (plus an unterminated last line), read in chunks: the progress total
-    (of the decompressed text for a gzip file; a broken stream counts what could be read)."""
+    """Newline count (plus an unterminated last line), read in chunks: the progress total.
+
+    A gzip file is not decompressed twice (that was ~0.5 s of a 100,000-review import): its
+    count is estimated from the first :data:`GZIP_SAMPLE_BYTES` of text, scaled by how much
+    of the compressed file they took (exact when the sample is the whole file). A broken
+    stream counts what could be read."""
     n = 0
     last = b""
     try:
         with open_binary(path) as f:
+            raw = getattr(f, "fileobj", None)  # the compressed file under a GzipFile
+            read = 0
             while chunk := f.read(1 << 20):
                 n += chunk.count(b"\n")
                 last = chunk
+                read += len(chunk)
+                if raw is not None and read >= GZIP_SAMPLE_BYTES:
+                    used, size = raw.tell(), Path(path).stat().st_size
+                    if 0 < used < size:
+                        return max(n, round(n * size / used))
     except (OSError, CatalogueError, *_GZIP_ERRORS):
         return n
     return n + (1 if last and not last.endswith(b"\n") else 0)

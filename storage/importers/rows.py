@@ -25,7 +25,7 @@ SPLIT_PERCENT = (64, 16, 20)
 _PROGRESS_EVERY = 250
 
 
-@dataclass
+@dataclass(slots=True)  # one per row of the input: no __dict__ each
 class Where:
     """Where a row came from, for errors raised after parsing."""
 
@@ -39,7 +39,7 @@ class Where:
         return CatalogueError(self.path, self.line, field, message)
 
 
-@dataclass
+@dataclass(slots=True)  # one per row of the input: no __dict__ each
 class ParsedProduct:
     product_id: str
     values: dict[str, Any]
@@ -50,7 +50,7 @@ class ParsedProduct:
     """False when the input says nothing about this product's images: its links stay."""
 
 
-@dataclass
+@dataclass(slots=True)  # one per row of the input: no __dict__ each
 class ParsedReview:
     review_id: str
     product_id: str

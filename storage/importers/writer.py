@@ -23,6 +23,7 @@ from ..files import media_writer
 from ..models import Image, ImageLink, Prediction, Product, Review
 from ..repository._chunks import IN_CHUNK, in_chunks
 from ..repository.audit import record_audit
+from ..repository.search import mark_unindexed
 from .images import ImageRef, StoredFiles, store_images
 from .rows import Catalogue, ImportReport, hash_split
 
@@ -63,10 +64,11 @@ columns dumped here) instead of SQLAlchemy's per-row parameter processing: about
 for large catalogues. Other databases always take the Core path."""
 
 SQLITE_ROWS_PER_INSERT = 1000
-"""Rows per multi-row INSERT (fewer where SQLite allows fewer bound parameters). Few statements
-matter for the full-text index (migration 0005_search): FTS5 writes its pending words out at
-the end of every statement that fed it, so one INSERT per review, as executemany does, made
-an import several times slower than one INSERT per thousand."""
+"""Rows per multi-row INSERT (fewer where SQLite allows fewer bound parameters)."""
+
+WRITE_CHUNK = 20_000
+"""Reviews whose rows are built and written at a time (all in the import's one transaction):
+the rows of a whole large catalogue at once were about a quarter of its import's peak memory."""
 
 
 def insert_many(session: Session, table, rows: list[dict]) -> None:
@@ -210,32 +212,40 @@ def write_catalogue(session: Session, cat: Catalogue, media_dir: Path, stored: S
                 r.product_field, f"review of unknown product {r.product_id!r} (not in this catalogue nor in the database)"
             )
 
-    # -- reviews
+    # -- reviews, written WRITE_CHUNK at a time (their rows are built per chunk, not all at once)
     existing_r = _ids_by_key(session, Review.review_id, Review.id, (r.review_id for r in cat.reviews))
-    new_r, upd_r = [], []
-    for r in cat.reviews:
-        pk = existing_r.get(r.review_id)
-        if pk is None:
-            row = {**REVIEW_DEFAULTS, **r.values}
-            row["review_id"] = r.review_id
-            row["product_pk"] = product_pk[r.product_id]
-            new_r.append(row)
-        else:
-            upd_r.append({"id": pk, "product_pk": product_pk[r.product_id], **r.values})
     # products whose reviews' scores the import makes stale: a product that was already there and
     # gets a review, or whose reviews changed text or metadata (or moved to another product)
     new_products = {product_pk[p.product_id] for p in cat.products
                     if p.product_id not in existing_p and p.product_id in product_pk}
-    stale |= {row["product_pk"] for row in new_r} - new_products
-    if upd_r:
-        by_pk = {r["id"]: r for r in upd_r}
-        for pk, old in _changed(session, Review, _REVIEW_INPUTS + ("product_pk",), upd_r).items():
-            stale |= {by_pk[pk]["product_pk"], old["product_pk"]}
-    if new_r:
-        insert_many(session, review_table, new_r)
-    if upd_r:
-        _bulk_update(session, Review, upd_r)
-    report.reviews_added, report.reviews_updated = len(new_r), len(upd_r)
+    n_new = n_upd = 0
+    for start in range(0, len(cat.reviews), WRITE_CHUNK):
+        new_r, upd_r = [], []
+        for r in cat.reviews[start:start + WRITE_CHUNK]:
+            pk = existing_r.get(r.review_id)
+            if pk is None:
+                row = {**REVIEW_DEFAULTS, **r.values}
+                row["review_id"] = r.review_id
+                row["product_pk"] = product_pk[r.product_id]
+                new_r.append(row)
+            else:
+                upd_r.append({"id": pk, "product_pk": product_pk[r.product_id], **r.values})
+        stale |= {row["product_pk"] for row in new_r} - new_products
+        if upd_r:
+            by_pk = {r["id"]: r for r in upd_r}
+            for pk, old in _changed(session, Review, _REVIEW_INPUTS + ("product_pk",), upd_r).items():
+                stale |= {by_pk[pk]["product_pk"], old["product_pk"]}
+        if new_r:
+            if not n_new:
+                # the full-text index of the new reviews is built after the import, by the first
+                # search (storage/repository/search.py): about a third of a large import's time otherwise
+                mark_unindexed(session)
+            insert_many(session, review_table, new_r)
+        if upd_r:
+            _bulk_update(session, Review, upd_r)
+        n_new += len(new_r)
+        n_upd += len(upd_r)
+    report.reviews_added, report.reviews_updated = n_new, n_upd
 
     # -- images: rows by sha256, then links of the imported owners (replaced on re-import)
     refs: dict[str, ImageRef] = {}

@@ -105,7 +105,7 @@ from .predictions import (  # noqa: F401
     scores_by_product,
     write_predictions,
 )
-from .search import parse_search, search_reviews  # noqa: F401
+from .search import catch_up_search_index, parse_search, search_backlog, search_reviews  # noqa: F401
 from .training_runs import (  # noqa: F401
     finish_training_run,
     list_training_epochs,
@@ -189,4 +189,6 @@ __all__ = [
     "mark_stale_runs",
     "parse_search",
     "search_reviews",
+    "search_backlog",
+    "catch_up_search_index",
 ]

@@ -12,6 +12,13 @@ the review title counts most, in the product title least); PostgreSQL through th
 expression indexes of the same migration (ranked by ts_rank with the same order of weights);
 any other database by LIKE, unranked.
 
+On SQLite the index may be behind the reviews: an import leaves its new reviews to be indexed
+later (migration 0009_search_backlog; indexing took about a third of a large import's time).
+:func:`search_reviews` first indexes them (:func:`catch_up_search_index`, in the caller's
+transaction), so its answer is always over every review; :func:`search_backlog` says how many
+are waiting (the app says "catching up" while a search indexes them, and after an import indexes
+them itself, a step at a time: ``catch_up_search_index(session, limit=N)``).
+
 Every function takes a Session and never commits; results are plain dataclasses.
 """
 from __future__ import annotations
@@ -20,12 +27,15 @@ import re
 from dataclasses import dataclass
 
 from sqlalchemy import and_, or_, select, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from ..errors import StorageError
 from ..models import Product, Review
 from ..records import SearchHit, SearchResult
 
-__all__ = ["ParsedSearch", "parse_search", "search_reviews", "MAX_LIMIT"]
+__all__ = ["ParsedSearch", "parse_search", "search_reviews", "search_backlog", "catch_up_search_index", "mark_unindexed",
+           "MAX_LIMIT"]
 
 MAX_QUERY_CHARS = 500
 """Longer input is cut (a search box, not a document)."""
@@ -133,9 +143,86 @@ def search_reviews(session: Session, query: str, limit: int = 50, offset: int = 
     if parsed.empty:
         return SearchResult(query, (), offset, False)
     dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        catch_up_search_index(session)
     run = {"sqlite": _search_sqlite, "postgresql": _search_postgresql}.get(dialect, _search_like)
     hits = run(session, parsed, limit + 1, offset)
     return SearchResult(query, tuple(hits[:limit]), offset, len(hits) > limit)
+
+
+_UNINDEXED_FROM = text("SELECT unindexed_from FROM search_state WHERE id = 1")
+_CATCH_UP = (
+    text("INSERT INTO reviews_fts(rowid, title, text, product_title) "
+         "SELECT r.id, r.title, r.text, p.title FROM reviews AS r JOIN products AS p ON p.id = r.product_pk "
+         "WHERE r.id >= (SELECT unindexed_from FROM search_state WHERE id = 1) ORDER BY r.id"),
+    text("UPDATE search_state SET unindexed_from = NULL WHERE id = 1"),
+)
+
+
+def _unindexed_from(session: Session):
+    if session.get_bind().dialect.name != "sqlite":
+        return None  # PostgreSQL keeps its indexes itself
+    return session.execute(_UNINDEXED_FROM).scalar()
+
+
+def search_backlog(session: Session) -> int:
+    """How many reviews the full-text index does not hold yet (SQLite, after an import; 0 elsewhere)."""
+    w = _unindexed_from(session)
+    if w is None:
+        return 0
+    return int(session.execute(text("SELECT count(*) FROM reviews WHERE id >= :w"), {"w": w}).scalar() or 0)
+
+
+def mark_unindexed(session: Session) -> None:
+    """SQLite: every review inserted from now on in this transaction is left out of the full-text
+    index until :func:`catch_up_search_index` (an import calls this before its inserts; a mark
+    already set stays, as it covers the new rows too). Takes the write lock."""
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    session.execute(text("UPDATE search_state SET unindexed_from = (SELECT coalesce(max(id), 0) + 1 FROM reviews) "
+                         "WHERE id = 1 AND unindexed_from IS NULL"))
+
+
+def catch_up_search_index(session: Session, limit: int | None = None) -> int:
+    """Index the reviews an import left out (see the module docstring) in the caller's
+    transaction; returns how many (0: nothing to do, no write). What they hold now is indexed:
+    the triggers left them alone meanwhile. All of them and the mark cleared, or with ``limit``
+    the ``limit`` oldest and the mark moved past them (the app catches up in such steps, each its
+    own short transaction, after an import)."""
+    w = _unindexed_from(session)
+    if w is None:
+        return 0
+    try:
+        if limit is None:
+            n = search_backlog(session)
+            for stmt in _CATCH_UP:
+                session.execute(stmt)
+            return n
+        last = session.execute(text("SELECT max(id) FROM (SELECT id FROM reviews WHERE id >= :w ORDER BY id "
+                                    "LIMIT :n)"), {"w": w, "n": max(1, int(limit))}).scalar()
+        n = 0
+        if last is not None:
+            n = session.execute(text("SELECT count(*) FROM reviews WHERE id >= :w AND id <= :last"),
+                                {"w": w, "last": last}).scalar()
+            session.execute(text(_CATCH_UP_RANGE), {"w": w, "last": last})
+            more = session.execute(text("SELECT 1 FROM reviews WHERE id > :last LIMIT 1"), {"last": last}).first()
+            if more is not None:
+                session.execute(text("UPDATE search_state SET unindexed_from = :next WHERE id = 1"),
+                                {"next": last + 1})
+                return n
+        session.execute(_CATCH_UP[1])
+        return n
+    except OperationalError as exc:
+        if "readonly" not in str(exc.orig).lower():
+            raise
+        raise StorageError(f"the search index does not hold the {search_backlog(session):,} reviews of a recent "
+                           "import yet, and this database is open read-only, so they cannot be added; open it once "
+                           "with write access (or run reviewscope-engine index-search on it), then search") from None
+
+
+_CATCH_UP_RANGE = ("INSERT INTO reviews_fts(rowid, title, text, product_title) "
+                   "SELECT r.id, r.title, r.text, p.title FROM reviews AS r JOIN products AS p ON p.id = r.product_pk "
+                   "WHERE r.id >= :w AND r.id <= :last ORDER BY r.id")
 
 
 _SQLITE = text(f"""

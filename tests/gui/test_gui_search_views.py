@@ -50,6 +50,50 @@ def test_typing_shows_hits_and_enter_selects_the_review_in_place(make_window, ca
     qtbot.waitUntil(lambda: w.detail.bundle is not None and w.detail.bundle.detail.row.id == t1, timeout=WAIT)
 
 
+def test_search_after_an_import_catches_the_index_up_and_says_so(make_window, catalogue, open_db, qtbot, tmp_path):
+    from helpers.storage_checks import write_good_catalogue
+    from storage.importers import import_path
+
+    w = make_window(catalogue.url)
+    import_path(open_db, write_good_catalogue(tmp_path / "good"))  # another program imports: the index is behind
+    w.search.setText("comfortable")
+    w.search.run_search()
+    gen = w.search._generation
+    assert w.search.results.status.text() == "searching\u2026"  # the workers' answers wait for the event loop
+    w.search._on_backlog(gen, 8)  # what the backlog query answers
+    assert "catching up" in w.search.results.status.text() and "8 imported reviews" in w.search.results.status.text()
+    qtbot.waitUntil(lambda: w.search._shown_text == "comfortable" and not w.store.busy, timeout=WAIT)
+    assert [h.review_id for h in w.search.results.hits()] == ["R5"]
+    assert "catching up" not in w.search.results.status.text()
+    w.search._on_backlog(gen, 8)  # an answer that comes after the hits changes nothing
+    assert "catching up" not in w.search.results.status.text()
+
+
+def test_after_an_import_the_app_builds_its_search_index_in_short_steps(make_window, catalogue, open_db, qtbot,
+                                                                         tmp_path, monkeypatch):
+    from helpers.storage_checks import write_good_catalogue
+    from storage import repository as repo
+
+    def behind() -> int:
+        with open_db.begin() as s:
+            return repo.search_backlog(s)
+
+    w = make_window(catalogue.url)
+    monkeypatch.setattr(w, "SEARCH_CATCH_UP_STEP", 3)  # 8 reviews: steps of 3, 3 and 2
+    steps = []
+    real = w.store.call
+
+    def call(fn, *args, **kwargs):
+        if fn.__name__ == "catch_up_search":
+            steps.append(behind())
+        return real(fn, *args, **kwargs)
+
+    monkeypatch.setattr(w.store, "call", call)
+    w.import_paths([str(write_good_catalogue(tmp_path / "good"))])
+    qtbot.waitUntil(lambda: not w.importer.running and behind() == 0 and not w.store.busy, timeout=WAIT)
+    assert steps == [8, 5, 2, 0]  # before each step: what was still behind (the last one finds nothing)
+
+
 def test_a_hit_beyond_the_first_page_is_loaded_and_selected(make_window, catalogue, open_db, qtbot):
     w = make_window(catalogue.url)
     w.table_state.sort = ("review_id", True)  # k-01190 is row 1190: the third page

@@ -267,13 +267,18 @@ def test_retries_are_bounded_and_end_in_a_clear_error(tmp_path, monkeypatch):
     db.dispose()
 
 
-def test_a_migration_that_dies_half_way_leaves_the_database_as_before(tmp_path, monkeypatch):
+@pytest.mark.parametrize("how", ["alembic", "written-out schema"])
+def test_a_migration_that_dies_half_way_leaves_the_database_as_before(tmp_path, monkeypatch, how):
     """The first open of a new database creates the schema in ONE transaction (SQLite runs
     DDL in autocommit unless told otherwise): a crash half-way must not leave tables that
-    make every later open refuse the file."""
+    make every later open refuse the file. Both ways: Alembic's migrations, and the written-out
+    schema a new SQLite file is made from (storage.db.SQLITE_HEAD_FILE)."""
     from alembic.operations import Operations
 
     real = Operations.create_table
+    from sqlalchemy.engine import Connection
+
+    real_exec = Connection.exec_driver_sql
     n = {"tables": 0}
 
     def dies_on_the_fourth(self, *a, **k):
@@ -282,13 +287,25 @@ def test_a_migration_that_dies_half_way_leaves_the_database_as_before(tmp_path, 
             raise KeyboardInterrupt("simulated crash half-way through the migration")
         return real(self, *a, **k)
 
-    monkeypatch.setattr(Operations, "create_table", dies_on_the_fourth)
+    def exec_dies_on_the_fourth_table(self, sql, *a, **k):
+        if str(sql).startswith("CREATE TABLE"):
+            n["tables"] += 1
+            if n["tables"] == 4:
+                raise KeyboardInterrupt("simulated crash half-way through making the schema")
+        return real_exec(self, sql, *a, **k)
+
+    if how == "alembic":
+        monkeypatch.setattr(storage_db, "SQLITE_HEAD_FILE", tmp_path / "none.json")
+        monkeypatch.setattr(Operations, "create_table", dies_on_the_fourth)
+    else:
+        monkeypatch.setattr(Connection, "exec_driver_sql", exec_dies_on_the_fourth_table)
     with pytest.raises(KeyboardInterrupt):
         open_database(str(tmp_path / "new.db"))
+    assert n["tables"] == 4
     con = sqlite3.connect(str(tmp_path / "new.db"))
     assert con.execute("SELECT count(*) FROM sqlite_master WHERE type='table'").fetchone()[0] == 0
     con.close()
-    monkeypatch.setattr(Operations, "create_table", real)
+    monkeypatch.undo()
     db = open_database(str(tmp_path / "new.db"))  # recovers by itself
     assert storage_db.current_revision(db.engine) == storage_db.head_revision()
     db.dispose()

@@ -14,7 +14,7 @@ import random
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 import faultkit as fk
 from helpers.storage_checks import media_files, table_checksums, write_good_catalogue
@@ -171,6 +171,42 @@ def test_kill_importer_leaves_all_or_nothing(big_catalogue, kill_url, tmp_path, 
         assert media_files(db) == named
     db.dispose()
     _assert_url_healthy(kill_url)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_kill_search_index_catch_up_leaves_it_behind_or_whole(big_catalogue, tmp_path, seed):
+    """An import leaves its reviews out of the full-text index (migration 0009_search_backlog);
+    ``index-search`` (what the first search does) killed at a random moment: the index is either
+    still behind by every one of them or holds them all, and the next search answers over all."""
+    rng = random.Random(seed)
+    db_file = tmp_path / "store.db"
+    db = open_database(str(db_file), media_dir=tmp_path / "media")
+    import_path(db, big_catalogue)
+    n = BIG_PRODUCTS * BIG_REVIEWS_EACH
+    with db.begin() as s:
+        assert repo.search_backlog(s) == n
+    db.dispose()
+    env = fk.child_env(REVIEWSCOPE_DATA_DIR=str(tmp_path))
+    child = fk.ChildRun(fk.engine_cmd("index-search", "--db", str(db_file), "--json-progress"), env,
+                        stderr_path=tmp_path / "err.txt").start()
+    assert child.wait_for(lambda line: '"started"' in line, timeout=60), child.stderr()
+    child.wait_for(lambda line: False, timeout=rng.uniform(0.0, 0.6))  # the catch-up takes ~0.3-1 s
+    child.kill()
+    rc = child.finish()
+    _assert_healthy(db_file)
+    db = open_database(str(db_file), media_dir=tmp_path / "media")
+    with db.begin() as s:
+        behind = repo.search_backlog(s)
+        indexed = s.scalar(text("SELECT count(*) FROM reviews_fts_docsize"))
+    _note(f"index-search seed {seed}: killed={child.killed_at is not None} rc={rc}, {behind} behind, {indexed} indexed")
+    assert (behind, indexed) in {(n, 0), (0, n)}, "half a catch-up"
+    with db.begin() as s:
+        hits = repo.search_reviews(s, "t", limit=500)  # every review's title is "t"
+        assert len(hits.hits) == 500 and hits.has_more and repo.search_backlog(s) == 0
+    with db.begin() as s:
+        s.execute(text("INSERT INTO reviews_fts(reviews_fts, rank) VALUES ('integrity-check', 1)"))
+        assert s.scalar(text("SELECT count(*) FROM reviews_fts_docsize")) == n
+    db.dispose()
 
 
 def _assert_media_whole(db) -> None:

@@ -312,3 +312,93 @@ def test_0008_copies_each_stored_explanations_two_largest_parts_into_columns(tmp
         n = conn.execute(text("SELECT count(*) FROM predictions WHERE explanation IS NOT NULL")).scalar()
     assert "top_reason" not in columns and "explanation" in columns and n == 2
     db.dispose()
+
+
+def test_the_written_out_head_revision_is_the_newest_migration(tmp_path):
+    """storage.db.HEAD_REVISION lets a database at head open without Alembic: it must be the head."""
+    from storage import db as storage_db
+
+    assert storage_db.HEAD_REVISION == head_revision()
+    db = open_database(str(tmp_path / "s.db"))
+    assert current_revision(db.engine) == storage_db.HEAD_REVISION
+    assert storage_db._at_head(db.engine)
+    with db.engine.begin() as conn:  # a database one revision behind is not taken for one at head
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0008_top_reasons'")
+    assert not storage_db._at_head(db.engine)
+    db.dispose()
+
+
+def _ddl(sql):
+    """A CREATE TABLE's lines as a set: Alembic's batch migrations write a table's constraints in
+    an order that changes from run to run (a set's), which SQLite does not care about."""
+    if not sql or not sql.startswith("CREATE TABLE"):
+        return sql
+    return frozenset(line.strip().rstrip(",").strip() for line in sql.split("\n"))
+
+
+def _everything(path) -> tuple:
+    """sqlite_master (automatic indexes and FTS5 shadow tables too) and every table's rows."""
+    con = sqlite3.connect(path)
+    try:
+        master = sorted(((t, n, tb, _ddl(sql)) for t, n, tb, sql in
+                         con.execute("SELECT type, name, tbl_name, sql FROM sqlite_master")), key=repr)
+        rows = {}
+        for kind, name, _tbl, sql in master:
+            if kind == "table" and "VIRTUAL" not in str(sql):
+                cur = con.execute(f'SELECT * FROM "{name}"')
+                when = [i for i, d in enumerate(cur.description) if d[0] == "created_at"]
+                rows[name] = sorted((tuple("<a time>" if i in when and v else v for i, v in enumerate(r))
+                                     for r in cur), key=repr)
+        return master, rows
+    finally:
+        con.close()
+
+
+def test_a_new_sqlite_file_is_made_from_the_written_out_schema_identical_to_a_migrated_one(tmp_path, monkeypatch):
+    """storage/migrations/sqlite_head.json is what the migrations give (run
+    ``python -m storage.migrations.sqlite_head`` after adding one), and a file made from it, without
+    Alembic, is the same as a migrated one: schema text, automatic indexes, FTS5 shadow tables, rows."""
+    import json
+
+    from storage import db as storage_db
+
+    migrated = tmp_path / "migrated.json"
+    snap = storage_db.write_sqlite_head(migrated)
+    shipped = json.loads(storage_db.SQLITE_HEAD_FILE.read_text(encoding="utf-8"))
+    fresh = json.loads(migrated.read_text())
+    assert ([_ddl(x) for x in shipped["schema"]], shipped["rows"]) == ([_ddl(x) for x in fresh["schema"]], fresh["rows"]), \
+        "sqlite_head.json is stale: run python -m storage.migrations.sqlite_head"
+    assert snap["revision"] == head_revision()
+
+    used = []
+    real = storage_db._upgrade_with_alembic
+    monkeypatch.setattr(storage_db, "_upgrade_with_alembic", lambda engine: (used.append(1), real(engine)))
+    fast = open_database(str(tmp_path / "fast.db"))
+    assert used == [] and current_revision(fast.engine) == head_revision()
+    fast.dispose()
+    monkeypatch.setattr(storage_db, "SQLITE_HEAD_FILE", tmp_path / "missing.json")  # -> Alembic
+    slow = open_database(str(tmp_path / "slow.db"))
+    assert used == [1]
+    slow.dispose()
+    assert _everything(tmp_path / "fast.db") == _everything(tmp_path / "slow.db")
+
+
+def test_the_written_out_schema_is_used_only_for_an_empty_file_at_its_revision(tmp_path, monkeypatch):
+    import json
+
+    from storage import db as storage_db
+
+    stale = tmp_path / "stale.json"
+    snap = json.loads(storage_db.SQLITE_HEAD_FILE.read_text(encoding="utf-8"))
+    stale.write_text(json.dumps({**snap, "revision": "0008_top_reasons"}))
+    monkeypatch.setattr(storage_db, "SQLITE_HEAD_FILE", stale)
+    engine = create_engine(f"sqlite:///{tmp_path / 'a.db'}")
+    assert not storage_db._create_sqlite_at_head(engine)  # not this release's head: never used
+    monkeypatch.setattr(storage_db, "SQLITE_HEAD_FILE", tmp_path / "head.json")
+    storage_db.write_sqlite_head(tmp_path / "head.json")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE notes (x)"))
+    assert not storage_db._create_sqlite_at_head(engine)  # a file with something in it
+    with engine.connect() as conn:
+        assert [r[0] for r in conn.execute(text("SELECT name FROM sqlite_master"))] == ["notes"]
+    engine.dispose()

@@ -98,18 +98,88 @@ def test_importer_bulk_inserts_and_reimports_are_searchable(db, tmp_path):
     _integrity(db)
 
 
-def test_importer_writing_in_several_statements_indexes_every_review(db, tmp_path, monkeypatch):
+def _indexed(db) -> int:
+    with db.begin() as s:
+        return s.scalar(text("SELECT count(*) FROM reviews_fts_docsize"))
+
+
+def test_import_leaves_its_reviews_to_the_first_search_which_indexes_every_one(db, tmp_path, monkeypatch):
     from storage.importers import writer
 
     monkeypatch.setattr(writer, "SQLITE_ROWS_PER_INSERT", 3)  # 8 reviews: statements of 3, 3 and 2
     report = import_path(db, write_good_catalogue(tmp_path / "good"))
     with db.begin() as s:
         stored = {r.review_id: (r.title, r.text) for r in s.query(Review)}
-        indexed = s.scalar(text("SELECT count(*) FROM reviews_fts_docsize"))
-    assert report.reviews_added == len(stored) == indexed == 8
+        assert repo.search_backlog(s) == 8
+    assert report.reviews_added == len(stored) == 8 and _indexed(db) == 0
+    assert checks.ids(db, "boils ") == ["R1"]  # the search indexed everything first
+    assert _indexed(db) == 8
+    with db.begin() as s:
+        assert repo.search_backlog(s) == 0 and repo.catch_up_search_index(s) == 0
     for review_id, (title, body) in stored.items():
         words = " ".join(w for w in (title + " " + body).split() if w.isalpha())[:60].rsplit(" ", 1)[0]
         assert review_id in checks.ids(db, words + " "), (review_id, words)
+    _integrity(db)
+
+
+def test_writes_while_the_index_is_behind_are_right_after_the_catch_up(searchable, tmp_path):
+    """Reviews an import left unindexed are edited, moved, deleted and renamed (through their
+    product) by others before any search: the triggers leave them alone (FTS5 must never be told
+    to delete words it does not hold), and the catch-up indexes what they hold then. Indexed
+    reviews edited meanwhile are re-indexed by the triggers as before."""
+    db, pks = searchable
+    import_path(db, write_good_catalogue(tmp_path / "good"))
+    with db.begin() as s:
+        assert repo.search_backlog(s) == 8
+        r = {x.review_id: x for x in s.query(Review)}
+        r["R1"].text = "Now about a teapot"  # unindexed: edited
+        r["R2"].product_pk = r["k-best"].product_pk  # unindexed: moved to an indexed product
+        s.delete(r["R3"])  # unindexed: deleted
+        r["k-leak"].text = "The spout drips"  # indexed: edited while the index is behind
+        p = {x.product_id: x for x in s.query(Product)}
+        p["P2"].title = "Walking shoes"  # a product of unindexed reviews only
+        p["P-LAMP"].title = "Reading lamp"  # a product of indexed reviews
+        s.add(Review(review_id="late", product_pk=p["P3"].id, title="", text="written while behind"))
+    with db.begin() as s:
+        s.delete(next(x for x in s.query(Product) if x.product_id == "P3"))  # unindexed reviews go with it
+        assert repo.search_backlog(s) == 5  # R1 R2 R4 R5 R6 (R3 deleted, R7 R8 and late with P3)
+    assert checks.ids(db, "teapot ") == ["R1"] and checks.ids(db, "boils great ") == []
+    _integrity(db)
+    assert set(checks.ids(db, "deluxe ")) == {"k-best", "k-long", "k-leak", "R2"}  # R2 under the kettle now
+    assert checks.ids(db, "spout ") == ["k-leak"] and checks.ids(db, "leaks ") == ["k-leak"]  # its title still
+    assert set(checks.ids(db, "walking ")) == {"R5", "R6"}
+    assert set(checks.ids(db, "reading ")) == {"l-bright", "l-dim", "l-kettlebell"}
+    assert checks.ids(db, "behind ") == [] and checks.ids(db, "tasty ") == []
+    assert _indexed(db) == 9 + 5
+
+
+def test_a_review_given_a_freed_id_below_the_mark_is_indexed_at_once(searchable, tmp_path):
+    db, pks = searchable
+    with db.begin() as s:  # the two newest reviews go: their ids come back to the next inserts
+        for rid in ("l-dim", "l-kettlebell"):
+            s.delete(s.get(Review, pks[rid]))
+    import_path(db, write_good_catalogue(tmp_path / "good"))  # mark: max(id) + 1 = the freed id of l-dim
+    with db.begin() as s:
+        # the import's reviews and the newest indexed one go: the next id is below the mark
+        s.execute(text("DELETE FROM reviews WHERE review_id IN ('R1','R2','R3','R4','R5','R6','R7','R8','l-bright')"))
+        lamp = s.scalar(text("SELECT id FROM products WHERE product_id = 'P-LAMP'"))
+        s.add(Review(review_id="reused", product_pk=lamp, title="", text="Bright enough for a workshop"))
+        s.flush()
+        reused = s.scalar(text("SELECT id FROM reviews WHERE review_id = 'reused'"))
+        assert reused < s.scalar(text("SELECT unindexed_from FROM search_state"))
+    assert _indexed(db) == 7  # indexed by its trigger, before any catch-up
+    assert checks.ids(db, "workshop ") == ["reused"]
+    _integrity(db)
+
+
+def test_a_second_import_while_behind_keeps_the_first_mark(db, tmp_path):
+    import_path(db, write_good_catalogue(tmp_path / "good"))
+    other = [{**r, "review_id": r["review_id"] + "b", "text": r["text"] + " second"}
+             for r in __import__("helpers.storage_checks", fromlist=["good_reviews"]).good_reviews()]
+    import_path(db, write_good_catalogue(tmp_path / "more", reviews=other))
+    with db.begin() as s:
+        assert repo.search_backlog(s) == 16
+    assert len(checks.ids(db, "second ")) == 8 and _indexed(db) == 16
     _integrity(db)
 
 
@@ -163,3 +233,73 @@ def test_bad_page_arguments_are_refused(db):
             repo.search_reviews(s, "x", offset=-1)
         with pytest.raises(TypeError):
             repo.search_reviews(s, None)
+
+
+def test_0009_keeps_the_index_and_its_downgrade_indexes_what_is_behind(tmp_path):
+    path = tmp_path / "store.db"
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        command.upgrade(_alembic_config(conn), "0008_top_reasons")
+    engine.dispose()
+    db = open_database(str(path), migrate=False, media_dir=tmp_path / "m")
+    checks.fill(db)  # indexed by 0005's triggers
+    db.dispose()
+    db = open_database(str(path), media_dir=tmp_path / "m")  # -> head
+    assert checks.ids(db, "sturdy ") == ["l-bright"]
+    import_path(db, write_good_catalogue(tmp_path / "good"))
+    assert _indexed(db) == 9
+    with db.engine.begin() as conn:
+        command.downgrade(_alembic_config(conn), "0008_top_reasons")
+        names = {r[0] for r in conn.execute(text("SELECT name FROM sqlite_master"))}
+    assert "search_state" not in names and "reviews_fts_insert" in names
+    assert _indexed(db) == 17
+    _integrity(db)
+    db.dispose()
+
+
+def test_a_read_only_database_whose_index_is_behind_says_how_to_fix_it(tmp_path):
+    from storage.errors import StorageError
+
+    store = tmp_path / "store.db"
+    db = open_database(str(store), media_dir=tmp_path / "m")
+    import_path(db, write_good_catalogue(tmp_path / "good"))
+    db.dispose()
+    ro = open_database(f"sqlite:///file:{store}?mode=ro&uri=true")
+    with pytest.raises(StorageError, match="8 reviews of a recent import.*read-only.*index-search"):
+        checks.ids(ro, "kettle")
+    ro.dispose()
+    db = open_database(str(store), media_dir=tmp_path / "m")
+    assert checks.ids(db, "boils ") == ["R1"]
+    db.dispose()
+    ro = open_database(f"sqlite:///file:{store}?mode=ro&uri=true")
+    assert checks.ids(ro, "boils ") == ["R1"]  # caught up: read-only searches answer
+    ro.dispose()
+
+
+def test_catching_up_in_steps_with_writes_between_them_ends_exact(searchable, tmp_path):
+    """The app catches up a few reviews per transaction: the mark moves past each step, and what is
+    written between the steps (by the triggers or left to a later step) ends up indexed exactly."""
+    db, pks = searchable
+    import_path(db, write_good_catalogue(tmp_path / "good"))
+    steps = []
+    with db.begin() as s:
+        steps.append(repo.catch_up_search_index(s, limit=3))
+    with db.begin() as s:
+        r = {x.review_id: x for x in s.query(Review)}
+        r["R1"].text = "Edited after its step: a teapot"  # indexed in step 1: its trigger re-indexes it
+        r["R8"].text = "Edited before its step: a saucepan"  # still behind: its step reads this
+        s.delete(r["R5"])  # behind: deleted before its step
+        assert repo.search_backlog(s) == 4  # R4, R6, R7, R8
+    while True:
+        with db.begin() as s:
+            n = repo.catch_up_search_index(s, limit=3)
+        if not n:
+            break
+        steps.append(n)
+    assert steps == [3, 3, 1]
+    with db.begin() as s:
+        assert repo.search_backlog(s) == 0 and s.scalar(text("SELECT unindexed_from FROM search_state")) is None
+    _integrity(db)
+    assert _indexed(db) == 9 + 7
+    assert checks.ids(db, "teapot ") == ["R1"] and checks.ids(db, "saucepan ") == ["R8"]
+    assert checks.ids(db, "comfortable ") == []
