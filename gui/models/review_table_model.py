@@ -85,14 +85,21 @@ class ReviewTableModel(QAbstractTableModel):
     # ------------------------------------------------------------ loading
 
     def _on_query_changed(self, _value=None) -> None:
-        self.reload()
+        self._load(from_memory=True)
 
     def reload(self, fresh: bool = False) -> None:
-        """Drop the rows and ask for the first page of the current query.
+        """Drop the rows and read the first page of the current query from the store again
+        (another process may have changed them: a colleague's flags, a refresh).
 
         Ranks and the product's sub-scores are kept across sort and filter changes of the same
         product and model; ``fresh`` recomputes them (after an import or a rescoring).
         """
+        self._forget_all_rows()
+        self._load(fresh=fresh)
+
+    def _load(self, fresh: bool = False, from_memory: bool = False) -> None:
+        """The first page of the current query; a sort or filter change (``from_memory``) of a
+        product whose rows were all read is answered from them, without a query."""
         self._generation += 1
         gen = self._generation
         self.beginResetModel()
@@ -110,7 +117,7 @@ class ReviewTableModel(QAbstractTableModel):
             self._forget_all_rows()
             self._known_key, self._known = None, None
         known = self._known if (not fresh and key == self._known_key) else None
-        memory = self._sorted_in_memory() if known is not None else None
+        memory = self._sorted_in_memory() if (known is not None and from_memory) else None
         if memory is not None:  # the same rows in another order: no query, no thread hop
             self._memory = memory
             self._on_first_page(gen, queries.ReviewPage(self._query, 0, memory[:queries.PAGE_SIZE], len(memory),

@@ -276,3 +276,26 @@ def test_a_sort_of_the_same_product_is_done_in_memory_in_the_querys_order(make_w
     assert model.is_loading
     _wait_loaded(qtbot, w)
     assert model.rowCount() > 0
+
+
+def test_a_reload_reads_the_store_again_even_when_the_rows_are_in_memory(make_window, catalogue, qtbot):
+    """The rows read for in-memory sorts are a copy: a reload (a colleague flagged rows in the
+    shared store) reads them again, and the next in-memory sort holds the new flags too."""
+    from gui.state.columns import COLUMN_INDEX
+    from storage import repository as repo
+
+    w = make_window(catalogue.url)
+    _wait_loaded(qtbot, w)
+    model = w.review_model
+    w.table_state.sort = ("votes", False)
+    assert not model.is_loading  # answered from memory
+    top = model.review(0).id
+    w.store.db.run(lambda s: repo.add_flag(s, top, "profanity", "colleague"))
+    flag_cell = lambda: model.index(model.row_of(top), COLUMN_INDEX["flag"]).data()  # noqa: E731
+    model.reload()
+    qtbot.waitUntil(lambda: model.row_of(top) is not None and flag_cell() == "\u2691 profanity", timeout=WAIT)
+    _wait_loaded(qtbot, w)
+    w.table_state.sort = ("votes", True)
+    w.table_state.sort = ("votes", False)
+    qtbot.waitUntil(lambda: not model.is_loading and model.row_of(top) is not None, timeout=WAIT)
+    assert flag_cell() == "\u2691 profanity"
