@@ -1,6 +1,6 @@
 """What the import does for speed must not change what it does: the gzip line count (the
-progress total) is estimated from a sample, and the command-line import runs without the
-cyclic garbage collector, which it switches back on whatever happens."""
+progress total) is estimated from a sample, and the command-line import runs with the cyclic
+garbage collector on but its thresholds raised, and puts them back whatever happens."""
 from __future__ import annotations
 
 import gc
@@ -52,7 +52,8 @@ def test_an_amazon_import_reports_its_true_row_count_at_the_end(tmp_path, monkey
 
 
 @pytest.mark.parametrize("good", [True, False])
-def test_the_command_line_import_switches_the_collector_back_on(tmp_path, good):
+def test_the_command_line_import_keeps_the_collector_on_and_restores_its_thresholds(tmp_path, good, monkeypatch):
+    import storage.importers as importers
     from engine.cli import main
 
     folder = tmp_path / "cat"
@@ -60,9 +61,21 @@ def test_the_command_line_import_switches_the_collector_back_on(tmp_path, good):
     (folder / "products.jsonl").write_text(json.dumps({"product_id": "P1"}) + "\n", encoding="utf-8")
     review = {"review_id": "R1", "product_id": "P1", "text": "fine", "helpful_votes": 1 if good else -1}
     (folder / "reviews.jsonl").write_text(json.dumps(review) + "\n", encoding="utf-8")
+    seen = []
+    real = importers.import_path
+
+    def spy(*a, **k):
+        seen.append((gc.isenabled(), gc.get_threshold()))
+        return real(*a, **k)
+
+    monkeypatch.setattr(importers, "import_path", spy)
+    before = gc.get_threshold()
     assert gc.isenabled()
     rc = main(["import", str(folder), "--db", str(tmp_path / "s.db")])
-    assert rc == (0 if good else 2) and gc.isenabled()
+    assert rc == (0 if good else 2)
+    assert seen and seen[0][0] is True, "the collector must stay on during the import"
+    assert seen[0][1][0] > before[0], "young collections are made rarer during the import"
+    assert gc.isenabled() and gc.get_threshold() == before
 
 
 def _state(db):
