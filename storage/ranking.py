@@ -194,21 +194,31 @@ def find_disagreements(
     ``SCORE_VS_LABEL``, ties by review pk. Only the reviews kept become :class:`Disagreement`.
     """
     rank_first = mode is DisagreementMode.RANK_GAP
+    want_high = direction == MODEL_TOO_HIGH
     found: list[tuple] = []
+    kept_rows: dict[str, list] = {}
     for key, rows in by_product.items():
-        items = [RankInput(pk, score, label) for pk, score, label in rows]
-        ranks = ProductRanks(items)
-        labels_desc, ties = ranks._labels_desc, ranks._ties
-        for pk, (pos, label) in ranks._judged.items():
+        rows = list(rows)
+        kept_rows[key] = rows
+        # The scored, labelled reviews in the model's order (score descending; the sort is stable,
+        # so ties keep review order): what ProductRanks ranks them by, without building its maps.
+        judged = [r for r in rows if r[1] is not None and r[2] is not None]
+        judged.sort(key=lambda r: -float(r[1]))
+        labels_desc = sorted((r[2] for r in judged), reverse=True)
+        ties = _tie_ranges(labels_desc)
+        for pos, (pk, score, label) in enumerate(judged):
             label_gap = labels_desc[pos] - label
-            if not label_gap or (direction is not None and (label_gap > 0) != (direction == MODEL_TOO_HIGH)):
+            if not label_gap or (direction is not None and (label_gap > 0) != want_high):
                 continue
             rank_gap = abs(_gap(pos, *ties[label]))
             sort_key = (-rank_gap, -abs(label_gap)) if rank_first else (-abs(label_gap), -rank_gap)
-            found.append((*sort_key, pk, key, ranks))
+            found.append((*sort_key, pk, key, score, label))
     kept = heapq.nsmallest(limit, found) if limit is not None else sorted(found)
+    ranked: dict[str, ProductRanks] = {}  # only the products that have a kept review
     out = []
-    for *_k, pk, key, ranks in kept:
-        info = ranks[pk]
-        out.append(Disagreement(key, pk, float(ranks._score[pk]), int(ranks._judged[pk][1]), info))
+    for *_k, pk, key, score, label in kept:
+        ranks = ranked.get(key)
+        if ranks is None:
+            ranks = ranked[key] = ProductRanks([RankInput(p, s, lab) for p, s, lab in kept_rows[key]])
+        out.append(Disagreement(key, pk, float(score), int(label), ranks[pk]))
     return out

@@ -97,7 +97,9 @@ def scores_by_product(
     if category is not None:
         q = q.where(Product.category == category)
     out: dict[str, list] = defaultdict(list)
-    for pid, rpk, score, label in session.execute(q):
+    # Executed on the session's connection (Core rows, same transaction): through the ORM's
+    # result machinery the 100,000 rows of a large catalogue cost ~4x the query itself.
+    for pid, rpk, score, label in session.connection().execute(q):
         out[pid].append((rpk, score, label))
     return dict(out)
 
