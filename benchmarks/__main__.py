@@ -7,7 +7,9 @@ run, then docs/performance.md and the scaling plots (docs/perf_*.png).
     .venv/bin/python -m benchmarks --report   # rewrite the report from the saved results
 
 Sections (``--only a,b``): import, scoring, gui_open, gui_stall, forward (MM-SS forward vs bare
-MiniLM, diagnostic), profile (py-spy of the first paint and of cached scoring). Results are
+MiniLM, diagnostic), profile (py-spy of the first paint and of cached scoring); scale (issue 17:
+benchmarks/scale.py at 10k and 100k reviews, 2k and 10k with --quick) runs only when asked
+(``--only scale``). Results are
 saved to benchmarks/results/{cpu,gpu}.json (a --quick run: to its work folder), so that a
 GPU run on another machine and a CPU run here make one report.
 
@@ -34,7 +36,8 @@ from .common import PYTHON, ROOT, env, find_data, section
 
 RESULTS = ROOT / "benchmarks" / "results"
 DOCS = ROOT / "docs"
-SECTIONS = ("import", "first_launch", "scoring", "gui_open", "gui_stall", "forward", "profile")
+SECTIONS = ("import", "first_launch", "scoring", "gui_open", "gui_stall", "forward", "profile", "scale")
+OPTIONAL = {"scale"}  # only with --only
 
 
 def run_import(work: Path, quick: bool) -> dict:
@@ -74,6 +77,14 @@ def run_gui_open(quick: bool) -> dict:
     section(f"GUI: open {n:,} reviews (first paint), sort {big:,} rows")
     res, text = run_sub("benchmarks.gui_open", ["--reviews", str(n), "--big", str(big), "--repeat", "3", "--trace"], 1800)
     print(text[-2500:])
+    return res
+
+
+def run_scale(quick: bool) -> dict:
+    sizes, big = ("2000,10000", "1000") if quick else ("10000,100000", "10000")
+    section(f"scale: import, open, sort, search, queue at {sizes} reviews")
+    res, text = run_sub("benchmarks.scale", ["--sizes", sizes, "--big", big], 3600)
+    print(res.get("table") or text[-3000:])
     return res
 
 
@@ -200,7 +211,8 @@ def main(argv=None) -> int:
         print(f"  {g['device']}: {g['mmss_samples_per_s']:.0f} vs {g['bare_samples_per_s']:.0f} samples/s = "
               f"{g['ratio']:.2f}x; peak {g['peak_mb']}")
     elif not args.report:
-        only = set(args.only.split(",")) if args.only else set(SECTIONS) - ({"profile"} if args.no_profile else set())
+        only = (set(args.only.split(",")) if args.only
+                else set(SECTIONS) - OPTIONAL - ({"profile"} if args.no_profile else set()))
         if args.quick and not args.only:
             only -= {"forward"}
         unknown = only - set(SECTIONS)
@@ -236,6 +248,8 @@ def main(argv=None) -> int:
                     res["forward"] = run_forward(args.quick)
                 elif name == "profile":
                     res["profile"] = run_profile(work, args.quick)
+                elif name == "scale":
+                    res["scale"] = run_scale(args.quick)
                 res.setdefault("seconds", {})[name] = time.perf_counter() - t
             except Exception as exc:  # one broken section must not lose the others
                 traceback.print_exc()

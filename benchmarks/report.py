@@ -521,6 +521,21 @@ def write(out: Path, cpu: dict, gpu: dict | None) -> Path:
         add(f"![GUI figures]({plots['perf_gui']})")
         add("")
 
+    # ---------------------------------------------------------------- scale
+    sc = cpu.get("scale")
+    if sc and sc.get("table"):
+        add("## Scale (issue 17)")
+        add("")
+        add("`python -m benchmarks.scale` (`python -m benchmarks --only scale`): generated catalogues of "
+            + ", ".join(f"{n:,}" for n in sc["sizes"]) + " reviews, each imported by a whole `engine import` process, "
+            "scored, then opened in a fresh app process per size; each figure next to a bare baseline of the same run, "
+            "the log-log slope over the sizes (0: flat, 1: linear), and peak memory (VmHWM).")
+        add("")
+        add("```")
+        L.extend(sc["table"].splitlines())
+        add("```")
+        add("")
+
     # ---------------------------------------------------------------- GPU
     add("## GPU: training step (full fine-tune)")
     add("")
