@@ -535,6 +535,8 @@ def write(out: Path, cpu: dict, gpu: dict | None) -> Path:
         L.extend(sc["table"].splitlines())
         add("```")
         add("")
+        add(SCALE_NOTES)
+        add("")
 
     # ---------------------------------------------------------------- GPU
     add("## GPU: training step (full fine-tune)")
@@ -702,6 +704,24 @@ above is the critical path: `load_status` -> `load_products` -> `open_reviews` -
    scores (a table of (model, review) -> position and gaps, invalidated by an import that touches
    the product) and the queue read from it as one indexed query; not done yet.
 """
+
+SCALE_NOTES = """\
+**What the scale run says** (stop 25; 10k / 100k / 1M, one run each, the 1M catalogue is 375 MiB of
+JSONL and a 360 MiB database). *Flat:* the sort of a 10,000-review product (slope 0.04), the app's
+memory up to the first paint (185 -> 195 MiB, slope 0.01), the search against bare FTS5 (1.0x at every
+size). *Sub-linear but far from its goal:* the first paint (slope 0.19; 1.3 s at 1M, 8.4x its bare
+SELECT): the product list's per-product counts and the first product's ranks are aggregated on
+every open. *Linear:* the disagreement queue (slope 0.85, 2.3 s at 1M, 7.4x; it was 4.7 s and
+14.8x before this stop's change, see the GUI notes) and the app's memory after the first paint
+(434 MiB at 1M: the per-product metrics and the queue read every score of the model), so the goal
+"memory flat after the first page" is met up to the first page only. The remedy for both is the
+same: ranks, gaps and per-product counts stored when a model scores, read by indexed queries.
+*Import:* 1.6x the bare process's time at 1M (its ratio falls with size: start-up weighs less),
+peak memory 1.3 GiB at 1M against 0.8 GiB for the bare process, which also holds every row; the
+parsed catalogue is held whole until it is written. The first 1M run found a bug:
+`write_predictions` put every review id of one call in one `DELETE ... IN`, past SQLite's bound
+parameter limit at 250,000; the ids now go in chunks (test under a 999-parameter limit)."""
+
 
 CHANGES = """\
 ## Code changes for speed (this round)
