@@ -38,9 +38,8 @@ def write_predictions(session: Session, model_version_id: int, preds: Iterable[P
     if not preds:
         return 0
     pks = [p.review_pk for p in preds]
-    session.execute(
-        delete(Prediction).where(Prediction.model_version_id == model_version_id, Prediction.review_pk.in_(pks))
-    )
+    for cond in in_chunks(Prediction.review_pk, pks):  # SQLite bounds a statement's parameters
+        session.execute(delete(Prediction).where(Prediction.model_version_id == model_version_id, cond))
     now = utcnow()
     session.execute(
         Prediction.__table__.insert(),

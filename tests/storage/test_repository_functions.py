@@ -158,6 +158,35 @@ def test_write_predictions_is_an_upsert(cat_db):
         assert repo.write_predictions(s, mv.id, []) == 0
 
 
+def test_write_predictions_of_more_reviews_than_sqlite_binds_in_one_statement(db, tmp_path):
+    """A model scoring a large catalogue in one call: the replace must not put every review id in
+    one statement (SQLite bounds its parameters: 250,000 in this build, 999 in older ones)."""
+    import json
+    import sqlite3
+
+    folder = tmp_path / "many"
+    folder.mkdir()
+    (folder / "products.jsonl").write_text(json.dumps({"product_id": "P"}) + "\n", encoding="utf-8")
+    (folder / "reviews.jsonl").write_text("".join(
+        json.dumps({"review_id": f"R{i}", "product_id": "P", "text": "t", "helpful_votes": i % 7}) + "\n"
+        for i in range(2500)), encoding="utf-8")
+    import_path(db, folder)
+    with db.begin() as s:
+        raw = s.connection().connection.driver_connection
+        before = raw.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        raw.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)  # an older SQLite's bound
+        try:
+            mv = repo.register_model_version(s, "m", "/c", "0" * 64)
+            pks = repo.review_pks_missing_prediction(s, mv.id)
+            assert len(pks) == 2500
+            assert repo.write_predictions(s, mv.id, [PredictionIn(pk, 1.0, (0.1,) * 5) for pk in pks]) == 2500
+            assert repo.write_predictions(s, mv.id, [PredictionIn(pk, 2.0, (0.2,) * 5) for pk in pks]) == 2500
+        finally:
+            raw.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, before)
+        scores = [sc for rows in repo.scores_by_product(s, mv.id).values() for _pk, sc, _ in rows]
+        assert len(scores) == 2500 and set(scores) == {2.0}
+
+
 def test_training_runs_and_stale_runs(cat_db):
     with cat_db.begin() as s:
         run = repo.start_training_run(s, {"epochs": 1})
