@@ -96,8 +96,10 @@ def scores_by_product(
     if category is not None:
         q = q.where(Product.category == category)
     out: dict[str, list] = defaultdict(list)
-    # Executed on the session's connection (Core rows, same transaction): through the ORM's
-    # result machinery the 100,000 rows of a large catalogue cost ~4x the query itself.
+    # Executed on the session's connection (Core rows, same transaction; flushed first, as the
+    # ORM's execute would): 100,000 rows of a large catalogue in ~150 ms against ~180 ms through
+    # the ORM's result machinery (stop 25, same run).
+    session.flush()
     for pid, rpk, score, label in session.connection().execute(q):
         out[pid].append((rpk, score, label))
     return dict(out)
