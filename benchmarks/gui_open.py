@@ -76,17 +76,15 @@ def generate(folder: Path, n_reviews: int, big: int, seed: int = 0) -> None:
                                 "time": 1_300_000_000 + i}) + "\n")
 
 
-def score_everything(db, chunk: int = 50_000) -> None:
-    """A registered, active model and a random score (and sub-scores) for every review, written
-    ``chunk`` reviews per ``write_predictions`` call (one batch each: SQLite allows at most
-    250,000 variables in a statement, and the call deletes its batch's old rows with ``IN``)."""
+def score_everything(db) -> None:
+    """A registered, active model and a random score (and sub-scores) for every review, one
+    ``write_predictions`` call (it replaces old rows in chunks, whatever the catalogue's size)."""
     rng = random.Random(1)
     with db.begin() as s:
         mv = repo.register_model_version(s, "bench", "/dev/null", "0" * 64, activate=True, card={"device": "cpu"})
         pks = repo.review_pks_missing_prediction(s, mv.id)
-        for i in range(0, len(pks), chunk):
-            repo.write_predictions(s, mv.id, (PredictionIn(pk, rng.gauss(0, 1), tuple(rng.gauss(0, 1) for _ in range(5)))
-                                             for pk in pks[i:i + chunk]))
+        repo.write_predictions(s, mv.id, (PredictionIn(pk, rng.gauss(0, 1), tuple(rng.gauss(0, 1) for _ in range(5)))
+                                         for pk in pks))
 
 
 def bare_selects(db_file: Path, product_pk: int) -> dict[str, float]:
