@@ -76,6 +76,7 @@ def build(path: Path, n_reviews: int, seed: int = 0) -> tuple[int, int]:
                              "s_pt_rv": v[3], "s_pv_rt": v[4], "s_rt_rv": v[5], "created_at": now})
         s.execute(Prediction.__table__.insert(), rows_a)
         s.execute(Prediction.__table__.insert(), rows_b)
+        repo.refresh_ranks(s, {first + i // per_product for i in range(n_reviews)}, [a.id, b.id])  # as write_predictions would
         flagged = rng.sample(pks, len(pks) // 100)
         for i, pk in enumerate(flagged):
             f = repo.add_flag(s, pk, "spam", "bench")

@@ -23,7 +23,7 @@ from storage.records import (
     SearchResult,
 )
 
-from storage.ranking import Disagreement, DisagreementMode, RankInfo, RankInput, find_disagreements, rank_product
+from storage.ranking import Disagreement, DisagreementMode, RankInfo, RankInput, rank_product
 from .state.disagreement_queue import QueueFilter
 from .state.review_table import ReviewQuery
 
@@ -258,9 +258,10 @@ def load_disagreements(
     if model_version_id is None:
         return []
     f = queue_filter
-    scores = repo.scores_by_product(session, model_version_id, product_pk=f.product_pk, category=f.category,
-                                    exclude_split=TRAIN_SPLIT if f.held_out_only else None)
-    found = find_disagreements(scores, mode, limit=limit, direction=f.direction or None)
+    # the ranks stored with the scores (storage/repository/ranks.py): one indexed read, no ranking here
+    found = repo.stored_disagreements(session, model_version_id, mode, limit, f.direction or None,
+                                      product_pk=f.product_pk, category=f.category,
+                                      exclude_split=TRAIN_SPLIT if f.held_out_only else None)
     rows = {r.id: r for r in repo.review_rows_by_pks(session, [d.review_pk for d in found], model_version_id)}
     titles = repo.product_titles(session, [d.product_key for d in found])
     return [QueueItem(d, rows[d.review_pk], titles.get(d.product_key) or d.product_key) for d in found if d.review_pk in rows]

@@ -201,6 +201,49 @@ class Prediction(Base):
     second_reason_value: Mapped[Optional[float]] = mapped_column(Float, nullable=True)
 
 
+class ReviewRank(Base):
+    """Where a scored review stands in its product under one model (:class:`storage.ranking.RankInfo`),
+    stored when the model's predictions of the product are written and again when an import
+    changes the product's reviews (``storage/repository/ranks.py``), so that the disagreement
+    queue is one indexed read instead of ranking every product on every open. Migration 0010.
+
+    ``queue_rank_key`` and ``queue_label_key`` are ``-|rank_gap|`` and ``-|label_gap|`` (0 when
+    the review has no label): ascending, they give the queue's orders (largest gap first, ties by
+    review) straight from an index, on SQLite and PostgreSQL alike.
+    """
+
+    __tablename__ = "review_ranks"
+    __table_args__ = (
+        Index("ix_review_ranks_queue_rank", "model_version_id", "queue_rank_key", "queue_label_key", "review_pk"),
+        Index("ix_review_ranks_queue_label", "model_version_id", "queue_label_key", "queue_rank_key", "review_pk"),
+        Index("ix_review_ranks_product", "product_pk", "model_version_id"),
+    )
+
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="CASCADE"), primary_key=True)
+    review_pk: Mapped[int] = mapped_column(ForeignKey("reviews.id", ondelete="CASCADE"), primary_key=True)
+    product_pk: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    model_rank: Mapped[int] = mapped_column(Integer)
+    vote_rank: Mapped[int] = mapped_column(Integer)
+    implied_label: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)
+    label_gap: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)
+    rank_gap: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)
+    queue_rank_key: Mapped[int] = mapped_column(Integer)
+    queue_label_key: Mapped[int] = mapped_column(Integer)
+
+
+class ProductRank(Base):
+    """How many reviews of a product one model scored, and how many it has, as its
+    :class:`ReviewRank` rows were stored (one row per model and product with a scored review)."""
+
+    __tablename__ = "product_ranks"
+    __table_args__ = (Index("ix_product_ranks_product", "product_pk"),)
+
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="CASCADE"), primary_key=True)
+    product_pk: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"), primary_key=True)
+    n_scored: Mapped[int] = mapped_column(Integer)
+    n_reviews: Mapped[int] = mapped_column(Integer)
+
+
 class Flag(Base):
     """A moderator's disagreement with the model about one review.
 

@@ -23,6 +23,7 @@ from ..files import media_writer
 from ..models import Image, ImageLink, Prediction, Product, Review
 from ..repository._chunks import IN_CHUNK, in_chunks
 from ..repository.audit import record_audit
+from ..repository.ranks import refresh_ranks
 from ..repository.search import mark_unindexed
 from .images import ImageRef, StoredFiles, store_images
 from .rows import Catalogue, ImportReport, hash_split
@@ -218,6 +219,7 @@ def write_catalogue(session: Session, cat: Catalogue, media_dir: Path, stored: S
     # gets a review, or whose reviews changed text or metadata (or moved to another product)
     new_products = {product_pk[p.product_id] for p in cat.products
                     if p.product_id not in existing_p and p.product_id in product_pk}
+    touched: set[int] = set()  # products whose reviews' ranks (votes, labels, members) may change
     n_new = n_upd = 0
     for start in range(0, len(cat.reviews), WRITE_CHUNK):
         new_r, upd_r = [], []
@@ -231,6 +233,7 @@ def write_catalogue(session: Session, cat: Catalogue, media_dir: Path, stored: S
             else:
                 upd_r.append({"id": pk, "product_pk": product_pk[r.product_id], **r.values})
         stale |= {row["product_pk"] for row in new_r} - new_products
+        touched |= {row["product_pk"] for row in upd_r}
         if upd_r:
             by_pk = {r["id"]: r for r in upd_r}
             for pk, old in _changed(session, Review, _REVIEW_INPUTS + ("product_pk",), upd_r).items():
@@ -293,6 +296,9 @@ def write_catalogue(session: Session, cat: Catalogue, media_dir: Path, stored: S
             session.execute(ImageLink.__table__.insert(), links)
 
     report.scores_dropped = _drop_stale_predictions(session, stale) if stale else 0
+    # every model's stored ranks of the products whose reviews changed, came or went (new
+    # products have none): the queue reads them as they are
+    refresh_ranks(session, touched | stale)
     record_audit(
         session, actor or _actor(), "import", "catalogue", str(cat.path),
         {

@@ -14,6 +14,7 @@ repo``); the modules say where each concept lives:
 - :mod:`.flag_kinds`: the kinds a flag may have (add, rename, retire, restore, reorder);
 - :mod:`.model_versions`: registered models and the active one;
 - :mod:`.predictions`: scores and sub-scores per model;
+- :mod:`.ranks`: each scored review's place in its product per model, stored as scores are written;
 - :mod:`.training_runs`: training runs and the stale ones of killed trainers;
 - :mod:`.audit`: the audit log;
 - :mod:`.search`: full-text search over every product's reviews.
@@ -105,6 +106,12 @@ from .predictions import (  # noqa: F401
     scores_by_product,
     write_predictions,
 )
+from .ranks import (  # noqa: F401
+    product_pks_of_reviews,
+    refresh_ranks,
+    scored_counts,
+    stored_disagreements,
+)
 from .search import catch_up_search_index, parse_search, search_backlog, search_reviews  # noqa: F401
 from .training_runs import (  # noqa: F401
     finish_training_run,
@@ -175,6 +182,10 @@ __all__ = [
     "review_pks_missing_prediction",
     "count_missing_predictions",
     "scores_by_product",
+    "product_pks_of_reviews",
+    "refresh_ranks",
+    "scored_counts",
+    "stored_disagreements",
     "prediction_counts",
     "product_fingerprints",
     "review_ids_by_pk",

@@ -12,7 +12,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..errors import NotFoundError
-from ..models import SUBSCORE_COLUMNS, Flag, Image, ImageLink, Prediction, Product, Review
+from ..models import SUBSCORE_COLUMNS, Flag, Image, ImageLink, Prediction, Product, ProductRank, Review
 from ..records import (
     ImageRecord,
     ProductSummary,
@@ -87,14 +87,10 @@ def list_products(
         .outerjoin(n_flagged, n_flagged.c.product_pk == Product.id)
     )
     if model_version_id is not None:
-        n_scored = (
-            select(Review.product_pk, func.count().label("n"))
-            .join(Prediction, Prediction.review_pk == Review.id)
-            .where(Prediction.model_version_id == model_version_id)
-            .group_by(Review.product_pk)
-            .subquery()
-        )
-        q = q.add_columns(func.coalesce(n_scored.c.n, 0)).outerjoin(n_scored, n_scored.c.product_pk == Product.id)
+        # the scored counts stored with the model's ranks (ranks.py): a key lookup per product
+        # instead of counting every prediction of the model (28 ms of SQL at 100,000 reviews)
+        q = q.add_columns(func.coalesce(ProductRank.n_scored, 0)).outerjoin(
+            ProductRank, and_(ProductRank.product_pk == Product.id, ProductRank.model_version_id == model_version_id))
     if search:
         like = f"%{search}%"
         q = q.where(or_(Product.title.ilike(like), Product.product_id.ilike(like)))

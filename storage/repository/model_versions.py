@@ -7,7 +7,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from ..errors import NotFoundError, StorageError
-from ..models import AuditEvent, ModelVersion, Prediction
+from ..models import AuditEvent, ModelVersion, Prediction, ProductRank, ReviewRank
 from ..records import ModelVersionRecord
 from .audit import record_audit
 
@@ -81,6 +81,8 @@ def delete_model_version(session: Session, model_id: int, actor: str = "") -> Mo
     if m is None:
         raise NotFoundError(f"no model version #{model_id}")
     rec = _mv_record(m)
+    session.execute(delete(ReviewRank).where(ReviewRank.model_version_id == model_id))
+    session.execute(delete(ProductRank).where(ProductRank.model_version_id == model_id))
     session.execute(delete(Prediction).where(Prediction.model_version_id == model_id))
     session.delete(m)
     record_audit(session, actor, "model.delete", "model", model_id, {"name": rec.name})

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, aliased
 from ..models import SUBSCORE_COLUMNS, Flag, Prediction, Product, Review, utcnow
 from ..records import SUBSCORE_DECIMALS, PredictionIn, ProductSubScores, ScoreParts, SubScoreSpread
 from ._chunks import in_chunks
+from .ranks import product_pks_of_reviews, refresh_ranks
 
 __all__ = [
     "write_predictions",
@@ -33,7 +34,8 @@ __all__ = [
 
 
 def write_predictions(session: Session, model_version_id: int, preds: Iterable[PredictionIn]) -> int:
-    """Insert or replace predictions of one model (one batch, one transaction of the caller)."""
+    """Insert or replace predictions of one model (one batch, one transaction of the caller), and
+    store the ranks of the products they belong to under that model again (``ranks.py``)."""
     preds = list(preds)
     if not preds:
         return 0
@@ -52,6 +54,7 @@ def write_predictions(session: Session, model_version_id: int, preds: Iterable[P
             for p in preds
         ],
     )
+    refresh_ranks(session, product_pks_of_reviews(session, pks), [model_version_id])
     return len(preds)
 
 

@@ -18,6 +18,7 @@ os.environ.setdefault("REVIEWSCOPE_ENGINE_NICE", "0")
 
 import pytest  # noqa: E402
 
+from storage import repository as repo  # noqa: E402
 from storage.db import open_database  # noqa: E402
 from storage.models import Image, ImageLink, ModelVersion, Prediction, Product, Review  # noqa: E402
 from storage.records import label_from_votes  # noqa: E402
@@ -108,6 +109,8 @@ def build_catalogue(tmp_path: Path, big: int = BIG_REVIEWS) -> Catalogue:
             preds.append(Prediction(model_version_id=mv.id, review_pk=r.id, score=round(base, 4),
                                     s_pt_rt=subs[0], s_pv_rv=subs[1], s_pt_rv=subs[2], s_pv_rt=subs[3], s_rt_rv=subs[4]))
         s.add_all(preds)
+        s.flush()
+        repo.refresh_ranks(s, [kettle.id, trees.id], [mv.id])  # as write_predictions stores them (the queue reads them)
         cat.html_review_pk = next(r.id for r in reviews if r.review_id == "t-0")
         cat.image_review_pk = next(r.id for r in reviews if r.review_id == "t-1")
         _add_image(s, db.media_dir, _png(64, 48), 64, 48, review_pk=cat.image_review_pk)

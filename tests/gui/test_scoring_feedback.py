@@ -48,6 +48,8 @@ def small_db(tmp_path) -> str:
         s.add_all(reviews)
         s.flush()
         s.add_all([Prediction(model_version_id=mv.id, review_pk=r.id, score=float(i)) for i, r in enumerate(reviews)])
+        s.flush()
+        repo.refresh_ranks(s, [product.id], [mv.id])  # as write_predictions stores them
     db.dispose()
     return url
 

@@ -115,3 +115,32 @@ def concurrent_writer(url: str, media_dir: str, who: str, review_pks: list[int],
         out_q.put((who, "ok", n))
     except BaseException as exc:  # report everything, including "database is locked"
         out_q.put((who, "error", f"{type(exc).__name__}: {exc}"))
+
+
+def stored_ranks_as_computed(session, model_version_id: int) -> tuple[dict, dict]:
+    """``(stored, computed)``: every ``review_ranks`` row of the model as review pk ->
+    (product pk, model rank, vote rank, implied label, label gap, rank gap, queue keys) plus
+    ``product_ranks`` as product pk -> (scored, reviews), next to the same figures computed
+    here by :func:`storage.ranking.rank_product` from the stored scores, labels and votes.
+    Equal when the stored ranks are current."""
+    from storage import repository as repo
+    from storage.models import ProductRank, ReviewRank
+    from storage.ranking import RankInput, rank_product
+
+    stored = {r.review_pk: (r.product_pk, r.model_rank, r.vote_rank, r.implied_label, r.label_gap, r.rank_gap,
+                            r.queue_rank_key, r.queue_label_key)
+              for r in session.scalars(select(ReviewRank).where(ReviewRank.model_version_id == model_version_id))}
+    stored_counts = {r.product_pk: (r.n_scored, r.n_reviews)
+                     for r in session.scalars(select(ProductRank).where(ProductRank.model_version_id == model_version_id))}
+    computed, counts = {}, {}
+    for ppk, items in repo.rank_inputs_by_product(session, model_version_id).items():
+        items = [RankInput(*i) for i in items]
+        ranks = rank_product(items)
+        scored = [i for i in items if i.score is not None]
+        for i in scored:
+            info = ranks[i.review_pk]
+            computed[i.review_pk] = (ppk, info.model_rank, info.vote_rank, info.implied_label, info.label_gap,
+                                     info.rank_gap, -abs(info.rank_gap or 0), -abs(info.label_gap or 0))
+        if scored:
+            counts[ppk] = (len(scored), len(items))
+    return (stored, stored_counts), (computed, counts)

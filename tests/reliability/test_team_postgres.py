@@ -9,6 +9,7 @@ The conflict and lost-update tests run on SQLite as well.
 """
 from __future__ import annotations
 
+import json
 import threading
 import time
 
@@ -335,4 +336,66 @@ def test_reasons_inputs_and_product_subscores_read_the_same_on_both_backends(bac
         sub = repo.product_subscores(s, p1.id, mv.id)
     assert [sub.percentiles[r.id][0] for r in rows] == [12.5, 37.5, 62.5, 87.5]
     assert {sub.percentiles[r.id][1] for r in rows} == {50.0}
+    db.dispose()
+
+
+def test_stored_ranks_and_the_queue_agree_with_the_definition_on_both_backends(backend_url, tmp_path):
+    """Ranks stored with the scores, ranked again by an import that changes votes; the queue read
+    from them is find_disagreements' queue on PostgreSQL as on SQLite."""
+    from helpers.storage_checks import stored_ranks_as_computed
+    from storage.ranking import MODEL_TOO_HIGH, DisagreementMode, find_disagreements
+
+    db = open_database(backend_url, media_dir=tmp_path / "media")
+    folder = write_good_catalogue(tmp_path / "good")
+    import_path(db, folder)
+    with db.begin() as s:
+        mv = repo.register_model_version(s, "m-ranks", "/nowhere", "0" * 64)
+        pks = [r.id for p in repo.list_products(s) for r in repo.page_reviews(s, p.id, order_by="review_id")]
+        repo.write_predictions(s, mv.id, [PredictionIn(pk, float((pk * 7) % 5) - 2.0, (None,) * 5) for pk in pks])
+    for change in range(2):
+        with db.begin() as s:
+            stored, computed = stored_ranks_as_computed(s, mv.id)
+            assert stored == computed and stored[0]
+            for mode in DisagreementMode:
+                for direction in (None, MODEL_TOO_HIGH):
+                    want = find_disagreements(repo.scores_by_product(s, mv.id), mode, None, direction)
+                    got = repo.stored_disagreements(s, mv.id, mode, None, direction)
+                    assert [(d.review_pk, d.info.rank_gap, d.info.label_gap) for d in got] == \
+                        [(d.review_pk, d.info.rank_gap, d.info.label_gap) for d in want]
+        if change == 0:  # every review's votes reversed: the labels, and so the ranks, change
+            lines = (folder / "reviews.jsonl").read_text().splitlines()
+            rows = [json.loads(line) for line in lines]
+            for r in rows:
+                r["helpful_votes"] = 40 - int(r.get("helpful_votes") or 0)
+            (folder / "reviews.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+            import_path(db, folder)
+    db.dispose()
+
+
+def test_the_ranking_migration_runs_on_postgresql(pg_url, tmp_path):
+    """Migration 0010 ranks what an older PostgreSQL database had scored, as SQLite's does."""
+    from alembic import command
+    from sqlalchemy import create_engine, text
+
+    from helpers.storage_checks import stored_ranks_as_computed
+
+    engine = create_engine(pg_url)
+    with engine.begin() as conn:
+        command.upgrade(storage_db._alembic_config(conn), "0009_search_backlog")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO model_versions (id, name, checkpoint_path, checkpoint_sha256, config, metrics, "
+                          "card, active, created_at) VALUES (1, 'a', '/a', 'x', '{}', '{}', '{}', true, now())"))
+        conn.execute(text("INSERT INTO products (id, product_id, title, description, category, split, image_urls, "
+                          "extra, created_at) VALUES (1, 'P1', '', '', 'c', 'test', '[]', '{}', now())"))
+        for i, (votes, label, score) in enumerate([(9, 3, 0.1), (0, None, 0.9), (2, 1, 0.8), (9, 3, 0.8), (1, 0, 0.95)]):
+            conn.execute(text("INSERT INTO reviews (id, review_id, product_pk, title, text, helpful_votes, label, "
+                              "image_urls, extra) VALUES (:id, :rid, 1, '', '', :v, :l, '[]', '{}')"),
+                         {"id": i + 1, "rid": f"r{i}", "v": votes, "l": label})
+            conn.execute(text("INSERT INTO predictions (model_version_id, review_pk, score, created_at) "
+                              "VALUES (1, :r, :s, now())"), {"r": i + 1, "s": score})
+    engine.dispose()
+    db = open_database(pg_url, media_dir=tmp_path / "media")
+    with db.begin() as s:
+        stored, computed = stored_ranks_as_computed(s, 1)
+        assert stored == computed and len(stored[0]) == 5
     db.dispose()
