@@ -49,11 +49,22 @@ PAGE = 500
 
 
 def spin(app: QApplication, cond, timeout: float = 120.0) -> None:
+    """Run the event loop until ``cond()``, as the app's own loop runs: asleep in Qt (the GIL
+    released for the store's workers) until an event comes, woken every 2 ms to test ``cond``.
+    (Until stop 26 this polled ``processEvents`` in a busy Python loop, which held the GIL against
+    the workers and added to every figure something the app does not do.)"""
+    from PySide6.QtCore import QTimer
+
     end = time.perf_counter() + timeout
-    while not cond():
-        if time.perf_counter() > end:
-            raise TimeoutError("the window did not get there in time")
-        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 5)
+    tick = QTimer()
+    tick.start(2)
+    try:
+        while not cond():
+            if time.perf_counter() > end:
+                raise TimeoutError("the window did not get there in time")
+            app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents | QEventLoop.ProcessEventsFlag.WaitForMoreEvents)
+    finally:
+        tick.stop()
 
 
 def generate(folder: Path, n_reviews: int, big: int, seed: int = 0) -> None:

@@ -111,10 +111,19 @@ class ReviewPage:
     ranks: dict[int, RankInfo] = field(default_factory=dict)
     subscores: Optional[ProductSubScores] = None  # the product's sub-score spreads and percentiles
     among: Optional[tuple[int, ...]] = None  # restrict to these reviews (only disagreements)
+    complete: bool = True
+    """``ranks`` and the sub-scores' percentiles cover every review of the product (computed), not
+    only the page's rows (read from the stored ranks: each further page brings its own)."""
 
 
 def _rank_items(session: Session, product_pk: int, model_version_id: Optional[int]) -> list[RankInput]:
     return [RankInput(*r) for r in repo.product_rank_inputs(session, product_pk, model_version_id)]
+
+
+def _computed(session: Session, product_pk: int, model_version_id: Optional[int]):
+    """Every review's ranks and the product's sub-scores, computed from its reviews' scores."""
+    return (rank_product(_rank_items(session, product_pk, model_version_id)),
+            repo.product_subscores(session, product_pk, model_version_id))
 
 
 def _page(session: Session, query: ReviewQuery, offset: int, limit: int, among) -> list[ReviewRow]:
@@ -131,36 +140,75 @@ def open_reviews(
     session: Session, query: ReviewQuery, limit: Optional[int] = PAGE_SIZE,
     known: Optional[tuple[dict[int, RankInfo], Optional[ProductSubScores]]] = None,
 ) -> ReviewPage:
-    """First page of a product's reviews, their total, every review's ranks and the product's
-    sub-scores (spreads and percentiles, one query for the product).
+    """First page of a product's reviews, their total, their ranks and the product's sub-scores
+    (spreads, and the percentiles of the page's reviews).
 
-    ``known``: the ranks and sub-scores computed for the same product and model before (they
-    do not change with the sort or the filter), to skip recomputing them.
+    The ranks and percentiles are those stored with the model's scores (``repository.ranks``),
+    of the page's rows only (``complete`` False): the first page does not wait for the whole
+    product. Where none are stored they are computed for every review (``complete`` True).
+    ``known``: every review's ranks and sub-scores read for the same product and model before
+    (they do not change with the sort or the filter), used instead.
     """
     if query.product_pk is None:
         return ReviewPage(query, 0, [], 0)
-    if known is None:
-        ranks = rank_product(_rank_items(session, query.product_pk, query.model_version_id))
-        subscores = repo.product_subscores(session, query.product_pk, query.model_version_id)
-    else:
-        ranks, subscores = known
+    ranks, subscores = known if known is not None else (None, None)
     among = None
     if query.flt.only_disagreements:
-        among = tuple(pk for pk, info in ranks.items() if info.is_disagreement)
+        if ranks is None and query.model_version_id is not None:
+            among = repo.disagreement_pks(session, query.product_pk, query.model_version_id)
+        if among is None:
+            if ranks is None:
+                ranks, subscores = _computed(session, query.product_pk, query.model_version_id)
+            among = tuple(pk for pk, info in ranks.items() if info.is_disagreement)
         total = repo.count_reviews_among(session, among, query.flt)
     else:
         total = repo.count_reviews(session, query.product_pk, query.flt)
     rows = _page(session, query, 0, limit, among)
-    return ReviewPage(query, 0, rows, total, ranks, subscores, among)
+    complete = True
+    if ranks is None:
+        stored = repo.stored_context(session, query.product_pk, query.model_version_id, [r.id for r in rows])
+        if stored is not None:
+            (ranks, subscores), complete = stored, False
+        else:
+            ranks, subscores = _computed(session, query.product_pk, query.model_version_id)
+    return ReviewPage(query, 0, rows, total, ranks, subscores, among, complete)
 
 
-def all_reviews(session: Session, product_pk: int, model_version_id: Optional[int]) -> list[ReviewRow]:
-    """Every review of a product, unfiltered, in review-id order (the table sorts them in memory)."""
-    return repo.page_reviews(session, product_pk, model_version_id, 0, None, "id", False)
+@dataclass(frozen=True)
+class AllRows:
+    """Every row of a product (review-id order) with every review's ranks and sub-scores."""
+
+    rows: list[ReviewRow]
+    ranks: dict[int, RankInfo]
+    subscores: Optional[ProductSubScores]
 
 
-def more_reviews(session: Session, query: ReviewQuery, offset: int, among, limit: int = PAGE_SIZE) -> ReviewPage:
-    return ReviewPage(query, offset, _page(session, query, offset, limit, among), -1)
+def all_reviews(session: Session, product_pk: int, model_version_id: Optional[int]) -> AllRows:
+    """Every review of a product, unfiltered, in review-id order (the table sorts them in memory),
+    with the ranks and sub-scores of them all (stored, else computed)."""
+    rows = repo.page_reviews(session, product_pk, model_version_id, 0, None, "id", False)
+    stored = repo.stored_context(session, product_pk, model_version_id)
+    ranks, subscores = stored if stored is not None else _computed(session, product_pk, model_version_id)
+    return AllRows(rows, ranks, subscores)
+
+
+def review_ranks(session: Session, product_pk: int, model_version_id: Optional[int], review_pks) -> dict[int, RankInfo]:
+    """The stored ranks of those of ``review_pks`` that are reviews of the product (none when its
+    ranks under the model are not stored)."""
+    stored = repo.stored_context(session, product_pk, model_version_id, list(review_pks))
+    return stored[0] if stored is not None else {}
+
+
+def more_reviews(session: Session, query: ReviewQuery, offset: int, among, limit: int = PAGE_SIZE,
+                 with_ranks: bool = False) -> ReviewPage:
+    """A further page; ``with_ranks``: with the stored ranks and percentiles of its rows (when
+    the first page brought only its own)."""
+    rows = _page(session, query, offset, limit, among)
+    stored = (repo.stored_context(session, query.product_pk, query.model_version_id, [r.id for r in rows])
+              if with_ranks and query.product_pk is not None and rows else None)
+    if stored is None:
+        return ReviewPage(query, offset, rows, -1)
+    return ReviewPage(query, offset, rows, -1, stored[0], stored[1], among, False)
 
 
 def view_ranks(session: Session, query: ReviewQuery) -> dict[int, RankInfo]:
@@ -229,6 +277,10 @@ def load_detail(session: Session, review_pk: int, model_version_id: Optional[int
     ranks = subscores = None
     if known is not None and known[0] == detail.row.product_pk and known[1] == model_version_id:
         ranks, subscores = known[2], known[3]
+    if ranks is None or subscores is None:
+        stored = repo.stored_context(session, detail.row.product_pk, model_version_id, [review_pk])
+        if stored is not None:
+            ranks, subscores = stored
     if ranks is None:
         ranks = rank_product(_rank_items(session, detail.row.product_pk, model_version_id))
     if subscores is None:

@@ -202,10 +202,13 @@ class Prediction(Base):
 
 
 class ReviewRank(Base):
-    """Where a scored review stands in its product under one model (:class:`storage.ranking.RankInfo`),
-    stored when the model's predictions of the product are written and again when an import
-    changes the product's reviews (``storage/repository/ranks.py``), so that the disagreement
-    queue is one indexed read instead of ranking every product on every open. Migration 0010.
+    """Where a review stands in its product under one model (:class:`storage.ranking.RankInfo`),
+    and its sub-scores' percentiles within the product, stored when the model's predictions of
+    the product are written and again when an import changes the product's reviews
+    (``storage/repository/ranks.py``), so that the disagreement queue is one indexed read and the
+    review table reads the ranks of the rows it shows, instead of ranking whole products on every
+    open. Every review of a product the model scored any of has a row (``model_rank`` NULL: not
+    scored). Migration 0010.
 
     ``queue_rank_key`` and ``queue_label_key`` are ``-|rank_gap|`` and ``-|label_gap|`` (0 when
     the review has no label): ascending, they give the queue's orders (largest gap first, ties by
@@ -222,18 +225,26 @@ class ReviewRank(Base):
     model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="CASCADE"), primary_key=True)
     review_pk: Mapped[int] = mapped_column(ForeignKey("reviews.id", ondelete="CASCADE"), primary_key=True)
     product_pk: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
-    model_rank: Mapped[int] = mapped_column(Integer)
+    model_rank: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)
     vote_rank: Mapped[int] = mapped_column(Integer)
     implied_label: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)
     label_gap: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)
     rank_gap: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)
     queue_rank_key: Mapped[int] = mapped_column(Integer)
     queue_label_key: Mapped[int] = mapped_column(Integer)
+    # percentile (0-100, storage.repository.predictions.percentile_ranks) of each sub-score within
+    # the product's scored reviews, in SUBSCORE_COLUMNS order; NULL without a value
+    pct_pt_rt: Mapped[Optional[float]] = mapped_column(Float, nullable=True)
+    pct_pv_rv: Mapped[Optional[float]] = mapped_column(Float, nullable=True)
+    pct_pt_rv: Mapped[Optional[float]] = mapped_column(Float, nullable=True)
+    pct_pv_rt: Mapped[Optional[float]] = mapped_column(Float, nullable=True)
+    pct_rt_rv: Mapped[Optional[float]] = mapped_column(Float, nullable=True)
 
 
 class ProductRank(Base):
-    """How many reviews of a product one model scored, and how many it has, as its
-    :class:`ReviewRank` rows were stored (one row per model and product with a scored review)."""
+    """How many reviews of a product one model scored, how many it has, and its sub-scores'
+    spreads, as its :class:`ReviewRank` rows were stored (one row per model and product with a
+    scored review)."""
 
     __tablename__ = "product_ranks"
     __table_args__ = (Index("ix_product_ranks_product", "product_pk"),)
@@ -242,6 +253,9 @@ class ProductRank(Base):
     product_pk: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"), primary_key=True)
     n_scored: Mapped[int] = mapped_column(Integer)
     n_reviews: Mapped[int] = mapped_column(Integer)
+    # each sub-score's spread over the product ([n, low, p10, p90, high] or null, SUBSCORE_COLUMNS
+    # order); NULL when ranked by migration 0010 and not scored since (readers compute it then)
+    subscore_spreads: Mapped[Optional[list[Any]]] = mapped_column(JSON, nullable=True)
 
 
 class Flag(Base):

@@ -144,14 +144,21 @@ class ProductFilterProxy(QSortFilterProxyModel):
     def __init__(self, state: ProductListState, parent=None) -> None:
         super().__init__(parent)
         self._state = state
+        self._filtering = self._filters()
         self.setSortRole(SortRole)
         state.events.search.connect(self._on_filter_changed)
         state.events.category.connect(self._on_filter_changed)
 
+    def _filters(self) -> bool:
+        return bool(self._state.search.strip() or self._state.category)
+
     def _on_filter_changed(self, _value=None) -> None:
         self.beginFilterChange()
+        self._filtering = self._filters()
         self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
     def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
+        if not self._filtering:  # every row (a catalogue's thousands of products, on each open)
+            return True
         product = self.sourceModel().index(source_row, 0, source_parent).data(RecordRole)
         return product is not None and self._state.accepts(product)

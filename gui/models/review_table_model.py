@@ -28,6 +28,19 @@ from .roles import KeyRole, ProgressRole, RecordRole, SortRole, SubScoreRole, Va
 
 Index = QModelIndex | QPersistentModelIndex
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+# Roles as plain ints, looked up once: a repaint asks data() about a dozen roles per visible cell,
+# most of which the table does not answer (decoration, font, background...), and comparing with
+# Qt.ItemDataRole members built an enum object per comparison (stop 26: data() was half of a repaint).
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole)
+_TOOLTIP = int(Qt.ItemDataRole.ToolTipRole)
+_ALIGN = int(Qt.ItemDataRole.TextAlignmentRole)
+_FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
+_RECORD, _KEY, _VALUE, _SUBSCORE, _PROGRESS, _SORT = (int(r) for r in (RecordRole, KeyRole, ValueRole, SubScoreRole,
+                                                                        ProgressRole, SortRole))
+_ANSWERED = frozenset({_DISPLAY, _TOOLTIP, _ALIGN, _FOREGROUND, _RECORD, _KEY, _VALUE, _SUBSCORE, _PROGRESS, _SORT})
+_ITEM_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
+_NUMERIC = (ColumnKind.NUMBER, ColumnKind.SUBSCORE)
+_GREY = QColor(128, 128, 128)
 RANK_UP, RANK_DOWN = QColor(30, 140, 70), QColor(192, 57, 43)  # rank moved against the previous model
 # the orders the table can sort in memory (``storage.repository.catalogue._ORDERABLE`` keys): the row's value
 _IN_MEMORY = {
@@ -64,11 +77,13 @@ class ReviewTableModel(QAbstractTableModel):
         self._among: Optional[tuple[int, ...]] = None
         self._query: Optional[ReviewQuery] = None
         self._known_key: Optional[tuple] = None  # (product, model) that _ranks/_subscores belong to
-        self._known: Optional[tuple] = None
+        self._known: Optional[tuple] = None  # every review's (ranks, sub-scores), once read
+        self._partial = False  # _ranks/_subscores hold the loaded rows' only (each page brings its own)
         self._generation = 0
         self._pending = False
         self._changes: Optional[TableChanges] = None  # rank moves and resolved flags (training panel)
         self._changes_generation = 0
+        self._changes_due: Optional[tuple] = None  # (product, model) whose rank moves the first page asks for
         # (cell text, tooltip, fraction or -1) of unscored rows while a job scores them
         self._scoring: Optional[tuple[str, str, float]] = None
         # every row of the product (unfiltered, review-id order) once a background job read them: a
@@ -105,6 +120,7 @@ class ReviewTableModel(QAbstractTableModel):
         self.beginResetModel()
         self._rows, self._row_of, self._total = [], {}, 0
         self._ranks, self._subscores, self._among = {}, None, None
+        self._partial = False
         self._pending = False
         self._memory = None
         self.endResetModel()
@@ -123,12 +139,10 @@ class ReviewTableModel(QAbstractTableModel):
             self._on_first_page(gen, queries.ReviewPage(self._query, 0, memory[:queries.PAGE_SIZE], len(memory),
                                                         known[0], known[1], None))
             return
-        if known is None:
+        if key != self._known_key:  # another product or model (or fresh): its rank moves, after its first page
             self._changes = None
             self._changes_generation += 1
-            cgen = self._changes_generation
-            self._store.call(table_changes, *key, on_result=lambda ch: self._on_changes(cgen, ch),
-                             on_error=lambda _exc: None)  # the arrows are extra: no error dialog for them
+            self._changes_due = key
         self._pending = True
         self.loading.emit(True)
         self._store.call(
@@ -141,9 +155,15 @@ class ReviewTableModel(QAbstractTableModel):
             return
         self._pending = False
         self._total, self._ranks, self._subscores, self._among = page.total, page.ranks, page.subscores, page.among
+        self._partial = not page.complete
         self._known_key = (page.query.product_pk, page.query.model_version_id)
-        self._known = (page.ranks, page.subscores)
+        self._known = (page.ranks, page.subscores) if page.complete else None
         self._append(page.rows)
+        due, self._changes_due = self._changes_due, None
+        if due is not None and due == self._known_key:  # the arrows are extra: they wait for the page
+            cgen = self._changes_generation
+            self._store.call(table_changes, *due, on_result=lambda ch: self._on_changes(cgen, ch),
+                             on_error=lambda _exc: None)  # no error dialog for them either
         self.loading.emit(False)
         self.loaded.emit(len(self._rows), self._total)
 
@@ -175,9 +195,15 @@ class ReviewTableModel(QAbstractTableModel):
         agen = self._all_generation
         self._all_pending = key
 
-        def done(rows: list[ReviewRow]) -> None:
-            if agen == self._all_generation:
-                self._all, self._all_pending = (key, rows), None
+        def done(found: queries.AllRows) -> None:
+            if agen != self._all_generation:
+                return
+            self._all, self._all_pending = (key, found.rows), None
+            if self._known_key == key and self._known is None:  # every review's ranks now
+                self._known = (found.ranks, found.subscores)
+                if self._partial and self._query is not None and key == (self._query.product_pk,
+                                                                         self._query.model_version_id):
+                    self._ranks, self._subscores, self._partial = found.ranks, found.subscores, False
 
         def failed(_exc) -> None:
             if agen == self._all_generation:
@@ -204,6 +230,10 @@ class ReviewTableModel(QAbstractTableModel):
         if page.offset == len(self._rows):
             if not page.rows:  # the table shrank under us (e.g. a flag undone while "only flagged")
                 self._total = len(self._rows)
+            if self._partial and not page.complete:  # the ranks and percentiles of the page's rows
+                self._ranks.update(page.ranks)
+                if self._subscores is not None and page.subscores is not None:
+                    self._subscores.percentiles.update(page.subscores.percentiles)
             self._append(page.rows)
         self.loading.emit(False)
         self.loaded.emit(len(self._rows), self._total)
@@ -239,7 +269,7 @@ class ReviewTableModel(QAbstractTableModel):
         gen = self._generation
         self.loading.emit(True)
         self._store.call(
-            queries.more_reviews, self._query, len(self._rows), self._among,
+            queries.more_reviews, self._query, len(self._rows), self._among, with_ranks=self._partial,
             on_result=lambda page: self._on_more(gen, page), on_error=lambda exc: self._on_failed(gen, exc),
         )
 
@@ -272,6 +302,24 @@ class ReviewTableModel(QAbstractTableModel):
 
     def rank(self, review_pk: int) -> Optional[RankInfo]:
         return self._ranks.get(review_pk)
+
+    def find_rank(self, review_pk: int, done) -> None:
+        """``done(True)`` when ``review_pk`` is a review of the product shown (its rank is then
+        known: :meth:`rank`), ``done(False)`` when not; asks the store when the ranks held are
+        those of the loaded rows only."""
+        q = self._query
+        if review_pk in self._ranks or not self._partial or q is None or q.product_pk is None:
+            done(review_pk in self._ranks)
+            return
+        gen = self._generation
+
+        def found(ranks: dict) -> None:
+            if gen == self._generation and self._partial:
+                self._ranks.update(ranks)
+            done(review_pk in ranks)
+
+        self._store.call(queries.review_ranks, q.product_pk, q.model_version_id, [review_pk], on_result=found,
+                         on_error=lambda _exc: done(False))
 
     def unscored_pks(self) -> list[int]:
         """Loaded reviews that have no score under the shown model."""
@@ -341,34 +389,37 @@ class ReviewTableModel(QAbstractTableModel):
     def flags(self, index: Index) -> Qt.ItemFlag:
         if not index.isValid():
             return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
+        return _ITEM_FLAGS
 
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or index.row() >= len(self._rows) or index.column() >= len(REVIEW_COLUMNS):
+    def data(self, index: Index, role: int = _DISPLAY) -> Any:
+        if role not in _ANSWERED or not index.isValid():
             return None
-        r = self._rows[index.row()]
-        col = REVIEW_COLUMNS[index.column()]
-        if role == Qt.ItemDataRole.DisplayRole:
+        row, column = index.row(), index.column()
+        if row >= len(self._rows) or column >= len(REVIEW_COLUMNS):
+            return None
+        r = self._rows[row]
+        col = REVIEW_COLUMNS[column]
+        if role == _DISPLAY:
             return self._display(r, col)
-        if role == RecordRole:
+        if role == _RECORD:
             return r
-        if role == KeyRole:
+        if role == _KEY:
             return r.id
-        if role == ValueRole and col.kind is ColumnKind.SUBSCORE:
-            return r.sub_scores[subscore_index(col)]
-        if role == SubScoreRole and col.kind is ColumnKind.SUBSCORE:
-            return subscore_view(r, self._subscores, subscore_index(col))
-        if role == ProgressRole:
+        if role == _VALUE:
+            return r.sub_scores[subscore_index(col)] if col.kind is ColumnKind.SUBSCORE else None
+        if role == _SUBSCORE:
+            return subscore_view(r, self._subscores, subscore_index(col)) if col.kind is ColumnKind.SUBSCORE else None
+        if role == _PROGRESS:
             return self._scoring[2] if self._scoring is not None and col.key == "score" and r.score is None else None
-        if role == SortRole:
+        if role == _SORT:
             return self._sort_value(r, col)
-        if role == Qt.ItemDataRole.TextAlignmentRole and col.kind in (ColumnKind.NUMBER, ColumnKind.SUBSCORE):
-            return _RIGHT
-        if role == Qt.ItemDataRole.ToolTipRole:
+        if role == _ALIGN:
+            return _RIGHT if col.kind in _NUMERIC else None
+        if role == _TOOLTIP:
             return self._tooltip(r, col)
-        if role == Qt.ItemDataRole.ForegroundRole and col.key == "score" and r.score is None:
-            return QColor(128, 128, 128)
-        if role == Qt.ItemDataRole.ForegroundRole and col.key == "rank":
+        if role == _FOREGROUND and col.key == "score" and r.score is None:
+            return _GREY
+        if role == _FOREGROUND and col.key == "rank":
             move = self.rank_move(r.id)
             if move is not None and move.delta:
                 return RANK_UP if move.delta > 0 else RANK_DOWN

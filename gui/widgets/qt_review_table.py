@@ -199,9 +199,17 @@ class QtReviewTable(QWidget):
         if row is not None:
             if self.view.currentIndex().row() != row:
                 self.select_row(row)
-        elif loaded and not self.view.currentIndex().isValid() and (pk is None or self._model.rank(pk) is None):
+        elif loaded and not self.view.currentIndex().isValid():
             # Start at the top, unless the review shown is this product's but not loaded yet
-            # (picked in the disagreement queue): then keep it.
+            # (picked in the disagreement queue): then keep it. The ranks of the loaded rows may be
+            # all the model holds: then it asks the store whether the review is the product's.
+            if pk is None:
+                self.select_row(0)
+            elif self._model.rank(pk) is None:
+                self._model.find_rank(pk, lambda found: self._start_at_top(pk, found))
+
+    def _start_at_top(self, pk: int, found: bool) -> None:
+        if not found and self._app.current_review_pk == pk and not self.view.currentIndex().isValid():
             self.select_row(0)
 
     def after_paint(self, fn) -> None:

@@ -107,9 +107,11 @@ from .predictions import (  # noqa: F401
     write_predictions,
 )
 from .ranks import (  # noqa: F401
+    disagreement_pks,
     product_pks_of_reviews,
     refresh_ranks,
     scored_counts,
+    stored_context,
     stored_disagreements,
 )
 from .search import catch_up_search_index, parse_search, search_backlog, search_reviews  # noqa: F401
@@ -186,6 +188,8 @@ __all__ = [
     "refresh_ranks",
     "scored_counts",
     "stored_disagreements",
+    "stored_context",
+    "disagreement_pks",
     "prediction_counts",
     "product_fingerprints",
     "review_ids_by_pk",

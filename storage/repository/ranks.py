@@ -1,12 +1,19 @@
-"""Stored ranks: each scored review's place in its product under a model (``review_ranks``,
+"""Stored ranks: each review's place in its product under a model (``review_ranks``,
 ``product_ranks``; migration 0010), kept equal to what :func:`storage.ranking.rank_product`
-computes from the stored scores, labels and votes.
+computes from the stored scores, labels and votes, with each scored review's sub-score
+percentiles and the product's sub-score spreads (``predictions.product_subscores``).
 
 They are rewritten, in the writer's transaction, whenever what they depend on changes:
 ``write_predictions`` refreshes the products of the reviews it wrote (under that model); an
 import refreshes the products whose reviews it added, changed or moved (under every model);
 deleting a model deletes them. Readers therefore never rank: the disagreement queue is one
-indexed query (:func:`stored_disagreements`), whatever the catalogue's size.
+indexed query (:func:`stored_disagreements`), and the review table reads the ranks and
+percentiles of the rows it shows (:func:`stored_context`), whatever the product's size.
+
+A product has rows under a model once the model scored one of its reviews: one per review of
+the product, unscored ones included (their vote rank). Products ranked by the migration have no
+sub-score figures (``subscore_spreads`` NULL) until they are scored again; readers then compute
+them (:func:`stored_context` answers None).
 """
 from __future__ import annotations
 
@@ -16,11 +23,16 @@ from typing import Iterable, Optional, Sequence
 from sqlalchemy import and_, delete, select
 from sqlalchemy.orm import Session
 
-from ..models import Prediction, Product, ProductRank, Review, ReviewRank
-from ..ranking import MODEL_TOO_HIGH, MODEL_TOO_LOW, Disagreement, DisagreementMode, RankInfo, rank_product, RankInput
+from ..models import SUBSCORE_COLUMNS, Prediction, Product, ProductRank, Review, ReviewRank
+from ..ranking import MODEL_TOO_HIGH, MODEL_TOO_LOW, Disagreement, DisagreementMode, RankInfo, RankInput, rank_product
+from ..records import ProductSubScores, SubScoreSpread
 from ._chunks import in_chunks
 
-__all__ = ["refresh_ranks", "product_pks_of_reviews", "stored_disagreements", "scored_counts"]
+__all__ = ["refresh_ranks", "product_pks_of_reviews", "stored_disagreements", "stored_context", "disagreement_pks",
+           "scored_counts", "PERCENTILE_COLUMNS"]
+
+PERCENTILE_COLUMNS = tuple(f"pct_{c[2:]}" for c in SUBSCORE_COLUMNS)
+"""``review_ranks`` columns of the five sub-scores' percentiles within the product, in MMSS.md order."""
 
 
 def product_pks_of_reviews(session: Session, review_pks: Sequence[int]) -> set[int]:
@@ -39,48 +51,64 @@ def _models_ranking(session: Session, product_pks: Sequence[int]) -> set[int]:
     return out
 
 
+def _spread_json(spread: Optional[SubScoreSpread]) -> Optional[list]:
+    return None if spread is None else [spread.n, spread.low, spread.p10, spread.p90, spread.high]
+
+
+def _spread(data) -> Optional[SubScoreSpread]:
+    return None if data is None else SubScoreSpread(int(data[0]), *(float(v) for v in data[1:]))
+
+
 def refresh_ranks(session: Session, product_pks: Iterable[int], model_version_ids: Optional[Iterable[int]] = None) -> int:
     """Rank again the reviews of ``product_pks`` under each of ``model_version_ids`` (None: every
-    model that scored or ranked any of them) and store the result in place of the old one.
-    Returns the number of review rows written. The caller's transaction; no commit."""
+    model that ranked any of them) and store the result, with the sub-score percentiles and
+    spreads, in place of the old one. Returns the number of review rows written. The caller's
+    transaction; no commit."""
+    from .predictions import SubScorePercentiles, subscore_spread  # predictions.py writes through here
+
     pks = sorted(set(product_pks))
     if not pks:
         return 0
     models = sorted(set(model_version_ids) if model_version_ids is not None else _models_ranking(session, pks))
     written = 0
     rr, pr = ReviewRank.__table__, ProductRank.__table__
+    subs = [getattr(Prediction, c) for c in SUBSCORE_COLUMNS]
     for mv in models:
         for cond_r, cond_p, cond_in in zip(in_chunks(rr.c.product_pk, pks), in_chunks(pr.c.product_pk, pks),
                                            in_chunks(Review.product_pk, pks)):
             session.execute(delete(rr).where(rr.c.model_version_id == mv, cond_r))
             session.execute(delete(pr).where(pr.c.model_version_id == mv, cond_p))
             q = (
-                select(Review.product_pk, Review.id, Prediction.score, Review.label, Review.helpful_votes)
+                select(Review.product_pk, Review.id, Prediction.score, Review.label, Review.helpful_votes, *subs)
                 .outerjoin(Prediction, and_(Prediction.review_pk == Review.id, Prediction.model_version_id == mv))
                 .where(cond_in)
                 .order_by(Review.product_pk, Review.id)
             )
-            by_product: dict[int, list[RankInput]] = defaultdict(list)
-            for ppk, rpk, score, label, votes in session.connection().execute(q):
-                by_product[ppk].append(RankInput(rpk, score, label, votes or 0))
+            by_product: dict[int, list] = defaultdict(list)
+            for row in session.connection().execute(q):
+                by_product[row[0]].append(row)
             rows, counts = [], []
-            for ppk, items in by_product.items():
+            for ppk, found in by_product.items():
+                items = [RankInput(r[1], r[2], r[3], r[4] or 0) for r in found]
+                scored = [r for r in found if r[2] is not None]
+                if not scored:
+                    continue
                 ranks = rank_product(items)
-                n_scored = 0
+                percentiles = SubScorePercentiles([(r[1], *r[5:]) for r in scored])
+                none = (None,) * len(SUBSCORE_COLUMNS)
                 for item in items:
-                    if item.score is None:
-                        continue
-                    n_scored += 1
                     info = ranks[item.review_pk]
+                    pct = percentiles[item.review_pk] if item.score is not None else none
                     rows.append({
                         "model_version_id": mv, "review_pk": item.review_pk, "product_pk": ppk,
                         "model_rank": info.model_rank, "vote_rank": info.vote_rank,
                         "implied_label": info.implied_label, "label_gap": info.label_gap, "rank_gap": info.rank_gap,
                         "queue_rank_key": -abs(info.rank_gap or 0), "queue_label_key": -abs(info.label_gap or 0),
+                        **dict(zip(PERCENTILE_COLUMNS, pct)),
                     })
-                if n_scored:
-                    counts.append({"model_version_id": mv, "product_pk": ppk, "n_scored": n_scored,
-                                   "n_reviews": len(items)})
+                counts.append({"model_version_id": mv, "product_pk": ppk, "n_scored": len(scored),
+                               "n_reviews": len(items),
+                               "subscore_spreads": [_spread_json(subscore_spread(v)) for v in percentiles.sorted]})
             if rows:
                 session.execute(rr.insert(), rows)
                 session.execute(pr.insert(), counts)
@@ -94,6 +122,46 @@ def scored_counts(session: Session, model_version_id: int) -> dict[int, int]:
                                 .where(ProductRank.model_version_id == model_version_id)).all())
 
 
+def stored_context(
+    session: Session, product_pk: int, model_version_id: Optional[int], review_pks: Optional[Sequence[int]] = None,
+) -> Optional[tuple[dict[int, RankInfo], ProductSubScores]]:
+    """``(review pk -> RankInfo, the product's sub-scores)`` as stored, for ``review_pks`` (None:
+    every review of the product); the sub-scores carry the product's spreads and the percentiles
+    of those reviews. None when nothing is stored to answer from (no model, a product the model
+    scored none of, or ranked by the migration without sub-score figures): compute them instead."""
+    if model_version_id is None:
+        return None
+    head = session.execute(select(ProductRank.n_scored, ProductRank.n_reviews, ProductRank.subscore_spreads).where(
+        ProductRank.model_version_id == model_version_id, ProductRank.product_pk == product_pk)).first()
+    if head is None or head[2] is None:
+        return None
+    n_scored, n_reviews, spreads = head
+    cols = (ReviewRank.review_pk, ReviewRank.model_rank, ReviewRank.vote_rank, ReviewRank.implied_label,
+            ReviewRank.label_gap, ReviewRank.rank_gap, *(getattr(ReviewRank, c) for c in PERCENTILE_COLUMNS))
+    base = select(*cols).where(ReviewRank.model_version_id == model_version_id, ReviewRank.product_pk == product_pk)
+    queries = [base] if review_pks is None else [base.where(c) for c in in_chunks(ReviewRank.review_pk, review_pks)]
+    ranks: dict[int, RankInfo] = {}
+    percentiles: dict[int, tuple] = {}
+    session.flush()
+    conn = session.connection()
+    for q in queries:
+        for pk, model_rank, vote_rank, implied, label_gap, rank_gap, *pct in conn.execute(q):
+            ranks[pk] = RankInfo(model_rank, n_scored, vote_rank, n_reviews, implied, label_gap, rank_gap)
+            if model_rank is not None:
+                percentiles[pk] = tuple(pct)
+    return ranks, ProductSubScores(product_pk, model_version_id, tuple(_spread(s) for s in spreads), percentiles)
+
+
+def disagreement_pks(session: Session, product_pk: int, model_version_id: int) -> Optional[tuple[int, ...]]:
+    """The product's reviews the model disagrees with (stored label gap not 0), in review order;
+    None when the model's ranks of the product are not stored (see :func:`stored_context`)."""
+    stored = session.scalar(select(ProductRank.n_scored).where(
+        ProductRank.model_version_id == model_version_id, ProductRank.product_pk == product_pk))
+    if stored is None:
+        return None
+    return tuple(session.scalars(select(ReviewRank.review_pk).where(
+        ReviewRank.model_version_id == model_version_id, ReviewRank.product_pk == product_pk,
+        ReviewRank.label_gap != 0).order_by(ReviewRank.review_pk)))
 _ORDER = {
     DisagreementMode.RANK_GAP: (ReviewRank.queue_rank_key, ReviewRank.queue_label_key, ReviewRank.review_pk),
     DisagreementMode.SCORE_VS_LABEL: (ReviewRank.queue_label_key, ReviewRank.queue_rank_key, ReviewRank.review_pk),

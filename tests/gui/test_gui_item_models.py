@@ -76,6 +76,41 @@ def test_review_table_model_loads_pages_lazily(qtbot, qtmodeltester, catalogue):
     store.close()
 
 
+def test_every_loaded_row_shows_the_rank_and_percentiles_the_definitions_give(qtbot, catalogue):
+    """The first page brings the stored ranks and percentiles of its rows only; each further page
+    brings its own: rows on every page show what storage.ranking and product_subscores compute."""
+    from storage import repository as repo
+    from storage.ranking import RankInput, rank_product
+
+    store = Store()
+    with qtbot.waitSignal(store.opened, timeout=WAIT):
+        store.open(catalogue.url)
+    app, table = AppState(), ReviewTableState()
+    model = ReviewTableModel(store, app, table)
+    kettle = catalogue.product_pks["P-KETTLE"]
+    with store.db.begin() as s:
+        mv = repo.get_active_model(s)
+        app.set_active_model(mv)
+        ranks = rank_product([RankInput(*r) for r in repo.product_rank_inputs(s, kettle, mv.id)])
+        subs = repo.product_subscores(s, kettle, mv.id)
+    with qtbot.waitSignal(model.loaded, timeout=WAIT):
+        app.current_product_pk = kettle
+    with qtbot.waitSignal(model.loaded, timeout=WAIT):
+        model.sort(COLUMN_INDEX["votes"], Qt.SortOrder.AscendingOrder)
+    while model.canFetchMore():
+        with qtbot.waitSignal(model.loaded, timeout=WAIT):
+            model.fetchMore()
+    assert model.rowCount() == 1200
+    for i in (0, 499, 500, 777, 1000, 1199):
+        pk = model.review(i).id
+        assert model.rank(pk) == ranks[pk]
+        assert model.index(i, COLUMN_INDEX["rank"]).data() == str(ranks[pk].model_rank)
+        for k in range(5):
+            view = model.index(i, COLUMN_INDEX[f"sub{k}"]).data(SubScoreRole)
+            assert (view.percentile, view.spread) == (subs.percentiles[pk][k], subs.spreads[k])
+    store.close()
+
+
 def _queue_item(pk: int) -> QueueItem:
     row = ReviewRow(pk, f"r{pk}", 1, f"title {pk}", "text", 4.0, 3, 1, None, 0, 0.5, (0.1,) * 5)
     return QueueItem(Disagreement("P-1", pk, 0.5, 1, RankInfo(1, 3, 2, 3, 4, 3, 2)), row, "Kettle")

@@ -121,8 +121,8 @@ def stored_ranks_as_computed(session, model_version_id: int) -> tuple[dict, dict
     """``(stored, computed)``: every ``review_ranks`` row of the model as review pk ->
     (product pk, model rank, vote rank, implied label, label gap, rank gap, queue keys) plus
     ``product_ranks`` as product pk -> (scored, reviews), next to the same figures computed
-    here by :func:`storage.ranking.rank_product` from the stored scores, labels and votes.
-    Equal when the stored ranks are current."""
+    here by :func:`storage.ranking.rank_product` from the stored scores, labels and votes (every
+    review of a product the model scored any of). Equal when the stored ranks are current."""
     from storage import repository as repo
     from storage.models import ProductRank, ReviewRank
     from storage.ranking import RankInput, rank_product
@@ -135,12 +135,30 @@ def stored_ranks_as_computed(session, model_version_id: int) -> tuple[dict, dict
     computed, counts = {}, {}
     for ppk, items in repo.rank_inputs_by_product(session, model_version_id).items():
         items = [RankInput(*i) for i in items]
+        n_scored = sum(1 for i in items if i.score is not None)
+        if not n_scored:
+            continue
         ranks = rank_product(items)
-        scored = [i for i in items if i.score is not None]
-        for i in scored:
+        for i in items:
             info = ranks[i.review_pk]
             computed[i.review_pk] = (ppk, info.model_rank, info.vote_rank, info.implied_label, info.label_gap,
                                      info.rank_gap, -abs(info.rank_gap or 0), -abs(info.label_gap or 0))
-        if scored:
-            counts[ppk] = (len(scored), len(items))
+        counts[ppk] = (n_scored, len(items))
     return (stored, stored_counts), (computed, counts)
+
+
+def stored_subscores_as_computed(session, model_version_id: int) -> tuple[dict, dict]:
+    """``(stored, computed)``: product pk -> (sub-score spreads, review pk -> percentiles) as
+    ``repository.stored_context`` reads them and as ``repository.product_subscores`` computes
+    them, for every product whose sub-score figures are stored."""
+    from storage import repository as repo
+    from storage.models import ProductRank
+
+    stored, computed = {}, {}
+    for ppk in session.scalars(select(ProductRank.product_pk).where(
+            ProductRank.model_version_id == model_version_id, ProductRank.subscore_spreads.is_not(None))):
+        _ranks, subs = repo.stored_context(session, ppk, model_version_id)
+        stored[ppk] = (subs.spreads, dict(subs.percentiles))
+        live = repo.product_subscores(session, ppk, model_version_id)
+        computed[ppk] = (live.spreads, {pk: live.percentiles[pk] for pk in live.percentiles})
+    return stored, computed

@@ -10,7 +10,7 @@ import random
 from alembic import command
 from sqlalchemy import create_engine, func, select, text
 
-from helpers.storage_checks import stored_ranks_as_computed, write_jsonl
+from helpers.storage_checks import stored_ranks_as_computed, stored_subscores_as_computed, write_jsonl
 from storage import open_database
 from storage import repository as repo
 from storage.db import _alembic_config, current_revision, head_revision
@@ -43,6 +43,8 @@ def _key(found):
 def _assert_current(s, mv_id):
     stored, computed = stored_ranks_as_computed(s, mv_id)
     assert stored == computed
+    stored, computed = stored_subscores_as_computed(s, mv_id)
+    assert stored == computed and set(stored) == set(repo.scored_counts(s, mv_id))
 
 
 def _assert_queue_as_defined(s, mv_id):
@@ -70,8 +72,8 @@ def test_ranks_written_with_scores_match_the_definition_through_rescoring(db, tm
         batch = rng.sample(pks, rng.randint(1, len(pks)))
         mv = rng.choice([a, b])
         with db.begin() as s:
-            repo.write_predictions(s, mv.id, [PredictionIn(pk, rng.choice([0.5, rng.uniform(-2, 2)]), (None,) * 5)
-                                              for pk in batch])
+            repo.write_predictions(s, mv.id, [PredictionIn(pk, rng.choice([0.5, rng.uniform(-2, 2)]), tuple(
+                rng.choice([None, 1.0, round(rng.uniform(0, 4), 3)]) for _ in range(5))) for pk in batch])
         with db.begin() as s:
             for m in (a, b):
                 _assert_current(s, m.id)
@@ -169,4 +171,12 @@ def test_upgrading_a_scored_database_ranks_what_was_scored(tmp_path):
             stored, computed = stored_ranks_as_computed(s, mv)
             assert stored == computed and stored[0]
             _assert_queue_as_defined(s, mv)
+            # no sub-score figures were stored: readers compute them (stored_context says so)
+            assert stored_subscores_as_computed(s, mv) == ({}, {})
+            assert repo.stored_context(s, 1, mv) is None
+        repo.write_predictions(s, 1, [PredictionIn(pk, 0.5, (1.0, 2.0, None, 3.0, 0.0))
+                                      for pk in s.scalars(select(Review.id).where(Review.product_pk == 1))])
+        assert stored_ranks_as_computed(s, 1)[0] == stored_ranks_as_computed(s, 1)[1]
+        stored, computed = stored_subscores_as_computed(s, 1)
+        assert stored == computed and set(stored) == {1}  # scored again: its figures are stored
     db.dispose()

@@ -15,7 +15,9 @@ ranks the products it changes again.
 Upgrading ranks what is already scored, in SQL (window functions, SQLite >= 3.25 and
 PostgreSQL): the same definitions as storage.ranking, frozen here as this revision knows them
 (ties by review id under the score and the votes; a label's places are the positions its equals
-take when the scored, labelled reviews are sorted by label). Downgrading drops both tables.
+take when the scored, labelled reviews are sorted by label). The sub-scores' percentiles and
+spreads are left NULL (the app computes them for such a product until it is scored again).
+Downgrading drops both tables.
 """
 import sqlalchemy as sa
 from alembic import op
@@ -25,13 +27,17 @@ down_revision = "0009_search_backlog"
 branch_labels = None
 depends_on = None
 
+PERCENTILE_COLUMNS = ("pct_pt_rt", "pct_pv_rv", "pct_pt_rv", "pct_pv_rt", "pct_rt_rv")
+
 _RANK_EVERYTHING = """
 INSERT INTO review_ranks (model_version_id, review_pk, product_pk, model_rank, vote_rank, implied_label, label_gap,
                           rank_gap, queue_rank_key, queue_label_key)
 WITH votes AS (
-  SELECT id AS review_pk,
+  SELECT id AS review_pk, product_pk,
          ROW_NUMBER() OVER (PARTITION BY product_pk ORDER BY coalesce(helpful_votes, 0) DESC, id) AS vote_rank
   FROM reviews
+), ranked AS (
+  SELECT DISTINCT p.model_version_id AS mv, r.product_pk FROM predictions p JOIN reviews r ON r.id = p.review_pk
 ), scored AS (
   SELECT p.model_version_id AS mv, r.id AS review_pk, r.product_pk, r.label,
          ROW_NUMBER() OVER (PARTITION BY p.model_version_id, r.product_pk ORDER BY p.score DESC, r.id) AS model_rank
@@ -52,10 +58,11 @@ WITH votes AS (
   JOIN judged b ON b.mv = j.mv AND b.product_pk = j.product_pk AND b.label_pos = j.pos
   JOIN ties t ON t.mv = j.mv AND t.product_pk = j.product_pk AND t.label = j.label
 )
-SELECT s.mv, s.review_pk, s.product_pk, s.model_rank, v.vote_rank, g.implied_label, g.label_gap, g.rank_gap,
+SELECT k.mv, v.review_pk, v.product_pk, s.model_rank, v.vote_rank, g.implied_label, g.label_gap, g.rank_gap,
        -abs(coalesce(g.rank_gap, 0)), -abs(coalesce(g.label_gap, 0))
-FROM scored s JOIN votes v ON v.review_pk = s.review_pk
-LEFT JOIN gaps g ON g.mv = s.mv AND g.review_pk = s.review_pk
+FROM ranked k JOIN votes v ON v.product_pk = k.product_pk
+LEFT JOIN scored s ON s.mv = k.mv AND s.review_pk = v.review_pk
+LEFT JOIN gaps g ON g.mv = k.mv AND g.review_pk = v.review_pk
 """
 
 _COUNT_EVERYTHING = """
@@ -72,13 +79,14 @@ def upgrade() -> None:
         sa.Column("model_version_id", sa.Integer(), nullable=False),
         sa.Column("review_pk", sa.Integer(), nullable=False),
         sa.Column("product_pk", sa.Integer(), nullable=False),
-        sa.Column("model_rank", sa.Integer(), nullable=False),
+        sa.Column("model_rank", sa.Integer(), nullable=True),
         sa.Column("vote_rank", sa.Integer(), nullable=False),
         sa.Column("implied_label", sa.Integer(), nullable=True),
         sa.Column("label_gap", sa.Integer(), nullable=True),
         sa.Column("rank_gap", sa.Integer(), nullable=True),
         sa.Column("queue_rank_key", sa.Integer(), nullable=False),
         sa.Column("queue_label_key", sa.Integer(), nullable=False),
+        *(sa.Column(c, sa.Float(), nullable=True) for c in PERCENTILE_COLUMNS),
         sa.ForeignKeyConstraint(["model_version_id"], ["model_versions.id"],
                                 name=op.f("fk_review_ranks_model_version_id_model_versions"), ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["product_pk"], ["products.id"], name=op.f("fk_review_ranks_product_pk_products"),
@@ -98,6 +106,7 @@ def upgrade() -> None:
         sa.Column("product_pk", sa.Integer(), nullable=False),
         sa.Column("n_scored", sa.Integer(), nullable=False),
         sa.Column("n_reviews", sa.Integer(), nullable=False),
+        sa.Column("subscore_spreads", sa.JSON(), nullable=True),
         sa.ForeignKeyConstraint(["model_version_id"], ["model_versions.id"],
                                 name=op.f("fk_product_ranks_model_version_id_model_versions"), ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["product_pk"], ["products.id"], name=op.f("fk_product_ranks_product_pk_products"),
