@@ -37,10 +37,15 @@ PAGE_SIZE = 500
 class StatusSnapshot:
     active_model: Optional[ModelVersionRecord]
     summary: dict[str, Any]
+    products: Optional["ProductsSnapshot"] = None  # with ``load_status(with_products=True)``
 
 
-def load_status(session: Session) -> StatusSnapshot:
-    return StatusSnapshot(repo.get_active_model(session), repo.catalogue_summary(session))
+def load_status(session: Session, with_products: bool = False) -> StatusSnapshot:
+    """The active model and the catalogue's counts; ``with_products``: also the product list under
+    that model (what opening a database shows next: one job instead of two in a row)."""
+    model = repo.get_active_model(session)
+    products = load_products(session, model.id if model is not None else None) if with_products else None
+    return StatusSnapshot(model, repo.catalogue_summary(session), products)
 
 
 @dataclass(frozen=True)

@@ -85,6 +85,7 @@ class QtMainWindow(TriageMixin, ViewsMixin, QMainWindow):
         self._pending_imports: list[str] = []
         self._background_due = False  # metrics, queue and audit wait for the first page
         self._panels_due = False  # the models list and the training panel, after the first page too
+        self._engine_info_due: Optional[str] = None  # the database whose engine info waits for the first page
         self._flag_dialog: Optional[QtFlagDialog] = None
         self._flag_dialog_pending = False  # F pressed, the flag being read
         self._kinds_dialog: Optional[QtFlagKindsDialog] = None
@@ -357,8 +358,8 @@ class QtMainWindow(TriageMixin, ViewsMixin, QMainWindow):
         self._views_key = None  # not written back while loading
         self.saved_views_state.load_json(self.settings.saved_views(saved_views_key(db.url)))
         self._views_key = saved_views_key(db.url)
-        self.store.call(queries.load_status, on_result=self._on_first_status)
-        self.engine_info.query(db.url)
+        self.store.call(queries.load_status, with_products=True, on_result=self._on_first_status)
+        self._engine_info_due = db.url  # asked after the first page: a Python process on a 2-core machine
         self._check_scored = True
         # the models list and the training panel's counts wait for the first page (they share the GIL)
         self._panels_due = True
@@ -393,7 +394,11 @@ class QtMainWindow(TriageMixin, ViewsMixin, QMainWindow):
         if before == model:
             self.review_model.reload(fresh=True)
             self.detail.reload()
-        self._load_products()
+        if status.products is not None:  # read with the status (opening a database)
+            self._background_due = True
+            self._on_products(status.products)
+        else:
+            self._load_products()
 
     def _load_products(self) -> None:
         self._background_due = True
@@ -413,6 +418,9 @@ class QtMainWindow(TriageMixin, ViewsMixin, QMainWindow):
         counts, the product metrics, the disagreement queue and the audit log."""
         if self.store.db is None:
             return
+        due, self._engine_info_due = self._engine_info_due, None
+        if due is not None:
+            self.engine_info.query(due)
         if self._panels_due:
             self._panels_due = False
             self.models_view.reload()
