@@ -671,56 +671,60 @@ part is within ~30 ms of raw `executemany` + commit.
 
 GUI_NOTES = """\
 **What the first paint, the sort and the queue do now, and what is left** (issue 17). The trace
-above is the critical path: `load_status` -> `load_products` -> `open_reviews` -> paint.
+above is the critical path: `load_status` (with the product list) -> `open_reviews` -> paint.
 
-1. *Done: nothing else on the GIL before the first page.* The training panel's counts
-   (`training_data_summary`) are one `GROUP BY split` in SQL (was two Python scans of every review),
-   and the panel and the models list load after the first page, with the metrics, the queue and the
-   audit log. `load_detail` still starts when the table selects its first row, i.e. while it paints.
-2. *Done: ranks and percentiles only for what is read.* `rank_product` returns a lazy mapping (the
-   sorts up front, each `RankInfo` built when read: 500 of 10,000 for a page); sub-score percentiles
-   likewise, and the product's predictions are read product-first (the planner, without statistics,
-   walked the whole model's predictions). Left in `open_reviews`: reading and rounding the product's
-   10,000 x 5 sub-scores for the spreads (~40 ms) and its rank inputs (~15 ms); a per-product summary
-   kept by the scorer, or loading the sub-scores after the first page, would remove them.
-3. *Left: the product list* (`list_products`, ~35 ms for 2,000 products: the per-product counts
-   of reviews, flags and scored reviews are aggregated on every open).
-4. *Sort: done in memory.* Once a product's rows are read (a background job after its first page),
-   a sort of that product needs no query and no thread hop; what is left is the table's own repaint
-   (the "floor" row), heavier than a `QTableView` of plain items because of the score and sub-score
-   delegates.
-5. *Queue: measured, SQL lost.* A window-function version of `find_disagreements` (ranks per product
-   with `row_number()`/`rank()` and the implied label as `CASE pos < count(label >= L)`) gave the same
-   queue but took 1.9 s on 100,000 reviews against 0.9 s for Python (SQLite sorts each window
-   separately), so the queue stays in Python, cut at its limit before any `Disagreement` is built
-   (direction filtered before the limit). Stop 25: the queue no longer builds a product's rank maps
-   for every product (one stable sort of its scored, labelled reviews gives each position, implied
-   label and gap; `ProductRanks` is built only for the products of the kept reviews), and
-   `scores_by_product` reads Core rows on the session's connection instead of the ORM's result
-   machinery: the ranking of the first page 207 -> 96 ms on 100,000 reviews (same queue in every
-   mode, direction and limit, compared old against new). What is left is the read itself: the
-   SELECT of 100,000 (review, score, label) rows in product order takes ~100 ms in raw sqlite3,
-   already 3x the bare first-page SELECT, so the <= 3x goal needs the ranks stored when a model
-   scores (a table of (model, review) -> position and gaps, invalidated by an import that touches
-   the product) and the queue read from it as one indexed query; not done yet.
+1. *Done (stop 26): ranks stored with the scores.* `review_ranks` / `product_ranks` (migration
+   `0010_stored_ranks`, `storage/repository/ranks.py`) hold every review's model rank, vote rank,
+   implied label, label and rank gaps and sub-score percentiles, and each product's scored count and
+   sub-score spreads, under each model. `write_predictions` ranks the products it wrote again in the
+   same transaction (about 18 ms per 1,000 predictions, next to seconds of scoring); an import ranks
+   again the products whose reviews it changed; the upgrade ranks what was already scored, in SQL.
+   Tests hold the stored figures equal to `storage.ranking`'s definitions after random scoring,
+   rescoring, vote changes, new reviews, model deletion and the upgrade, on SQLite and PostgreSQL.
+2. *Done: the queue is one indexed query.* The order of each mode is an index
+   (`-|rank gap|, -|label gap|, review`), walked until the limit passes the filters; one product's
+   queue goes by the product index instead (a small product's disagreements are far down the model's
+   index). The same queue as `find_disagreements` in every mode, direction, limit and filter
+   (tests); 20 ms against a bare 38 ms SELECT (0.5x; 241 ms, 6.4x, at the start of the stop).
+3. *Done: the first page reads the ranks of its rows only.* `open_reviews` reads the stored ranks
+   and percentiles of the 500 rows it shows (each further page brings its own; the whole product's
+   come with the background read of all its rows, which the in-memory sort uses), not the 10,000 x 5
+   sub-scores and rank inputs of the product: 101 -> 17 ms alone. The product list's scored counts
+   are the stored ones (`list_products` 45 -> 15 ms), the status and the product list are one job,
+   the rank-move arrows and the engine's `doctor` process wait for the first page to be painted.
+   First paint at 100,000 reviews: 384 ms (15.4x) at the start of the stop, 117 ms (4.8x) now.
+4. *Left of the first paint (goal <= 3x, missed):* of the 117 ms, the SQL is about 60 ms on a new
+   connection (status and product list 23-41 ms, the first page 35-41 ms: counting the product's
+   reviews, sorting its 10,000 rows by score with the row's joins), the rest is Qt: the window's
+   widgets and the table's first repaint (~16 ms alone) with the thread hops between. The bare
+   baseline (a product list and a page, one connection, no widgets) is 25 ms. Next steps measured but
+   not taken: a deferred join for the page (sort the keys, then read 500 rows: 13 -> ~8 ms of SQL).
+5. *Sort: at the goal.* In memory once the product's rows are read; the review table's `data()`
+   answers roles by int lookups (it built an enum object per comparison, half of a repaint) and the
+   product list's filter skips Python per row when nothing filters. What is left is the repaint
+   itself, heavier than plain items because of the score and sub-score delegates; the ratio to Qt's
+   own proxy sort sits at 0.97-1.01x from run to run.
+6. *Benchmark harness:* `gui_open.spin` now sleeps in Qt's event loop (woken every 2 ms) as the app's
+   loop does; it polled `processEvents` in a busy Python loop before, holding the GIL against the
+   store's workers, which inflated every window figure of earlier runs by something the app does not do.
 """
 
 SCALE_NOTES = """\
-**What the scale run says** (stop 25; 10k / 100k / 1M, one run each, the 1M catalogue is 375 MiB of
-JSONL and a 360 MiB database). *Flat:* the sort of a 10,000-review product (slope 0.04), the app's
-memory up to the first paint (185 -> 195 MiB, slope 0.01), the search against bare FTS5 (1.0x at every
-size). *Sub-linear but far from its goal:* the first paint (slope 0.19; 1.3 s at 1M, 8.4x its bare
-SELECT): the product list's per-product counts and the first product's ranks are aggregated on
-every open. *Linear:* the disagreement queue (slope 0.85, 2.3 s at 1M, 7.4x; it was 4.7 s and
-14.8x before this stop's change, see the GUI notes) and the app's memory after the first paint
-(434 MiB at 1M: the per-product metrics and the queue read every score of the model), so the goal
-"memory flat after the first page" is met up to the first page only. The remedy for both is the
-same: ranks, gaps and per-product counts stored when a model scores, read by indexed queries.
-*Import:* 1.6x the bare process's time at 1M (its ratio falls with size: start-up weighs less),
-peak memory 1.3 GiB at 1M against 0.8 GiB for the bare process, which also holds every row; the
-parsed catalogue is held whole until it is written. The first 1M run found a bug:
-`write_predictions` put every review id of one call in one `DELETE ... IN`, past SQLite's bound
-parameter limit at 250,000; the ids now go in chunks (test under a 999-parameter limit)."""
+**What the scale run says** (stop 26, after the stored ranks; 10k / 100k / 1M, one run each, the 1M
+catalogue is 375 MiB of JSONL and a 360 MiB database). *Flat:* the disagreement queue (slope 0.04:
+14 -> 16 ms from 100k to 1M, against 2.3 s and slope 0.85 at stop 25; its bare SELECT, which sorts
+every scored review, grows linearly), the sort of a 10,000-review product (slope 0.00), the app's
+memory up to the first paint (175 -> 190 MiB, slope 0.02), the search against bare FTS5 (1.0x at every
+size). *Sub-linear:* the first paint (slope 0.20; 187 ms at 100k and 442 ms at 1M, 3.0x its bare
+SELECT there, whose product-list GROUP BY grows with the catalogue; at 10k and 100k the window's own
+cost dominates the ratio). *Memory after the first page:* 356 MiB at 1M after the sort and 378 MiB at
+the end (434 MiB at stop 25; slope 0.13): what still reads every score of the model is the product
+metrics (AP and NDCG per product, a background job after the first paint), so "flat after the first
+page" holds up to the first page and not yet for the analytics. *Import:* 1.7x the bare process's
+time at 1M (22.1 s), peak memory 1.3 GiB against 0.8 GiB for the bare process, which also holds every
+row; the parsed catalogue is held whole until it is written (left for a later stop). *Scoring
+everything* (untimed setup) now includes storing the ranks: 45 s at 1M for a random score of every
+review, one `write_predictions` call."""
 
 
 CHANGES = """\

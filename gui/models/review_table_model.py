@@ -159,13 +159,17 @@ class ReviewTableModel(QAbstractTableModel):
         self._known_key = (page.query.product_pk, page.query.model_version_id)
         self._known = (page.ranks, page.subscores) if page.complete else None
         self._append(page.rows)
+        self.loading.emit(False)
+        self.loaded.emit(len(self._rows), self._total)
+
+    def load_changes(self) -> None:
+        """Read the rank moves and resolved flags of the product shown, when its first page asked
+        for them (the arrows are extra: the table calls this once that page is painted)."""
         due, self._changes_due = self._changes_due, None
-        if due is not None and due == self._known_key:  # the arrows are extra: they wait for the page
+        if due is not None and due == self._known_key and self._store.db is not None:
             cgen = self._changes_generation
             self._store.call(table_changes, *due, on_result=lambda ch: self._on_changes(cgen, ch),
                              on_error=lambda _exc: None)  # no error dialog for them either
-        self.loading.emit(False)
-        self.loaded.emit(len(self._rows), self._total)
 
     def _sorted_in_memory(self) -> Optional[list[ReviewRow]]:
         """The product's rows in the query's order, when they are all here and the query is one

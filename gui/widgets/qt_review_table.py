@@ -189,6 +189,7 @@ class QtReviewTable(QWidget):
             self.counts.setText("loading\u2026")
 
     def _on_loaded(self, loaded: int, total: int) -> None:
+        self.after_paint(self._model.load_changes)  # the rank-move arrows, once the rows are painted
         if total > loaded:
             self.after_paint(self._model.read_all_rows)  # the next sort of this product: in memory
         self.counts.setText(f"{total} reviews" if loaded >= total else f"{total} reviews \u00b7 {loaded} loaded")
