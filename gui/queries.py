@@ -92,14 +92,12 @@ def product_metrics(session: Session, model_version_id: Optional[int]) -> dict[s
         return {}
     from engine.metrics import per_product_metrics  # pure Python; imported lazily, never torch
 
-    scores: dict[str, list[float]] = {}
-    labels: dict[str, list[int]] = {}
-    for pid, rows in repo.scores_by_product(session, model_version_id).items():
+    out: dict[str, dict[str, float]] = {}
+    for pid, rows in repo.iter_scores_by_product(session, model_version_id):  # one product at a time
         kept = [(s, lab) for _pk, s, lab in rows if lab is not None]
         if kept:
-            scores[pid] = [s for s, _ in kept]
-            labels[pid] = [lab for _, lab in kept]
-    return per_product_metrics(scores, labels, threshold=1) if scores else {}
+            out.update(per_product_metrics({pid: [s for s, _ in kept]}, {pid: [lab for _, lab in kept]}, threshold=1))
+    return out
 
 
 # ---------------------------------------------------------------- reviews

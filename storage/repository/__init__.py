@@ -104,6 +104,7 @@ from .predictions import (  # noqa: F401
     score_parts_by_pks,
     review_pks_missing_prediction,
     scores_by_product,
+    iter_scores_by_product,
     write_predictions,
 )
 from .ranks import (  # noqa: F401
@@ -184,6 +185,7 @@ __all__ = [
     "review_pks_missing_prediction",
     "count_missing_predictions",
     "scores_by_product",
+    "iter_scores_by_product",
     "product_pks_of_reviews",
     "refresh_ranks",
     "scored_counts",

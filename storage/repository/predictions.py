@@ -6,7 +6,9 @@ from __future__ import annotations
 import math
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from typing import Iterable, Mapping, Optional
+from itertools import groupby
+from operator import itemgetter
+from typing import Iterable, Iterator, Mapping, Optional
 
 from sqlalchemy import and_, delete, func, select
 from sqlalchemy.orm import Session, aliased
@@ -21,6 +23,7 @@ __all__ = [
     "review_pks_missing_prediction",
     "count_missing_predictions",
     "scores_by_product",
+    "iter_scores_by_product",
     "prediction_counts",
     "PAIRED_COLUMNS",
     "paired_predictions",
@@ -106,6 +109,22 @@ def scores_by_product(
     for pid, rpk, score, label in session.connection().execute(q):
         out[pid].append((rpk, score, label))
     return dict(out)
+
+
+def iter_scores_by_product(session: Session, model_version_id: int) -> Iterator[tuple[str, list]]:
+    """``(product_id, [(review_pk, score, vote label)])`` of every product the model scored, one
+    product at a time (what :func:`scores_by_product` returns, streamed from the cursor: a
+    million scores are never held at once). Consume it inside the session's transaction."""
+    q = (
+        select(Product.product_id, Review.id, Prediction.score, Review.label)
+        .join(Review, Review.product_pk == Product.id)
+        .join(Prediction, and_(Prediction.review_pk == Review.id, Prediction.model_version_id == model_version_id))
+        .order_by(Product.id, Review.id)
+    )
+    session.flush()
+    rows = session.connection().execution_options(stream_results=True, yield_per=5000).execute(q)
+    for pid, group in groupby(rows, key=itemgetter(0)):
+        yield pid, [(rpk, score, label) for _pid, rpk, score, label in group]
 
 
 def prediction_counts(session: Session) -> dict[int, int]:

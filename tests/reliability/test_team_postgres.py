@@ -356,6 +356,7 @@ def test_stored_ranks_and_the_queue_agree_with_the_definition_on_both_backends(b
         with db.begin() as s:
             stored, computed = stored_ranks_as_computed(s, mv.id)
             assert stored == computed and stored[0]
+            assert dict(repo.iter_scores_by_product(s, mv.id)) == repo.scores_by_product(s, mv.id)  # streamed
             for mode in DisagreementMode:
                 for direction in (None, MODEL_TOO_HIGH):
                     want = find_disagreements(repo.scores_by_product(s, mv.id), mode, None, direction)

@@ -80,6 +80,8 @@ def test_ranks_written_with_scores_match_the_definition_through_rescoring(db, tm
     with db.begin() as s:
         for m in (a, b):
             _assert_queue_as_defined(s, m.id)
+            # the product metrics' streamed read gives what the whole read does, product by product
+            assert dict(repo.iter_scores_by_product(s, m.id)) == repo.scores_by_product(s, m.id)
         assert repo.scored_counts(s, a.id) == {
             ppk: n for ppk, n in s.execute(select(Review.product_pk, func.count()).join(
                 repo.predictions.Prediction, repo.predictions.Prediction.review_pk == Review.id).where(
