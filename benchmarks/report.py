@@ -710,21 +710,20 @@ above is the critical path: `load_status` (with the product list) -> `open_revie
 """
 
 SCALE_NOTES = """\
-**What the scale run says** (stop 26, after the stored ranks; 10k / 100k / 1M, one run each, the 1M
-catalogue is 375 MiB of JSONL and a 360 MiB database). *Flat:* the disagreement queue (slope 0.04:
-14 -> 16 ms from 100k to 1M, against 2.3 s and slope 0.85 at stop 25; its bare SELECT, which sorts
-every scored review, grows linearly), the sort of a 10,000-review product (slope 0.00), the app's
-memory up to the first paint (175 -> 190 MiB, slope 0.02), the search against bare FTS5 (1.0x at every
-size). *Sub-linear:* the first paint (slope 0.20; 187 ms at 100k and 442 ms at 1M, 3.0x its bare
-SELECT there, whose product-list GROUP BY grows with the catalogue; at 10k and 100k the window's own
-cost dominates the ratio). *Memory after the first page:* 356 MiB at 1M after the sort and 378 MiB at
-the end (434 MiB at stop 25; slope 0.13): what still reads every score of the model is the product
-metrics (AP and NDCG per product, a background job after the first paint), so "flat after the first
-page" holds up to the first page and not yet for the analytics. *Import:* 1.7x the bare process's
-time at 1M (22.1 s), peak memory 1.3 GiB against 0.8 GiB for the bare process, which also holds every
-row; the parsed catalogue is held whole until it is written (left for a later stop). *Scoring
-everything* (untimed setup) now includes storing the ranks: 45 s at 1M for a random score of every
-review, one `write_predictions` call."""
+**What the scale run says** (stop 26, after the stored ranks and the streamed product metrics; 10k /
+100k / 1M, one run each, the 1M catalogue is 375 MiB of JSONL and a 360 MiB database). *Flat:* the
+disagreement queue (slope 0.02: 14 -> 16 ms from 100k to 1M, against 2.3 s and slope 0.85 at stop 25;
+its bare SELECT, which sorts every scored review, grows linearly: 0.05x of it at 1M), the sort of a
+10,000-review product (slope -0.04), the app's memory (VmHWM 175 -> 189 MiB after the first paint,
+211 -> 261 MiB at the end, slope 0.05; 434 MiB at 1M at stop 25, when the product metrics and the
+queue held every score of the model: the metrics now stream one product at a time, the queue reads
+500 rows), the search against bare FTS5 (1.0x at every size). *Sub-linear:* the first paint (slope
+0.23; 183 ms at 100k and 447 ms at 1M, 2.9x its bare SELECT there, whose product-list GROUP BY grows
+with the catalogue; at 10k and 100k the window's own cost dominates the ratio). *Import:* 1.7x the
+bare process's time at 1M, peak memory 1.3 GiB against 0.8 GiB for the bare process, which also holds
+every row; the parsed catalogue is held whole until it is written (left for a later stop). *Scoring
+everything* (untimed setup) now includes storing the ranks: about 45 s at 1M for a random score of
+every review in one `write_predictions` call."""
 
 
 CHANGES = """\
