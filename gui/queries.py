@@ -207,10 +207,12 @@ def more_reviews(session: Session, query: ReviewQuery, offset: int, among, limit
     """A further page; ``with_ranks``: with the stored ranks and percentiles of its rows (when
     the first page brought only its own)."""
     rows = _page(session, query, offset, limit, among)
-    stored = (repo.stored_context(session, query.product_pk, query.model_version_id, [r.id for r in rows])
-              if with_ranks and query.product_pk is not None and rows else None)
-    if stored is None:
+    if not (with_ranks and query.product_pk is not None and rows):
         return ReviewPage(query, offset, rows, -1)
+    stored = repo.stored_context(session, query.product_pk, query.model_version_id, [r.id for r in rows])
+    if stored is None:  # no longer stored (another process changed the product): every review's, computed
+        return ReviewPage(query, offset, rows, -1, *_computed(session, query.product_pk, query.model_version_id),
+                          among, True)
     return ReviewPage(query, offset, rows, -1, stored[0], stored[1], among, False)
 
 

@@ -156,8 +156,15 @@ class ReviewTableModel(QAbstractTableModel):
         self._pending = False
         self._total, self._ranks, self._subscores, self._among = page.total, page.ranks, page.subscores, page.among
         self._partial = not page.complete
-        self._known_key = (page.query.product_pk, page.query.model_version_id)
-        self._known = (page.ranks, page.subscores) if page.complete else None
+        key = (page.query.product_pk, page.query.model_version_id)
+        if page.complete:
+            self._known = (page.ranks, page.subscores)
+        elif key == self._known_key and self._known is not None:  # every review's, read meanwhile
+            self._ranks, self._subscores = self._known
+            self._partial = False
+        else:
+            self._known = None
+        self._known_key = key
         self._append(page.rows)
         self.loading.emit(False)
         self.loaded.emit(len(self._rows), self._total)
@@ -238,6 +245,8 @@ class ReviewTableModel(QAbstractTableModel):
                 self._ranks.update(page.ranks)
                 if self._subscores is not None and page.subscores is not None:
                     self._subscores.percentiles.update(page.subscores.percentiles)
+            elif self._partial and page.ranks:  # no longer stored: every review's, computed
+                self._ranks, self._subscores, self._partial = page.ranks, page.subscores, False
             self._append(page.rows)
         self.loading.emit(False)
         self.loaded.emit(len(self._rows), self._total)
@@ -318,7 +327,9 @@ class ReviewTableModel(QAbstractTableModel):
         gen = self._generation
 
         def found(ranks: dict) -> None:
-            if gen == self._generation and self._partial:
+            if gen != self._generation:  # another query since: its own first page asks again
+                return
+            if self._partial:
                 self._ranks.update(ranks)
             done(review_pk in ranks)
 

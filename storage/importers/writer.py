@@ -133,6 +133,8 @@ def _bulk_update(session: Session, model, rows: list[dict]) -> None:
 #: text. Votes and labels are not among them (never read at scoring time).
 _REVIEW_INPUTS = ("title", "text", "rating", "time")
 _PRODUCT_INPUTS = ("title", "description")
+_RANK_INPUTS = ("helpful_votes", "label")
+"""What a review's place under the votes depends on besides its product's members (ranks.py)."""
 
 
 def _changed(session: Session, model, fields: tuple[str, ...], rows: list[dict]) -> dict[int, dict[str, Any]]:
@@ -233,9 +235,10 @@ def write_catalogue(session: Session, cat: Catalogue, media_dir: Path, stored: S
             else:
                 upd_r.append({"id": pk, "product_pk": product_pk[r.product_id], **r.values})
         stale |= {row["product_pk"] for row in new_r} - new_products
-        touched |= {row["product_pk"] for row in upd_r}
         if upd_r:
             by_pk = {r["id"]: r for r in upd_r}
+            # votes or labels that changed move their product's ranks (read before the update below)
+            touched |= {by_pk[pk]["product_pk"] for pk in _changed(session, Review, _RANK_INPUTS, upd_r)}
             for pk, old in _changed(session, Review, _REVIEW_INPUTS + ("product_pk",), upd_r).items():
                 stale |= {by_pk[pk]["product_pk"], old["product_pk"]}
         if new_r:

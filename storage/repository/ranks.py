@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Iterable, Optional, Sequence
 
-from sqlalchemy import and_, delete, select
+from sqlalchemy import and_, delete, func, select
 from sqlalchemy.orm import Session
 
 from ..models import SUBSCORE_COLUMNS, Prediction, Product, ProductRank, Review, ReviewRank
@@ -30,6 +30,8 @@ from ._chunks import in_chunks
 
 __all__ = ["refresh_ranks", "product_pks_of_reviews", "stored_disagreements", "stored_context", "disagreement_pks",
            "scored_counts", "PERCENTILE_COLUMNS"]
+
+_PG_LOCK_KEY = 0x52414E4B  # "RANK": PostgreSQL advisory lock of rank refreshes
 
 PERCENTILE_COLUMNS = tuple(f"pct_{c[2:]}" for c in SUBSCORE_COLUMNS)
 """``review_ranks`` columns of the five sub-scores' percentiles within the product, in MMSS.md order."""
@@ -69,6 +71,12 @@ def refresh_ranks(session: Session, product_pks: Iterable[int], model_version_id
     pks = sorted(set(product_pks))
     if not pks:
         return 0
+    if session.get_bind().dialect.name == "postgresql":
+        # Two writers refreshing the same product (an import and a scoring job) would each delete,
+        # then insert rows the other cannot see yet (READ COMMITTED): a duplicate key, or ranks from
+        # the other's uncommitted votes or scores. One refresh at a time, until its commit; each
+        # statement after the lock sees what the other committed.
+        session.execute(select(func.pg_advisory_xact_lock(_PG_LOCK_KEY)))
     models = sorted(set(model_version_ids) if model_version_ids is not None else _models_ranking(session, pks))
     written = 0
     rr, pr = ReviewRank.__table__, ProductRank.__table__
