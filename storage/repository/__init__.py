@@ -111,7 +111,6 @@ from .ranks import (  # noqa: F401
     disagreement_pks,
     product_pks_of_reviews,
     refresh_ranks,
-    scored_counts,
     stored_context,
     stored_disagreements,
 )
@@ -188,7 +187,6 @@ __all__ = [
     "iter_scores_by_product",
     "product_pks_of_reviews",
     "refresh_ranks",
-    "scored_counts",
     "stored_disagreements",
     "stored_context",
     "disagreement_pks",

@@ -29,7 +29,7 @@ from ..records import ProductSubScores, SubScoreSpread
 from ._chunks import in_chunks
 
 __all__ = ["refresh_ranks", "product_pks_of_reviews", "stored_disagreements", "stored_context", "disagreement_pks",
-           "scored_counts", "PERCENTILE_COLUMNS"]
+           "PERCENTILE_COLUMNS"]
 
 _PG_LOCK_KEY = 0x52414E4B  # "RANK": PostgreSQL advisory lock of rank refreshes
 
@@ -122,12 +122,6 @@ def refresh_ranks(session: Session, product_pks: Iterable[int], model_version_id
                 session.execute(pr.insert(), counts)
             written += len(rows)
     return written
-
-
-def scored_counts(session: Session, model_version_id: int) -> dict[int, int]:
-    """product pk -> reviews of it the model scored (products it scored none of left out)."""
-    return dict(session.execute(select(ProductRank.product_pk, ProductRank.n_scored)
-                                .where(ProductRank.model_version_id == model_version_id)).all())
 
 
 def stored_context(

@@ -162,3 +162,12 @@ def stored_subscores_as_computed(session, model_version_id: int) -> tuple[dict, 
         live = repo.product_subscores(session, ppk, model_version_id)
         computed[ppk] = (live.spreads, {pk: live.percentiles[pk] for pk in live.percentiles})
     return stored, computed
+
+
+def scored_counts(session, model_version_id: int) -> dict[int, int]:
+    """product pk -> reviews of it the model scored, as ``product_ranks`` stores them (products it
+    scored none of left out)."""
+    from storage.models import ProductRank
+
+    return dict(session.execute(select(ProductRank.product_pk, ProductRank.n_scored)
+                                .where(ProductRank.model_version_id == model_version_id)).all())

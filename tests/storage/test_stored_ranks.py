@@ -10,7 +10,7 @@ import random
 from alembic import command
 from sqlalchemy import create_engine, func, select, text
 
-from helpers.storage_checks import stored_ranks_as_computed, stored_subscores_as_computed, write_jsonl
+from helpers.storage_checks import scored_counts, stored_ranks_as_computed, stored_subscores_as_computed, write_jsonl
 from storage import open_database
 from storage import repository as repo
 from storage.db import _alembic_config, current_revision, head_revision
@@ -44,7 +44,7 @@ def _assert_current(s, mv_id):
     stored, computed = stored_ranks_as_computed(s, mv_id)
     assert stored == computed
     stored, computed = stored_subscores_as_computed(s, mv_id)
-    assert stored == computed and set(stored) == set(repo.scored_counts(s, mv_id))
+    assert stored == computed and set(stored) == set(scored_counts(s, mv_id))
 
 
 def _assert_queue_as_defined(s, mv_id):
@@ -82,7 +82,7 @@ def test_ranks_written_with_scores_match_the_definition_through_rescoring(db, tm
             _assert_queue_as_defined(s, m.id)
             # the product metrics' streamed read gives what the whole read does, product by product
             assert dict(repo.iter_scores_by_product(s, m.id)) == repo.scores_by_product(s, m.id)
-        assert repo.scored_counts(s, a.id) == {
+        assert scored_counts(s, a.id) == {
             ppk: n for ppk, n in s.execute(select(Review.product_pk, func.count()).join(
                 repo.predictions.Prediction, repo.predictions.Prediction.review_pk == Review.id).where(
                 repo.predictions.Prediction.model_version_id == a.id).group_by(Review.product_pk))}
@@ -115,7 +115,7 @@ def test_an_import_that_changes_votes_or_adds_reviews_ranks_the_products_again(d
     with db.begin() as s:
         _assert_current(s, mv.id)
         p0 = repo.get_product_pk(s, "P0")
-        assert p0 not in repo.scored_counts(s, mv.id)
+        assert p0 not in scored_counts(s, mv.id)
         assert not repo.stored_disagreements(s, mv.id, product_pk=p0)
 
 
