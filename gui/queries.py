@@ -4,7 +4,7 @@ No Qt and no SQL here: each function calls ``storage.repository`` and returns pl
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
@@ -38,14 +38,20 @@ class StatusSnapshot:
     active_model: Optional[ModelVersionRecord]
     summary: dict[str, Any]
     products: Optional["ProductsSnapshot"] = None  # with ``load_status(with_products=True)``
+    first_page: Optional["ReviewPage"] = None  # with ``load_status(first_page=...)``
 
 
-def load_status(session: Session, with_products: bool = False) -> StatusSnapshot:
+def load_status(session: Session, with_products: bool = False,
+                first_page: Optional[tuple[Optional[str], ReviewQuery]] = None) -> StatusSnapshot:
     """The active model and the catalogue's counts; ``with_products``: also the product list under
-    that model (what opening a database shows next: one job instead of two in a row)."""
+    that model; ``first_page``: ``(product_id, query)``, also the review table's most likely first
+    page (:func:`first_page_guess`). Opening a database shows these next: one job instead of three
+    in a row (or side by side, sharing the GIL: slower than one after the other)."""
     model = repo.get_active_model(session)
     products = load_products(session, model.id if model is not None else None) if with_products else None
-    return StatusSnapshot(model, repo.catalogue_summary(session), products)
+    page = first_page_guess(session, *first_page, model=model) if first_page is not None else None
+    summary = repo.catalogue_summary(session, products.products if products is not None else None)
+    return StatusSnapshot(model, summary, products, page)
 
 
 @dataclass(frozen=True)
@@ -175,6 +181,20 @@ def open_reviews(
         else:
             ranks, subscores = _computed(session, query.product_pk, query.model_version_id)
     return ReviewPage(query, 0, rows, total, ranks, subscores, among, complete)
+
+
+def first_page_guess(session: Session, product_id: Optional[str], query: ReviewQuery,
+                     model: Optional[ModelVersionRecord] = None) -> Optional[ReviewPage]:
+    """The first page the review table will most likely ask for when a database is opened, read
+    with the status and the product list instead of after them: of the product ``product_id``
+    (None: the product list's first product) under the active model (``model``, read when None),
+    in ``query``'s order and filter. None when there is no such product. The table uses it only
+    if it asks for exactly this query (:meth:`ReviewTableModel.offer_first_page`)."""
+    pk = repo.first_product_pk(session, product_id)
+    if pk is None:
+        return None
+    model = model if model is not None else repo.get_active_model(session)
+    return open_reviews(session, replace(query, product_pk=pk, model_version_id=model.id if model is not None else None))
 
 
 @dataclass(frozen=True)

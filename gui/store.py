@@ -49,6 +49,7 @@ class Store(QObject):
         self._runner = JobRunner(self)
         self._runner.count_changed.connect(self.activity)
         self._generation = 0
+        self._held = 0
         self._closed = False
 
     # ---------------------------------------------------------------- database
@@ -157,7 +158,21 @@ class Store(QObject):
 
     @property
     def busy(self) -> bool:
-        return self._runner.count > 0
+        """Jobs are queued or running, or work that will start jobs waits (:meth:`hold`)."""
+        return self._runner.count > 0 or self._held > 0
+
+    def hold(self) -> Callable[[], None]:
+        """Count as busy until the returned function is called (once; later calls do nothing):
+        for work that waits for something else (a paint) before it starts its jobs."""
+        self._held += 1
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                self._held -= 1
+        return release
 
     @property
     def jobs(self) -> int:

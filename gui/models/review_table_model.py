@@ -92,6 +92,7 @@ class ReviewTableModel(QAbstractTableModel):
         self._all_generation = 0
         self._all_pending: Optional[tuple] = None  # (product, model) whose rows are being read
         self._memory: Optional[list[ReviewRow]] = None  # the sorted rows the pages come from, when in memory
+        self._offered: Optional[queries.ReviewPage] = None  # a first page read ahead (offer_first_page)
         table_state.events.sort.connect(self._on_query_changed)
         table_state.events.filter.connect(self._on_query_changed)
         app_state.events.current_product_pk.connect(self._on_query_changed)
@@ -145,10 +146,23 @@ class ReviewTableModel(QAbstractTableModel):
             self._changes_due = key
         self._pending = True
         self.loading.emit(True)
+        offered, self._offered = self._offered, None
+        if offered is not None and known is None and offered.query == self._query:
+            self._on_first_page(gen, offered)  # read with the status (opening a database)
+            return
         self._store.call(
             queries.open_reviews, self._query, known=known,
             on_result=lambda page: self._on_first_page(gen, page), on_error=lambda exc: self._on_failed(gen, exc),
         )
+
+    def probable_first_query(self) -> ReviewQuery:
+        """The table's sort and filter, product and model left open (:func:`queries.first_page_guess`)."""
+        return self._table.query(None, None)
+
+    def offer_first_page(self, page: Optional[queries.ReviewPage]) -> None:
+        """A first page read ahead (opening a database reads the most likely one with the status):
+        the next first-page query uses it if it asks for exactly that page; any other drops it."""
+        self._offered = page
 
     def _on_first_page(self, gen: int, page: queries.ReviewPage) -> None:
         if gen != self._generation:
@@ -285,6 +299,10 @@ class ReviewTableModel(QAbstractTableModel):
             queries.more_reviews, self._query, len(self._rows), self._among, with_ranks=self._partial,
             on_result=lambda page: self._on_more(gen, page), on_error=lambda exc: self._on_failed(gen, exc),
         )
+
+    @property
+    def store(self) -> Store:
+        return self._store
 
     @property
     def is_loading(self) -> bool:

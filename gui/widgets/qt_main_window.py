@@ -30,6 +30,7 @@ from ..settings import Settings
 from ..state import AppState, DisagreementQueueState, ProductListState, ReviewTableState
 from ..state import shortcuts
 from ..state.columns import hidden_with_new_columns
+from ..state.product_list import ALL_CATEGORIES
 from ..state.remembered import RememberedView, settings_key
 from ..state.saved_views import SavedViewsState, saved_views_key
 from ..store import Store
@@ -358,7 +359,13 @@ class QtMainWindow(TriageMixin, ViewsMixin, QMainWindow):
         self._views_key = None  # not written back while loading
         self.saved_views_state.load_json(self.settings.saved_views(saved_views_key(db.url)))
         self._views_key = saved_views_key(db.url)
-        self.store.call(queries.load_status, with_products=True, on_result=self._on_first_status)
+        # the review table's most likely first page comes with the status and the product list
+        # (which decide what it is): of the remembered product, else of the list's first
+        remembered = self._restore.product_id if self._restore is not None else None
+        guess = remembered is not None or (not self.product_state.search and self.product_state.category == ALL_CATEGORIES)
+        self.store.call(queries.load_status, with_products=True,
+                        first_page=(remembered, self.review_model.probable_first_query()) if guess else None,
+                        on_result=self._on_first_status)
         self._engine_info_due = db.url  # asked after the first page: a Python process on a 2-core machine
         self._check_scored = True
         # the models list and the training panel's counts wait for the first page (they share the GIL)
@@ -366,6 +373,7 @@ class QtMainWindow(TriageMixin, ViewsMixin, QMainWindow):
         self.training.hold()
 
     def _on_first_status(self, status: queries.StatusSnapshot) -> None:
+        self.review_model.offer_first_page(status.first_page)
         paths, self._pending_imports = self._pending_imports, []
         if not paths and self.import_sample_when_empty and not status.summary.get("products"):
             sample = sample_catalogue()

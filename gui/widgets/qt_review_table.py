@@ -1,7 +1,7 @@
 """The review table of the selected product: header with counts, filter bar, lazy table."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import Callable, Optional
 
 from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QObject, QPoint, QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QMenu, QTableView, QVBoxLayout, QWidget
@@ -44,6 +44,7 @@ class QtReviewTable(QWidget):
         self._state = table_state
         self._reveal: Optional[int] = None  # a review to select once its page is loaded
         self._after_paint: list = []  # what waits for the next paint of the rows (after_paint)
+        self._release: Optional[Callable[[], None]] = None  # of the store's hold while that waits
         self.title = QLabel("Reviews", self, objectName="paneTitle")
         self.title.setTextFormat(Qt.TextFormat.PlainText)
         self.counts = QLabel("", self, objectName="muted")
@@ -204,10 +205,14 @@ class QtReviewTable(QWidget):
             # Start at the top, unless the review shown is this product's but not loaded yet
             # (picked in the disagreement queue): then keep it. The ranks of the loaded rows may be
             # all the model holds: then it asks the store whether the review is the product's.
-            if pk is None:
-                self.select_row(0)
+            if pk is None:  # after the first paint: the review's detail shares the GIL with that paint
+                self.after_paint(self._select_top)
             elif self._model.rank(pk) is None:
                 self._model.find_rank(pk, lambda found: self._start_at_top(pk, found))
+
+    def _select_top(self) -> None:
+        if self._app.current_review_pk is None and not self.view.currentIndex().isValid() and self._model.rowCount():
+            self.select_row(0)
 
     def _start_at_top(self, pk: int, found: bool) -> None:
         if not found and self._app.current_review_pk == pk and not self.view.currentIndex().isValid():
@@ -223,19 +228,26 @@ class QtReviewTable(QWidget):
             return
         if not self._after_paint:
             viewport.installEventFilter(self)
+            self._release = self._model.store.hold()  # the store counts as busy until it runs
         self._after_paint.append(fn)
         viewport.update()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.Paint and self._after_paint and watched is self.view.viewport():
+        # painted, or hidden before it painted (another tab): the waiting work goes on either way
+        if event.type() in (QEvent.Type.Paint, QEvent.Type.Hide) and self._after_paint and watched is self.view.viewport():
             watched.removeEventFilter(self)
             QTimer.singleShot(0, self, self._run_after_paint)  # after this paint event is handled
         return super().eventFilter(watched, event)
 
     def _run_after_paint(self) -> None:
         fns, self._after_paint = self._after_paint, []
-        for fn in fns:
-            fn()
+        release, self._release = self._release, None
+        try:
+            for fn in fns:
+                fn()
+        finally:
+            if release is not None:
+                release()  # after ``fns`` started their jobs: busy throughout
 
     def add_bar(self, bar: QWidget) -> None:
         """Show ``bar`` between the filter bar and the table (e.g. the scoring bar)."""

@@ -12,6 +12,7 @@ from PySide6.QtCore import QModelIndex, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPolygonF
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
+from ..models.formatting import fmt_float
 from ..models.roles import SubScoreRole
 from ..state.subscores import SubScoreView
 
@@ -28,41 +29,68 @@ def _grey(option: QStyleOptionViewItem, alpha: int) -> QColor:
 
 
 class QtSubScoreBarDelegate(QStyledItemDelegate):
-    """Paints ``SubScoreRole`` (a :class:`SubScoreView`); the tooltip is the model's."""
+    """Paints ``SubScoreRole`` (a :class:`SubScoreView`); the tooltip is the model's.
+
+    A repaint draws every visible sub-score cell (five a row) through Python, so the cell's
+    background and selection are drawn from the view's own option (no copy, no
+    ``initStyleOption``, whose eight model lookups a cell were half of a repaint) and the small
+    font and the greys are made once per base font and palette."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._fonts: tuple = (None, None, None)  # (base font, small, small italic)
+        self._greys: tuple = (None, None, None)  # (text colour rgba, light grey, grey)
+
+    def _small_fonts(self, base: QFont) -> tuple[QFont, QFont]:
+        if self._fonts[0] != base:
+            small = QFont(base)
+            small.setPointSizeF(max(6.5, base.pointSizeF() * 0.85))
+            italic = QFont(small)
+            italic.setItalic(True)
+            self._fonts = (QFont(base), small, italic)
+        return self._fonts[1], self._fonts[2]
+
+    def _grey_pair(self, option: QStyleOptionViewItem) -> tuple[QColor, QColor]:
+        rgba = option.palette.text().color().rgba()
+        if self._greys[0] != rgba:
+            self._greys = (rgba, _grey(option, 18), _grey(option, 140))
+        return self._greys[1], self._greys[2]
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
         view: SubScoreView | None = index.data(SubScoreRole)
-        opt = QStyleOptionViewItem(option)
-        self.initStyleOption(opt, index)
-        text = opt.text
-        opt.text = ""
-        style = opt.widget.style() if opt.widget else None
+        widget = option.widget
+        style = widget.style() if widget is not None else None
         if style is not None:
-            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
+            if option.state & QStyle.StateFlag.State_HasFocus:  # the focus frame too: the full item
+                opt = QStyleOptionViewItem(option)
+                self.initStyleOption(opt, index)
+                opt.text = ""
+                style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
+            else:  # background, alternate row and selection, as CE_ItemViewItem draws them
+                style.drawPrimitive(QStyle.PrimitiveElement.PE_PanelItemViewItem, option, painter, widget)
         if view is None or view.value is None:
             return
-        area = QRectF(opt.rect).adjusted(3, 4, -3, -4)
-        selected = bool(opt.state & QStyle.StateFlag.State_Selected)
+        area = QRectF(option.rect).adjusted(3, 4, -3, -4)
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        small, italic = self._small_fonts(option.font)
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        font = QFont(painter.font())
-        font.setPointSizeF(max(6.5, font.pointSizeF() * 0.85))
-        painter.setFont(font)
         if view.greyed:
+            light, grey = self._grey_pair(option)
             painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(_grey(opt, 18))
+            painter.setBrush(light)
             painter.drawRoundedRect(area, 2, 2)
-            font.setItalic(True)
-            painter.setFont(font)
-            painter.setPen(_grey(opt, 140))
+            painter.setFont(italic)
+            painter.setPen(grey)
             painter.drawText(area, int(Qt.AlignmentFlag.AlignCenter), view.short_text)
             painter.restore()
             return
+        painter.setFont(small)
         painter.setPen(Qt.PenStyle.NoPen)
         band = view.band
         if band is not None:
             a, b = band
-            dark = opt.palette.base().color().lightness() < 128
+            dark = option.palette.base().color().lightness() < 128
             painter.setBrush(DARK_BAND_COLOR if dark else BAND_COLOR)
             painter.drawRect(QRectF(area.left() + a * area.width() - 0.75, area.top(),
                                     max(1.5, (b - a) * area.width()), area.height()))
@@ -75,12 +103,12 @@ class QtSubScoreBarDelegate(QStyledItemDelegate):
             base, y = tip - 5.0 * over, area.center().y()
             painter.setBrush(OVER_COLOR)
             painter.drawPolygon(QPolygonF([QPointF(base, y - 4), QPointF(tip, y), QPointF(base, y + 4)]))
-        painter.setPen(opt.palette.highlightedText().color() if selected else opt.palette.text().color())
+        painter.setPen(option.palette.highlightedText().color() if selected else option.palette.text().color())
         # the number away from the bar's end, where the product's band is
         side = Qt.AlignmentFlag.AlignLeft if fraction > 0.5 else Qt.AlignmentFlag.AlignRight
         box = area.adjusted(1, -2, -1 - (5 if over > 0 else 0), 2)
         if area.width() >= 56:
-            painter.drawText(box, int(side | Qt.AlignmentFlag.AlignVCenter), text)
+            painter.drawText(box, int(side | Qt.AlignmentFlag.AlignVCenter), fmt_float(view.value))
         elif area.width() >= 30:  # a narrow column: one decimal (the tooltip has two)
             painter.drawText(box, int(side | Qt.AlignmentFlag.AlignVCenter), f"{float(view.value):.1f}")
         painter.restore()

@@ -304,3 +304,58 @@ def test_a_reload_reads_the_store_again_even_when_the_rows_are_in_memory(make_wi
     w.table_state.sort = ("votes", False)
     qtbot.waitUntil(lambda: not model.is_loading and model.row_of(top) is not None, timeout=WAIT)
     assert flag_cell() == "\u2691 profanity"
+
+
+def _jobs_of(monkeypatch):
+    """The store jobs a window starts, by function name."""
+    import gui.store as store_mod
+
+    names: list[str] = []
+    real = store_mod.Store.call
+
+    def call(self, fn, *a, **k):
+        names.append(getattr(fn, "__name__", str(fn)))
+        return real(self, fn, *a, **k)
+
+    monkeypatch.setattr(store_mod.Store, "call", call)
+    return names
+
+
+def test_the_first_page_comes_with_the_status_and_a_wrong_guess_reads_the_right_page(
+        make_window, catalogue, open_db, qtbot, monkeypatch):
+    jobs = _jobs_of(monkeypatch)
+    w = make_window(catalogue.url)  # no remembered view: the product list's first product
+    kettle = catalogue.product_pks["P-KETTLE"]
+    assert w.app_state.current_product_pk == kettle
+    assert "open_reviews" not in jobs[:jobs.index("load_status") + 3]  # read with the status
+    rows = [w.review_model.review(r) for r in range(w.review_model.rowCount())]
+    assert len(rows) == 500 and all(r.product_pk == kettle for r in rows)
+    scores = [r.score for r in rows]
+    assert scores == sorted(scores, key=lambda s: (s is None, -(s or 0.0)))  # rank 1 (best score) first
+    assert w.review_table.counts.text() == "1200 reviews \u00b7 500 loaded"
+
+    # a remembered product and sort: the page read with the status is that product's, in that order
+    trees = catalogue.product_pks["P-TREES"]
+    w.app_state.current_product_pk = trees
+    w.table_state.sort = ("votes", False)
+    qtbot.waitUntil(lambda: not w.review_model.is_loading and w.review_model.query.product_pk == trees, timeout=WAIT)
+    expected = [w.review_model.review(r).review_id for r in range(w.review_model.rowCount())]
+    w.close()
+    jobs.clear()
+    w2 = make_window(catalogue.url)
+    assert w2.app_state.current_product_pk == trees and w2.table_state.sort == ("votes", False)
+    assert [w2.review_model.review(r).review_id for r in range(w2.review_model.rowCount())] == expected
+    assert "open_reviews" not in jobs[:jobs.index("load_status") + 3]
+
+    # the guess is only a guess: a page offered for another query is never shown
+    from gui import queries
+
+    shoe = catalogue.product_pks["P-SHOE"]
+    with open_db.begin() as s:
+        kettle_page = queries.first_page_guess(s, "P-KETTLE", w2.review_model.probable_first_query())
+    assert kettle_page is not None and kettle_page.query.product_pk == kettle
+    w2.review_model.offer_first_page(kettle_page)
+    w2.app_state.current_product_pk = shoe
+    qtbot.waitUntil(lambda: not w2.review_model.is_loading and w2.review_model.query.product_pk == shoe, timeout=WAIT)
+    assert w2.review_model.rowCount() > 0
+    assert {w2.review_model.review(r).product_pk for r in range(w2.review_model.rowCount())} == {shoe}

@@ -1,0 +1,110 @@
+"""What opening a database reads for the first screen, read the cheap way, gives what the plain
+way gives: pages (ids first, then the rows), counts, the catalogue summary, the first product,
+and the reason columns written with each prediction."""
+from __future__ import annotations
+
+import random
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from storage import repository as repo
+from storage.importers import import_path
+from storage.models import Prediction, Product, Review
+from storage.records import PredictionIn, ReviewFilter, ScoreParts
+from storage.repository.predictions import _reason_columns
+
+ORDERS = ("score", "label", "votes", "rating", "time", "review_id", "id", "s_pt_rt", "s_rt_rv", "top_reason")
+FILTERS = (ReviewFilter(), ReviewFilter(text="e"), ReviewFilter(only_labeled=True), ReviewFilter(only_flagged=True),
+           ReviewFilter(has_images=True), ReviewFilter(text="a", only_labeled=True, only_flagged=True))
+
+
+@pytest.fixture
+def scored_db(db, good_catalogue):
+    """The test catalogue, scored by a model with ties, unscored reviews and explanations, with
+    active, undone and corrected flags."""
+    import_path(db, good_catalogue)
+    rng = random.Random(3)
+    with db.begin() as s:
+        mv = repo.register_model_version(s, "m", "/c", "0" * 64, activate=True)
+        pks = list(s.scalars(select(Review.id).order_by(Review.id)))
+        preds = []
+        for pk in pks[:-2]:  # two reviews unscored
+            parts = [[f"block:{k}", f"part {k}", round(rng.uniform(-1, 1), 2)] for k in range(4)]
+            preds.append(PredictionIn(pk, rng.choice((0.5, 1.0, rng.uniform(-2, 2))),
+                                      tuple(rng.choice((None, rng.uniform(0, 4))) for _ in range(5)),
+                                      {"version": 1, "score": 0.0, "base": 0.0, "parts": parts}))
+        repo.write_predictions(s, mv.id, preds)
+        repo.add_flag(s, pks[0], "spam", "a")
+        repo.add_flag(s, pks[1], "model too low", "a", corrected_label=3)
+        undone = repo.add_flag(s, pks[2], "spam", "a")
+        repo.undo_flag(s, undone.id, "a")
+        model_id = mv.id
+    return db, model_id
+
+
+def test_a_page_read_by_ids_first_is_the_slice_of_the_whole_ordered_list(scored_db):
+    db, mv = scored_db
+    with db.begin() as s:
+        products = list(s.scalars(select(Product.id))) + [None]
+        for ppk in products:
+            for order in ORDERS:
+                for descending in (True, False):
+                    for flt in FILTERS:
+                        whole = repo.page_reviews(s, ppk, mv, 0, None, order, descending, flt)
+                        assert repo.count_reviews(s, ppk, flt) == len(whole), (ppk, flt)
+                        for offset, limit in ((0, 2), (1, 3), (2, 100), (len(whole), 5)):
+                            page = repo.page_reviews(s, ppk, mv, offset, limit, order, descending, flt)
+                            assert page == whole[offset:offset + limit], (ppk, order, descending, flt, offset)
+
+
+def test_the_summary_counted_from_the_product_list_is_the_tables_count(scored_db):
+    db, mv = scored_db
+    with db.begin() as s:
+        assert repo.catalogue_summary(s, repo.list_products(s, model_version_id=mv)) == repo.catalogue_summary(s)
+        assert repo.catalogue_summary(s)["corrections"] == 1
+
+
+def test_the_first_product_is_the_product_lists_first_by_title(scored_db):
+    db, _mv = scored_db
+    with db.begin() as s:
+        products = repo.list_products(s)
+        first = min(products, key=lambda p: ((p.title or p.product_id).casefold(), p.id))
+        assert repo.first_product_pk(s) == first.id
+        assert repo.first_product_pk(s, products[-1].product_id) == products[-1].id
+        assert repo.first_product_pk(s, "no such product") is None
+        s.execute(Product.__table__.update().where(Product.id == products[-1].id).values(title=""))
+        assert repo.first_product_pk(s) in {p.id for p in products}
+
+
+def test_the_reason_columns_are_the_two_largest_parts_of_the_stored_explanation(scored_db):
+    db, mv = scored_db
+    with db.begin() as s:
+        rows = s.execute(select(Prediction.explanation, Prediction.top_reason, Prediction.top_reason_value,
+                                Prediction.second_reason, Prediction.second_reason_value)
+                         .where(Prediction.model_version_id == mv)).all()
+    assert rows
+    for explanation, *reasons in rows:
+        ranked = ScoreParts.from_json(explanation).ranked()
+        assert reasons == [ranked[0].label, ranked[0].value, ranked[1].label, ranked[1].value]
+
+
+values = st.floats(-5, 5, allow_nan=False)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(
+    st.none(), st.just({"version": 2}), st.just({"version": 1, "score": "x", "base": 0, "parts": []}),
+    st.fixed_dictionaries({"version": st.just(1), "score": values, "base": values,
+                           "parts": st.lists(st.tuples(st.text(max_size=3), st.sampled_from(("a", "b", "c", "d")),
+                                                       st.one_of(values, st.sampled_from((0.5, -0.5)))),
+                                             max_size=6)})))
+def test_reason_columns_match_the_parsed_explanation_for_any_explanation(explanation):
+    parts = ScoreParts.from_json(explanation)
+    top = [(p.label, p.value) for p in parts.ranked()[:2]] if parts is not None else []
+    top += [(None, None)] * (2 - len(top))
+    got = _reason_columns(explanation)
+    assert (got["top_reason"], got["top_reason_value"], got["second_reason"], got["second_reason_value"]) == \
+        (top[0][0], top[0][1], top[1][0], top[1][1])
