@@ -19,6 +19,7 @@ from storage.records import (
     ProductSubScores,
     ProductSummary,
     ReviewDetail,
+    ReviewFilter,
     ReviewRow,
     SearchResult,
 )
@@ -49,7 +50,10 @@ def load_status(session: Session, with_products: bool = False,
     in a row (or side by side, sharing the GIL: slower than one after the other)."""
     model = repo.get_active_model(session)
     products = load_products(session, model.id if model is not None else None) if with_products else None
-    page = first_page_guess(session, *first_page, model=model) if first_page is not None else None
+    page = None
+    if first_page is not None:
+        page = first_page_guess(session, *first_page, model=model,
+                                products=products.products if products is not None else None)
     summary = repo.catalogue_summary(session, products.products if products is not None else None)
     return StatusSnapshot(model, summary, products, page)
 
@@ -148,6 +152,7 @@ def _page(session: Session, query: ReviewQuery, offset: int, limit: int, among) 
 def open_reviews(
     session: Session, query: ReviewQuery, limit: Optional[int] = PAGE_SIZE,
     known: Optional[tuple[dict[int, RankInfo], Optional[ProductSubScores]]] = None,
+    unfiltered_total: Optional[int] = None,
 ) -> ReviewPage:
     """First page of a product's reviews, their total, their ranks and the product's sub-scores
     (spreads, and the percentiles of the page's reviews).
@@ -156,7 +161,8 @@ def open_reviews(
     of the page's rows only (``complete`` False): the first page does not wait for the whole
     product. Where none are stored they are computed for every review (``complete`` True).
     ``known``: every review's ranks and sub-scores read for the same product and model before
-    (they do not change with the sort or the filter), used instead.
+    (they do not change with the sort or the filter), used instead. ``unfiltered_total``: the
+    product's number of reviews, when read in the same transaction (the total without a filter).
     """
     if query.product_pk is None:
         return ReviewPage(query, 0, [], 0)
@@ -170,6 +176,8 @@ def open_reviews(
                 ranks, subscores = _computed(session, query.product_pk, query.model_version_id)
             among = tuple(pk for pk, info in ranks.items() if info.is_disagreement)
         total = repo.count_reviews_among(session, among, query.flt)
+    elif unfiltered_total is not None and query.flt == ReviewFilter():
+        total = unfiltered_total
     else:
         total = repo.count_reviews(session, query.product_pk, query.flt)
     rows = _page(session, query, 0, limit, among)
@@ -184,17 +192,32 @@ def open_reviews(
 
 
 def first_page_guess(session: Session, product_id: Optional[str], query: ReviewQuery,
-                     model: Optional[ModelVersionRecord] = None) -> Optional[ReviewPage]:
+                     model: Optional[ModelVersionRecord] = None,
+                     products: Optional[list[ProductSummary]] = None) -> Optional[ReviewPage]:
     """The first page the review table will most likely ask for when a database is opened, read
     with the status and the product list instead of after them: of the product ``product_id``
     (None: the product list's first product) under the active model (``model``, read when None),
     in ``query``'s order and filter. None when there is no such product. The table uses it only
-    if it asks for exactly this query (:meth:`ReviewTableModel.offer_first_page`)."""
-    pk = repo.first_product_pk(session, product_id)
+    if it asks for exactly this query (:meth:`ReviewTableModel.offer_first_page`).
+    ``products``: the whole product list, read in the same transaction (the product and its
+    review count are taken from it: no query)."""
+    total = None
+    if products is None:
+        pk = repo.first_product_pk(session, product_id)
+    else:
+        found = ([p for p in products if p.product_id == product_id] if product_id is not None
+                 else [min(products, key=product_list_key)] if products else [])
+        pk, total = (found[0].id, found[0].n_reviews) if found else (None, None)
     if pk is None:
         return None
     model = model if model is not None else repo.get_active_model(session)
-    return open_reviews(session, replace(query, product_pk=pk, model_version_id=model.id if model is not None else None))
+    return open_reviews(session, replace(query, product_pk=pk, model_version_id=model.id if model is not None else None),
+                        unfiltered_total=total)
+
+
+def product_list_key(p: ProductSummary) -> tuple:
+    """The product list's order: title (else product id) case-insensitively, then pk."""
+    return ((p.title or p.product_id).casefold(), p.id)
 
 
 @dataclass(frozen=True)

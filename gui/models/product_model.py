@@ -7,6 +7,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 
 from storage.records import ProductSummary
 
+from ..queries import product_list_key
 from ..state.product_list import ProductListState
 from .formatting import NOT_SCORED, fmt_float, plain_tooltip
 from .roles import KeyRole, RecordRole, SortRole
@@ -110,7 +111,7 @@ class ProductTableModel(QAbstractTableModel):
         """Replace the products; they are kept in title order, the list's default order,
         so the proxy need not sort thousands of rows through Python calls."""
         self.beginResetModel()
-        self._products = sorted(products, key=lambda p: ((p.title or p.product_id).casefold(), p.id))
+        self._products = sorted(products, key=product_list_key)
         self._row_of = {p.id: i for i, p in enumerate(self._products)}
         self.endResetModel()
 

@@ -352,13 +352,9 @@ class QtMainWindow(TriageMixin, ViewsMixin, QMainWindow):
     def _on_database_opened(self, db: Database) -> None:
         self.app_state.database_path = db.display_path
         self.setWindowTitle(f"ReviewScope \u2014 {Path(db.display_path).name}")
-        self.recent_menu.remember(db.url)
         self.app_state.current_review_pk = None
         self.app_state.current_product_pk = None
         self._restore_view(RememberedView.from_json(self.settings.view_state(settings_key(db.url))))
-        self._views_key = None  # not written back while loading
-        self.saved_views_state.load_json(self.settings.saved_views(saved_views_key(db.url)))
-        self._views_key = saved_views_key(db.url)
         # the review table's most likely first page comes with the status and the product list
         # (which decide what it is): of the remembered product, else of the list's first
         remembered = self._restore.product_id if self._restore is not None else None
@@ -366,6 +362,11 @@ class QtMainWindow(TriageMixin, ViewsMixin, QMainWindow):
         self.store.call(queries.load_status, with_products=True,
                         first_page=(remembered, self.review_model.probable_first_query()) if guess else None,
                         on_result=self._on_first_status)
+        # the rest while the store reads (writing the settings file is not on the first paint's path)
+        self.recent_menu.remember(db.url)
+        self._views_key = None  # not written back while loading
+        self.saved_views_state.load_json(self.settings.saved_views(saved_views_key(db.url)))
+        self._views_key = saved_views_key(db.url)
         self._engine_info_due = db.url  # asked after the first page: a Python process on a 2-core machine
         self._check_scored = True
         # the models list and the training panel's counts wait for the first page (they share the GIL)

@@ -100,7 +100,8 @@ def list_products(
         q = q.where(Product.category == category)
     q = q.order_by(Product.id)
     out = []
-    for row in session.execute(q):
+    session.flush()
+    for row in session.connection().execute(q):
         n_scored_v = row[8] if model_version_id is not None else 0
         out.append(ProductSummary(row[0], row[1], row[2] or "", row[3] or "", row[4], row[5], row[6], row[7], n_scored_v))
     return out
@@ -383,9 +384,11 @@ def review_rows_by_pks(session: Session, review_pks: Sequence[int], model_versio
     """Review-table rows of the given reviews (any product), in the order of ``review_pks``."""
     found: dict[int, ReviewRow] = {}
     pks = list(dict.fromkeys(review_pks))
+    q, _ = _review_query(model_version_id)
+    session.flush()
+    conn = session.connection()  # plain rows: no ORM result processing (a page is 500 of them)
     for cond in in_chunks(Review.id, pks):
-        q, _ = _review_query(model_version_id)
-        for r in session.execute(q.where(cond)):
+        for r in conn.execute(q.where(cond)):
             found[r[0]] = _row(r)
     return [found[pk] for pk in pks if pk in found]
 

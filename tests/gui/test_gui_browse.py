@@ -354,6 +354,17 @@ def test_the_first_page_comes_with_the_status_and_a_wrong_guess_reads_the_right_
     with open_db.begin() as s:
         kettle_page = queries.first_page_guess(s, "P-KETTLE", w2.review_model.probable_first_query())
     assert kettle_page is not None and kettle_page.query.product_pk == kettle
+    with open_db.begin() as s:  # the product and its total taken from the product list read beside it
+        from storage import repository as repo
+
+        listed = repo.list_products(s, model_version_id=kettle_page.query.model_version_id)
+        probable = w2.review_model.probable_first_query()
+        for pid in (None, "P-TREES", "P-KETTLE", "no such product"):
+            plain = queries.first_page_guess(s, pid, probable)
+            from_list = queries.first_page_guess(s, pid, probable, products=listed)
+            assert (plain is None) == (from_list is None) == (pid == "no such product")
+            if plain is not None:
+                assert (from_list.query, from_list.total, from_list.rows) == (plain.query, plain.total, plain.rows)
     w2.review_model.offer_first_page(kettle_page)
     w2.app_state.current_product_pk = shoe
     qtbot.waitUntil(lambda: not w2.review_model.is_loading and w2.review_model.query.product_pk == shoe, timeout=WAIT)
