@@ -287,15 +287,25 @@ def _offsets_for(model):
 
 
 def _predict(model, prepared, batch_size, device, on_progress, amp, *, explain: bool, highlight_steps: int = 0):
-    from engine.jobs.highlight import KEY, highlight_records
-    from engine.model.explain import explain as explain_scores
-
     offsets = _offsets_for(model) if explain and highlight_steps > 0 and prepared.sources else None
     model.eval()
     n = len(prepared)
     scores = np.zeros(n, dtype=np.float64)
     subs = np.zeros((n, 5), dtype=np.float64)
     records: list[dict] = [{} for _ in range(n)] if explain else []
+    # no autograd bookkeeping at all, unless highlights need gradients (inference tensors cannot
+    # enter a backward pass)
+    with torch.inference_mode(offsets is None):
+        _predict_batches(model, prepared, batch_size, device, on_progress, amp, explain, highlight_steps, offsets,
+                         scores, subs, records)
+    return scores, subs, records
+
+
+def _predict_batches(model, prepared, batch_size, device, on_progress, amp, explain, highlight_steps, offsets,
+                     scores, subs, records) -> None:
+    from engine.jobs.highlight import KEY, highlight_records
+    from engine.model.explain import explain as explain_scores
+
     done = 0
     for idx in inference_batches(prepared, batch_size):
         batch = make_batch(prepared, idx, model).to(device)
@@ -317,8 +327,7 @@ def _predict(model, prepared, batch_size, device, on_progress, amp, *, explain: 
         subs[idx] = out.sub_scores.float().cpu().numpy()
         done += len(idx)
         if on_progress:
-            on_progress(done, n)
-    return scores, subs, records
+            on_progress(done, len(prepared))
 
 
 def block_means(model: MMSSModel, prepared: Prepared, batch_size: int = 64, device: str | torch.device = "cpu",

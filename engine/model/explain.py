@@ -176,9 +176,16 @@ def explain(model, out) -> ScoreExplanation:
             raise ValueError(f"fusion_reference has shape {tuple(ref.shape)}, expected {(n, d)}")
         masks, coef = shapley_matrix(n)
         masks, coef = masks.to(blocks.device), coef.to(blocks.device)
-        # every coalition of every review: (2^n, B, n, d) -> (2^n, B)
-        x = ref + masks[:, None, :, None] * (blocks - ref)[None]
-        values = _head(model, x.reshape(2**n, B, n * d))
+        # every coalition of every review, g(ref + mask * (blocks - ref)) -> (2^n, B). The fusion
+        # layer is linear, so its input for a coalition is its input at the reference plus the
+        # sum of the present blocks' own terms: n products of the block with its slice of the
+        # weight per review, summed per coalition, instead of the whole layer for each of the
+        # 2^n coalitions (~60x fewer multiplications: most of what explaining cost)
+        weight = model.fusion.weight.float()  # (h, n * d)
+        at_ref = F.linear(ref.reshape(n * d), weight, model.fusion.bias.float())  # (h,)
+        terms = torch.einsum("bkd,hkd->bkh", blocks - ref, weight.view(-1, n, d))  # (B, n, h)
+        pre = at_ref + torch.einsum("sk,bkh->sbh", masks, terms)  # (2^n, B, h)
+        values = F.linear(F.gelu(pre), model.score_head.weight.float(), model.score_head.bias.float()).squeeze(-1)
         phi = values.T @ coef  # (B, n)
         base = values[0]
         full = values[-1]
