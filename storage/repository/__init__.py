@@ -34,7 +34,6 @@ from .bulk_flags import (  # noqa: F401
     bulk_undo_flags,
 )
 from .catalogue import (  # noqa: F401
-    catalogue_summary,
     corrected_labels,
     count_reviews,
     count_reviews_among,
@@ -54,8 +53,8 @@ from .catalogue import (  # noqa: F401
     review_pks_by_product,
     review_pks_matching,
     review_rows_by_pks,
-    training_data_summary,
 )
+from .summaries import catalogue_summary, training_data_summary  # noqa: F401
 from .disputes import (  # noqa: F401
     check_disputes,
     dispute_counts,
