@@ -424,6 +424,11 @@ class TextHighlight:
             return None
 
 
+def part_order(label: str, value: float) -> tuple:
+    """Sort key of a score's parts: largest ``|value|`` first, ties by label."""
+    return (-abs(value), label)
+
+
 @dataclass(frozen=True)
 class ScoreParts:
     """A stored score's explanation: ``base + sum(part.value) == score`` (to 1e-4).
@@ -441,7 +446,7 @@ class ScoreParts:
     def ranked(self) -> tuple[ScorePart, ...]:
         """The parts largest ``|value|`` first, ties by label: the order the waterfall, the
         exports and the review table's reasons share."""
-        return tuple(sorted(self.parts, key=lambda p: (-abs(p.value), p.label)))
+        return tuple(sorted(self.parts, key=lambda p: part_order(p.label, p.value)))
 
     @classmethod
     def from_json(cls, data: Any) -> Optional["ScoreParts"]:

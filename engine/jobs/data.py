@@ -287,47 +287,41 @@ def _offsets_for(model):
 
 
 def _predict(model, prepared, batch_size, device, on_progress, amp, *, explain: bool, highlight_steps: int = 0):
+    from engine.jobs.highlight import KEY, highlight_records
+    from engine.model.explain import explain as explain_scores
+
     offsets = _offsets_for(model) if explain and highlight_steps > 0 and prepared.sources else None
     model.eval()
     n = len(prepared)
     scores = np.zeros(n, dtype=np.float64)
     subs = np.zeros((n, 5), dtype=np.float64)
     records: list[dict] = [{} for _ in range(n)] if explain else []
+    done = 0
     # no autograd bookkeeping at all, unless highlights need gradients (inference tensors cannot
     # enter a backward pass)
     with torch.inference_mode(offsets is None):
-        _predict_batches(model, prepared, batch_size, device, on_progress, amp, explain, highlight_steps, offsets,
-                         scores, subs, records)
+        for idx in inference_batches(prepared, batch_size):
+            batch = make_batch(prepared, idx, model).to(device)
+            with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=amp and str(device).startswith("cuda")):
+                out = model.predict(batch)
+            if explain:
+                why = explain_scores(model, out)
+                scores[idx] = why.score.cpu().numpy()
+                for i, record in zip(idx, why.records()):
+                    records[i] = record
+                if offsets is not None:
+                    lights = highlight_records(model, batch, [prepared.texts[i] for i in idx],
+                                               [prepared.sources[i] for i in idx], offsets, highlight_steps)
+                    for i, light in zip(idx, lights):
+                        if light is not None:
+                            records[i][KEY] = light
+            else:
+                scores[idx] = out.score.float().cpu().numpy()
+            subs[idx] = out.sub_scores.float().cpu().numpy()
+            done += len(idx)
+            if on_progress:
+                on_progress(done, n)
     return scores, subs, records
-
-
-def _predict_batches(model, prepared, batch_size, device, on_progress, amp, explain, highlight_steps, offsets,
-                     scores, subs, records) -> None:
-    from engine.jobs.highlight import KEY, highlight_records
-    from engine.model.explain import explain as explain_scores
-
-    done = 0
-    for idx in inference_batches(prepared, batch_size):
-        batch = make_batch(prepared, idx, model).to(device)
-        with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=amp and str(device).startswith("cuda")):
-            out = model.predict(batch)
-        if explain:
-            why = explain_scores(model, out)
-            scores[idx] = why.score.cpu().numpy()
-            for i, record in zip(idx, why.records()):
-                records[i] = record
-            if offsets is not None:
-                lights = highlight_records(model, batch, [prepared.texts[i] for i in idx],
-                                           [prepared.sources[i] for i in idx], offsets, highlight_steps)
-                for i, light in zip(idx, lights):
-                    if light is not None:
-                        records[i][KEY] = light
-        else:
-            scores[idx] = out.score.float().cpu().numpy()
-        subs[idx] = out.sub_scores.float().cpu().numpy()
-        done += len(idx)
-        if on_progress:
-            on_progress(done, len(prepared))
 
 
 def block_means(model: MMSSModel, prepared: Prepared, batch_size: int = 64, device: str | torch.device = "cpu",

@@ -16,7 +16,7 @@ from sqlalchemy import and_, delete, func, select
 from sqlalchemy.orm import Session, aliased
 
 from ..models import SUBSCORE_COLUMNS, Flag, Prediction, Product, Review, utcnow
-from ..records import SUBSCORE_DECIMALS, PredictionIn, ProductSubScores, ScoreParts, SubScoreSpread
+from ..records import SUBSCORE_DECIMALS, PredictionIn, ProductSubScores, ScoreParts, SubScoreSpread, part_order
 from ._chunks import in_chunks
 from .ranks import product_pks_of_reviews, refresh_ranks
 
@@ -72,7 +72,7 @@ def _reason_columns(explanation) -> dict:
         try:
             float(explanation["score"]), float(explanation["base"])
             parts = [(str(label), float(v)) for _k, label, v in explanation["parts"]]
-            top = heapq.nsmallest(2, parts, key=lambda p: (-abs(p[1]), p[0]))
+            top = heapq.nsmallest(2, parts, key=lambda p: part_order(*p))
         except (KeyError, TypeError, ValueError):
             top = []
     top += [(None, None)] * (2 - len(top))
