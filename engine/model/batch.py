@@ -172,18 +172,21 @@ class MMSSBatch:
 
 
 def pad_states(seqs: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-    """A list of ``(L_i, H)`` token states -> ``(N, L, H)`` zero-padded + ``(N, L)`` bool mask."""
+    """A list of ``(L_i, H)`` token states -> ``(N, L, H)`` float32 zero-padded + ``(N, L)`` bool mask."""
     if not seqs:
         raise ValueError("pad_states: no sequences")
     H = seqs[0].shape[-1]
-    L = max(1, max(int(s.shape[0]) for s in seqs))
-    out = seqs[0].new_zeros(len(seqs), L, H, dtype=torch.float32)
-    mask = torch.zeros(len(seqs), L, dtype=torch.bool)
     for i, s in enumerate(seqs):
         if s.ndim != 2 or s.shape[1] != H:
             raise ValueError(f"pad_states: sequence {i} has shape {tuple(s.shape)}, expected (L, {H})")
-        out[i, : s.shape[0]] = s
-        mask[i, : s.shape[0]] = True
+    if len({s.dtype for s in seqs}) > 1:
+        seqs = [s.to(torch.float32) for s in seqs]
+    # one C++ copy (pad_sequence), then one cast, instead of a Python loop of slice assignments
+    out = torch.nn.utils.rnn.pad_sequence(list(seqs), batch_first=True).to(torch.float32)  # (N, L, H)
+    if out.shape[1] == 0:  # every sequence empty: one masked position, as before
+        out = out.new_zeros(len(seqs), 1, H)
+    lengths = torch.tensor([int(s.shape[0]) for s in seqs])
+    mask = torch.arange(out.shape[1])[None, :] < lengths[:, None]  # (N, L)
     return out, mask
 
 

@@ -18,7 +18,7 @@ from engine.model.layers import SelfAttention, SubtaskHead, soft_pool
 from engine.model.text import TextEncoder, encoder_hidden_size
 from engine.model.batch import MMSSBatch
 
-__all__ = ["MMSSOutput", "MMSSModel"]
+__all__ = ["MMSSOutput", "MMSSModel", "ModalityInputs"]
 
 _INPUTS = ("p_t", "r_t", "p_v", "r_v")  # type-embedding ids of the four inputs
 
@@ -67,6 +67,18 @@ class MMSSOutput:
     loss_parts: dict[str, torch.Tensor] | None = None
     fused_blocks: torch.Tensor | None = None
     metadata_norm: torch.Tensor | None = None
+
+
+class ModalityInputs(dict):
+    """(a)'s inputs per review, ``{name: (features (B, L, d), mask (B, L))}``, as a dict.
+
+    In eval mode also ``distinct``: the inputs that do not read the review text (``p_t``, and
+    ``p_v``, ``r_v`` with images) once per distinct (product, review images) pair, ``(U, L, d)``,
+    and ``pair`` ``(B,)``: each review's row there. A review without an image shares its
+    product's pair. Both None in training (dropout differs per review)."""
+
+    distinct: dict[str, tuple[torch.Tensor, torch.Tensor]] | None = None
+    pair: torch.Tensor | None = None
 
 
 # ====================================================================== model
@@ -238,22 +250,49 @@ class MMSSModel(nn.Module):
         return self.drop(x) * m[..., None], m
 
     # ------------------------------------------------------------------ stages of forward
-    def modality_inputs(self, batch: MMSSBatch) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    def modality_inputs(self, batch: MMSSBatch) -> "ModalityInputs":
         """(a): each input's features and mask per review, ``{"p_t": ((B, Lp, d), (B, Lp)), "r_t": ..,
-        "p_v": .., "r_v": ..}`` (no image inputs under ``text_only``)."""
+        "p_v": .., "r_v": ..}`` (no image inputs under ``text_only``).
+
+        In eval mode the inputs that do not read the review text are also given once per distinct
+        (product, review images) pair (:class:`ModalityInputs`): every review without an image is
+        its product's pair, so the blocks built from them alone are computed once per product."""
         rp = batch.review_product  # (B,)
         Tp, Tp_m = self._text(batch, "product", 0)  # (P, Lp, d): product rows encoded once, then gathered
         Tr, Tr_m = self._text(batch, "review", 1)  # (B, Lr, d), (B, Lr)
-        inputs = {"p_t": (Tp[rp], Tp_m[rp]), "r_t": (Tr, Tr_m)}
-        if not self.config.text_only:  # one self-attention over product + review regions together, then split
-            P, B = batch.num_products, batch.num_reviews
-            Vp, Vp_m = self._regions(batch.product_regions, batch.product_region_mask, P, 0, 2, Tr)
-            Vr, Vr_m = self._regions(batch.review_regions, batch.review_region_mask, B, 1, 3, Tr)
-            Vp, Vp_m = Vp[rp], Vp_m[rp]  # (B, 1 + Np, d), (B, 1 + Np)
-            n_p = Vp.shape[1]
-            V = self.image_attn(torch.cat([Vp, Vr], dim=1), torch.cat([Vp_m, Vr_m], dim=1))  # (B, n_p + n_r, d)
-            inputs["p_v"] = (V[:, :n_p], Vp_m)  # (B, 1 + Np, d)
-            inputs["r_v"] = (V[:, n_p:], Vr_m)  # (B, 1 + Nr, d)
+        inputs = ModalityInputs(p_t=(Tp[rp], Tp_m[rp]), r_t=(Tr, Tr_m))
+        if self.config.text_only:
+            if not self.training:
+                inputs.distinct, inputs.pair = {"p_t": (Tp, Tp_m)}, rp
+            return inputs
+        # one self-attention over product + review regions together, then split
+        P, B = batch.num_products, batch.num_reviews
+        Vp, Vp_m = self._regions(batch.product_regions, batch.product_region_mask, P, 0, 2, Tr)  # (P, 1 + Np, d)
+        Vr, Vr_m = self._regions(batch.review_regions, batch.review_region_mask, B, 1, 3, Tr)  # (B, 1 + Nr, d)
+        if self.training:  # dropout draws anew for every review: no sharing
+            pair_product, pair = rp, None
+        else:
+            # pairs: the P products with an image-less review side (its empty slot, then padding),
+            # then each review that has an image
+            with_image = Vr_m[:, 1:].any(dim=1).nonzero().squeeze(1)  # (n,)
+            none, none_m = self._regions(None, None, P, 1, 3, Tr)  # (P, 1, d), (P, 1)
+            pad = Vr.shape[1] - 1
+            none = F.pad(none, (0, 0, 0, pad))  # (P, 1 + Nr, d): zeros where masked, as in Vr
+            none_m = F.pad(none_m, (0, pad), value=False)  # (P, 1 + Nr)
+            pair_product = torch.cat([torch.arange(P, device=rp.device), rp[with_image]])  # (P + n,)
+            Vr, Vr_m = torch.cat([none, Vr[with_image]]), torch.cat([none_m, Vr_m[with_image]])
+            pair = rp.clone()
+            pair[with_image] = P + torch.arange(len(with_image), device=rp.device)  # (B,): each review's pair
+        Vp, Vp_m = Vp[pair_product], Vp_m[pair_product]  # (U, 1 + Np, d), (U, 1 + Np)
+        n_p = Vp.shape[1]
+        V = self.image_attn(torch.cat([Vp, Vr], dim=1), torch.cat([Vp_m, Vr_m], dim=1))  # (U, n_p + n_r, d)
+        per_pair = {"p_v": (V[:, :n_p], Vp_m), "r_v": (V[:, n_p:], Vr_m)}
+        if pair is None:
+            inputs.update(per_pair)
+        else:
+            inputs.update({k: (x[pair], m[pair]) for k, (x, m) in per_pair.items()})
+            inputs.distinct = {"p_t": (Tp[pair_product], Tp_m[pair_product]), **per_pair}
+            inputs.pair = pair
         return inputs
 
     def review_text_features(self, states: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -273,15 +312,23 @@ class MMSSModel(nn.Module):
 
     def fusion_block(self, name: str, inputs: dict, meta: torch.Tensor | None) -> torch.Tensor:
         """One block of F_c, ``(B, d)`` (:attr:`fusion_block_names`): a branch of (b), a pooled input
-        under ``no_module_b``, or the metadata embedding."""
+        under ``no_module_b``, or the metadata embedding. A block that reads neither the review text
+        nor the metadata is computed once per distinct input pair where ``inputs`` gives them
+        (:class:`ModalityInputs`), then gathered: the same values, once per product."""
         if name == "metadata":
             return self.metadata_proj(meta)  # (B, d)
+        distinct = getattr(inputs, "distinct", None)
+        if distinct is not None and "r_t" not in name.split(" "):
+            return self._block(name, distinct)[inputs.pair]  # (U, d) -> (B, d)
+        return self._block(name, inputs)
+
+    def _block(self, name: str, inputs: dict) -> torch.Tensor:
         if self.config.no_module_b:
             return soft_pool(*inputs[name])
         a, b = name.split(" ")
-        x = torch.cat([inputs[a][0], inputs[b][0]], dim=1)  # (B, La + Lb, d)
-        m = torch.cat([inputs[a][1], inputs[b][1]], dim=1)  # (B, La + Lb)
-        return soft_pool(self.branches[_key(name)](x, m), m)  # (B, d)
+        x = torch.cat([inputs[a][0], inputs[b][0]], dim=1)  # (N, La + Lb, d)
+        m = torch.cat([inputs[a][1], inputs[b][1]], dim=1)  # (N, La + Lb)
+        return soft_pool(self.branches[_key(name)](x, m), m)  # (N, d)
 
     def fused_score(self, blocks: list[torch.Tensor], meta: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
         """(c): ``(f_g* (B, d), score (B,))`` from the blocks of F_c in :attr:`fusion_block_names` order."""

@@ -263,6 +263,27 @@ ABLATIONS = [
 ]
 
 
+@pytest.mark.parametrize("changes", ABLATIONS[:6], ids=lambda c: ",".join(f"{k}={v}" for k, v in c.items()) or "full")
+def test_blocks_computed_once_per_product_equal_the_per_review_ones(model_factory, changes):
+    """Eval mode computes the blocks that do not read the review text once per (product, review
+    images) pair; with dropout 0, training mode computes every one per review: same outputs."""
+    model, cfg = model_factory(**changes)
+    for images in ({}, {"review_images": None}, {"review_images": [[torch.randn(2, FEAT, generator=_g(i))] for i in range(5)]}):
+        batch = _batch(cfg, **images)
+        model.eval()
+        inputs = model.modality_inputs(batch)
+        shared = model(batch)
+        model.train()
+        assert model.modality_inputs(batch).distinct is None
+        each = model(batch, compute_loss=False)
+        for got, want in ((shared.score, each.score), (shared.sub_scores, each.sub_scores),
+                          (shared.fused_blocks, each.fused_blocks)):
+            torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+        if not cfg.text_only:
+            n_image = 0 if images.get("review_images", 0) is None else (5 if images else 3)
+            assert inputs.distinct["p_v"][0].shape[0] == batch.num_products + n_image  # one row per pair
+
+
 @pytest.mark.parametrize("changes", ABLATIONS, ids=lambda c: ",".join(f"{k}={v}" for k, v in c.items()) or "full")
 def test_every_ablation_runs(model_factory, changes):
     model, cfg = model_factory(**changes)
