@@ -8,8 +8,8 @@ run, then docs/performance.md and the scaling plots (docs/perf_*.png).
 
 Sections (``--only a,b``): import, scoring, gui_open, gui_stall, forward (MM-SS forward vs bare
 MiniLM, diagnostic), profile (py-spy of the first paint and of cached scoring); scale (issue 17:
-benchmarks/scale.py at 10k and 100k reviews, 2k and 10k with --quick) runs only when asked
-(``--only scale``). Results are
+benchmarks/scale.py at 10k, 100k and 1M reviews, 2k and 10k with --quick) runs only when asked
+(``--only scale``; a full run keeps its last results in the report). Results are
 saved to benchmarks/results/{cpu,gpu}.json (a --quick run: to its work folder), so that a
 GPU run on another machine and a CPU run here make one report.
 
@@ -81,7 +81,7 @@ def run_gui_open(quick: bool) -> dict:
 
 
 def run_scale(quick: bool) -> dict:
-    sizes, big = ("2000,10000", "1000") if quick else ("10000,100000", "10000")
+    sizes, big = ("2000,10000", "1000") if quick else ("10000,100000,1000000", "10000")  # issue 17: 10k / 100k / 1M
     section(f"scale: import, open, sort, search, queue at {sizes} reviews")
     res, text = run_sub("benchmarks.scale", ["--sizes", sizes, "--big", big], 3600)
     print(res.get("table") or text[-3000:])
@@ -219,7 +219,9 @@ def main(argv=None) -> int:
         if unknown:
             raise SystemExit(f"unknown section(s): {', '.join(sorted(unknown))}")
         path = results_dir / "cpu.json"
-        res = json.loads(path.read_text()) if (path.exists() and args.only) else {}
+        res = json.loads(path.read_text()) if path.exists() else {}
+        if not args.only:  # a full run replaces every section but the optional ones it does not run
+            res = {k: v for k, v in res.items() if k in OPTIONAL}
         res["machine"] = machine()
         res["quick"] = args.quick
         t_all = time.perf_counter()
