@@ -22,6 +22,7 @@ from storage.records import (
     ReviewFilter,
     ReviewRow,
     SearchResult,
+    product_order,
 )
 
 from storage.ranking import Disagreement, DisagreementMode, RankInfo, RankInput, rank_product
@@ -216,8 +217,8 @@ def first_page_guess(session: Session, product_id: Optional[str], query: ReviewQ
 
 
 def product_list_key(p: ProductSummary) -> tuple:
-    """The product list's order: title (else product id) case-insensitively, then pk."""
-    return ((p.title or p.product_id).casefold(), p.id)
+    """The product list's order (:func:`storage.records.product_order`)."""
+    return product_order(p.title, p.product_id, p.id)
 
 
 @dataclass(frozen=True)

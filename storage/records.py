@@ -424,6 +424,12 @@ class TextHighlight:
             return None
 
 
+def product_order(title: str | None, product_id: str, pk: int) -> tuple:
+    """Sort key of the product list: title (else product id) case-insensitively (``casefold``,
+    beyond ASCII: SQL ``lower()`` is not the same), then pk."""
+    return ((title or product_id).casefold(), pk)
+
+
 def part_order(label: str, value: float) -> tuple:
     """Sort key of a score's parts: largest ``|value|`` first, ties by label."""
     return (-abs(value), label)

@@ -21,6 +21,7 @@ from ..records import (
     ReviewRow,
     TrainingProduct,
     TrainingReview,
+    product_order,
 )
 from ._chunks import in_chunks
 from .disputes import disputed_interactions
@@ -124,8 +125,10 @@ def first_product_pk(session: Session, product_id: str | None = None) -> int | N
     in the product list's order (title, else product id, case-insensitively; then pk)."""
     if product_id is not None:
         return session.scalar(select(Product.id).where(Product.product_id == product_id))
-    name = func.lower(func.coalesce(func.nullif(Product.title, ""), Product.product_id))
-    return session.scalar(select(Product.id).order_by(name, Product.id).limit(1))
+    # the product list's own key, in Python: SQL lower() folds ASCII only ("É" stays before "é")
+    rows = session.execute(select(Product.id, Product.title, Product.product_id))
+    first = min(rows, key=lambda r: product_order(r[1], r[2], r[0]), default=None)
+    return None if first is None else first[0]
 
 
 _ORDERABLE = {

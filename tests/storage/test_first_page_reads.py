@@ -13,7 +13,7 @@ from sqlalchemy import select
 from storage import repository as repo
 from storage.importers import import_path
 from storage.models import Prediction, Product, Review
-from storage.records import PredictionIn, ReviewFilter, ScoreParts
+from storage.records import PredictionIn, ReviewFilter, ScoreParts, product_order
 from storage.repository.predictions import _reason_columns
 
 ORDERS = ("score", "label", "votes", "rating", "time", "review_id", "id", "s_pt_rt", "s_rt_rv", "top_reason")
@@ -71,12 +71,27 @@ def test_the_first_product_is_the_product_lists_first_by_title(scored_db):
     db, _mv = scored_db
     with db.begin() as s:
         products = repo.list_products(s)
-        first = min(products, key=lambda p: ((p.title or p.product_id).casefold(), p.id))
+        first = min(products, key=lambda p: ((p.title or p.product_id).casefold(), p.id))  # the list's order
         assert repo.first_product_pk(s) == first.id
         assert repo.first_product_pk(s, products[-1].product_id) == products[-1].id
         assert repo.first_product_pk(s, "no such product") is None
         s.execute(Product.__table__.update().where(Product.id == products[-1].id).values(title=""))
         assert repo.first_product_pk(s) in {p.id for p in products}
+
+
+def test_the_first_product_follows_the_product_lists_case_folding_beyond_ascii(scored_db):
+    """SQL lower() leaves "É" as it is, so it would put "Étagère" before "éclair"; the product list
+    (casefold) puts "éclair" first, and so must the first product."""
+    db, _mv = scored_db
+    with db.begin() as s:
+        pks = [p.id for p in repo.list_products(s)]
+        assert len(pks) >= 3
+        titles = {pks[0]: "\u00fe last", pks[1]: "\u00c9tag\u00e8re", pks[2]: "\u00e9clair"}
+        for pk in pks:
+            s.execute(Product.__table__.update().where(Product.id == pk).values(title=titles.get(pk, "\u00fe last")))
+        listed = sorted(repo.list_products(s), key=lambda p: product_order(p.title, p.product_id, p.id))
+        assert listed[0].title == "\u00e9clair"
+        assert repo.first_product_pk(s) == listed[0].id == pks[2]
 
 
 def test_the_reason_columns_are_the_two_largest_parts_of_the_stored_explanation(scored_db):
