@@ -618,6 +618,22 @@ What is left is mostly the MM-SS head itself (4.2-4.4 s of the ~6.5 s job on one
 branches over 64+64 token states), then writing the predictions and their ranks (~0.7 s), reading the
 cached states (~0.45 s) and padding them into batches (~0.4 s). Sorting batches by review length
 first instead of product length was tried and was no faster.
+
+Stop 28:
+
+- **Blocks without the review text computed once per product.** The product text x review images and
+  product images x review images branches (and the image self-attention before them) read nothing of
+  a review without an image: in eval mode the model computes them once per distinct (product, review
+  images) pair and gathers them for the reviews (`ModalityInputs`; training still computes each
+  review's own, since dropout differs per review). On ../shared/data, whose reviews have no images,
+  the p_t r_v branch went from 0.48 to 0.12 s of the job (torch profiler, in the job); the cached job
+  from 6.8-7.0 to 6.4-6.5 s in interleaved runs of the old and the new code (no highlights). The
+  test holds the shared blocks equal to training mode's per-review ones.
+- **Padding in one copy** (`pad_states` through `pad_sequence`): 3.4 -> 0.7 ms a batch of 64 texts.
+- Tried and dropped: the math attention kernel (1.7x slower than the flash kernel on these lengths);
+  batches of 128 or 256 (within the noise of 64: the head is compute-bound, padding is 4-6% of it).
+- This machine differs from stop 27's: cold scoring of ../shared/data took 195 s here against 130 s
+  there, the cached job about the same. The ratio is only comparable within one run.
 """
 
 SEARCH_INDEX_NOTES = """\
@@ -735,23 +751,33 @@ above is the critical path: `load_status` (with the product list) -> `open_revie
    moves, the background reads, now the first review's detail) holds the store busy until it has
    started its jobs (`Store.hold`), so anything that waits for `not store.busy` (tests, benchmarks)
    also waits for it.
+8. *Stop 28: the first paint on this machine misses the goal.* Stop 27 measured 72 ms against a bare
+   24 ms (2.9x) on its machine; on this stop's machine (another CPU: MiniLM 57 texts/s here, 68
+   there) the same code gives 83-91 ms against 26-27 ms, 3.1-3.5x in three runs (the table above is
+   one of them). Sampled in the window (every thread, every 0.5 ms): the status job is ~60 ms of
+   it (SQL execution about half; fetching the 1,801 products' rows and the page's 500 rows, and the
+   page's stored ranks, the rest; ~42 ms when run alone in a warm process), the final repaint of the
+   table ~12 ms (20 visible rows, 100 sub-score cells at 40-80 us each plus Qt's own text cells). No
+   single part is above 20 ms: what would cut it is a stored per-product count table (the product
+   list without its GROUP BY over every review; a migration, kept up to date by every import, flag
+   and undo) or cached cell pixmaps. Not done this stop.
 """
 
 SCALE_NOTES = """\
-**What the scale run says** (stop 26, after the stored ranks and the streamed product metrics; 10k /
-100k / 1M, one run each, the 1M catalogue is 375 MiB of JSONL and a 360 MiB database). *Flat:* the
-disagreement queue (slope 0.02: 14 -> 16 ms from 100k to 1M, against 2.3 s and slope 0.85 at stop 25;
-its bare SELECT, which sorts every scored review, grows linearly: 0.05x of it at 1M), the sort of a
-10,000-review product (slope -0.04), the app's memory (VmHWM 175 -> 189 MiB after the first paint,
-211 -> 261 MiB at the end, slope 0.05; 434 MiB at 1M at stop 25, when the product metrics and the
-queue held every score of the model: the metrics now stream one product at a time, the queue reads
-500 rows), the search against bare FTS5 (1.0x at every size). *Sub-linear:* the first paint (slope
-0.23; 183 ms at 100k and 447 ms at 1M, 2.9x its bare SELECT there, whose product-list GROUP BY grows
-with the catalogue; at 10k and 100k the window's own cost dominates the ratio). *Import:* 1.7x the
-bare process's time at 1M, peak memory 1.3 GiB against 0.8 GiB for the bare process, which also holds
-every row; the parsed catalogue is held whole until it is written (left for a later stop). *Scoring
-everything* (untimed setup) now includes storing the ranks: about 45 s at 1M for a random score of
-every review in one `write_predictions` call."""
+**What the scale run says** (stop 28, one run at 10k / 100k / 1M; the 1M catalogue is 375 MiB of JSONL
+and a 360 MiB database). *Flat:* the disagreement queue (slope 0.05: 11.5 -> 14.5 ms from 10k to 1M;
+its bare SELECT sorts every scored review and grows linearly, so the queue is 0.04x of it at 1M), the
+sort of a 10,000-review product (slope -0.03), the app's memory (VmHWM 174 -> 185 MiB after the first
+paint, 209 -> 261 MiB at the end, slope 0.05). *Sub-linear:* the first paint (slope 0.17: 142 ms at
+100k and 301 ms at 1M, 2.0x its bare SELECT there, whose product-list GROUP BY grows with the
+catalogue; at 10k and 100k the window's own first frame dominates the ratio; stop 26 measured 447 ms
+at 1M before the first page came with the status). *Linear, as their baselines:* the search index
+catch-up after an import (1.16x bare FTS5 at 1M, in 50 steps between which the app stays responsive)
+and a search over every review (1.0x). *Import:* 1.8x the bare process's time at 1M; peak memory 1.3
+GiB against 0.8 GiB for the bare process, which also holds every row: the validated catalogue is held
+whole until it is written, so that a bad line leaves the database untouched (streaming it would need a
+second reading pass; not done). *Scoring everything* (untimed setup) includes storing the ranks:
+about 47 s at 1M."""
 
 
 CHANGES = """\
@@ -765,6 +791,7 @@ CHANGES = """\
 | engine/jobs/data.py | inference batches sorted by text lengths, run under `torch.inference_mode`; fp16 states kept fp16; metadata over all reviews of a product | MM-SS head a few % cheaper per review; a partial rescoring gives the same scores as a full one |
 | engine/model/explain.py (stop 27) | Shapley coalitions through the linear fusion layer as sums of per-block terms | explaining ../shared/data 0.91 -> 0.17 s, the same parts |
 | engine/jobs/score.py, data.py (stop 27) | start-up heap frozen out of the collector's passes during the loop; first pass under `inference_mode` | with the explanation change: the cached rescoring job of ../shared/data 7.9 -> 6.5-6.7 s |
+| engine/model/mmss.py, batch.py (stop 28) | blocks that read neither the review text nor the metadata computed once per (product, review images) pair in eval mode; `pad_states` in one copy | cached rescoring of ../shared/data 6.8-7.0 -> 6.4-6.5 s (interleaved runs, no highlights) |
 | gui/queries.py, storage/repository/catalogue.py (stop 27) | first page read with the status; ids-then-rows pages; lean counts; summary from the product list | first paint at 100,000 reviews 117 -> 72 ms |
 | storage/importers/__init__.py, common.py, jsonl.py | fast paths for known-fields-only rows and empty JSON values (the garbage-collector pause of the same round was removed in stop 20: it aborted the app) | import of ../shared/data 0.371 s, 0.30x of raw executemany |
 
