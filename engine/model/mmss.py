@@ -272,17 +272,22 @@ class MMSSModel(nn.Module):
         if self.training:  # dropout draws anew for every review: no sharing
             pair_product, pair = rp, None
         else:
-            # pairs: the P products with an image-less review side (its empty slot, then padding),
-            # then each review that has an image
-            with_image = Vr_m[:, 1:].any(dim=1).nonzero().squeeze(1)  # (n,)
-            none, none_m = self._regions(None, None, P, 1, 3, Tr)  # (P, 1, d), (P, 1)
+            # pairs: each product that has an image-less review (its review side: the empty slot,
+            # then padding), then each review that has an image
+            has_image = Vr_m[:, 1:].any(dim=1)  # (B,)
+            with_image = has_image.nonzero().squeeze(1)  # (n,)
+            products = torch.unique(rp[~has_image])  # (Q,) sorted
+            Q = len(products)
+            none, none_m = self._regions(None, None, Q, 1, 3, Tr)  # (Q, 1, d), (Q, 1)
             pad = Vr.shape[1] - 1
-            none = F.pad(none, (0, 0, 0, pad))  # (P, 1 + Nr, d): zeros where masked, as in Vr
-            none_m = F.pad(none_m, (0, pad), value=False)  # (P, 1 + Nr)
-            pair_product = torch.cat([torch.arange(P, device=rp.device), rp[with_image]])  # (P + n,)
+            none = F.pad(none, (0, 0, 0, pad))  # (Q, 1 + Nr, d): zeros where masked, as in Vr
+            none_m = F.pad(none_m, (0, pad), value=False)  # (Q, 1 + Nr)
+            pair_product = torch.cat([products, rp[with_image]])  # (Q + n,)
             Vr, Vr_m = torch.cat([none, Vr[with_image]]), torch.cat([none_m, Vr_m[with_image]])
-            pair = rp.clone()
-            pair[with_image] = P + torch.arange(len(with_image), device=rp.device)  # (B,): each review's pair
+            slot = torch.full((P,), -1, dtype=torch.long, device=rp.device)
+            slot[products] = torch.arange(Q, device=rp.device)
+            pair = slot[rp]  # (B,): each review's pair
+            pair[with_image] = Q + torch.arange(len(with_image), device=rp.device)
         Vp, Vp_m = Vp[pair_product], Vp_m[pair_product]  # (U, 1 + Np, d), (U, 1 + Np)
         n_p = Vp.shape[1]
         V = self.image_attn(torch.cat([Vp, Vr], dim=1), torch.cat([Vp_m, Vr_m], dim=1))  # (U, n_p + n_r, d)
