@@ -250,7 +250,7 @@ class MMSSModel(nn.Module):
         return self.drop(x) * m[..., None], m
 
     # ------------------------------------------------------------------ stages of forward
-    def modality_inputs(self, batch: MMSSBatch) -> "ModalityInputs":
+    def modality_inputs(self, batch: MMSSBatch) -> ModalityInputs:
         """(a): each input's features and mask per review, ``{"p_t": ((B, Lp, d), (B, Lp)), "r_t": ..,
         "p_v": .., "r_v": ..}`` (no image inputs under ``text_only``).
 
