@@ -71,7 +71,7 @@ def test_the_first_product_is_the_product_lists_first_by_title(scored_db):
     db, _mv = scored_db
     with db.begin() as s:
         products = repo.list_products(s)
-        first = min(products, key=lambda p: ((p.title or p.product_id).casefold(), p.id))  # the list's order
+        first = min(products, key=lambda p: ((p.title or p.product_id).casefold(), p.id))
         assert repo.first_product_pk(s) == first.id
         assert repo.first_product_pk(s, products[-1].product_id) == products[-1].id
         assert repo.first_product_pk(s, "no such product") is None
@@ -86,7 +86,7 @@ def test_the_first_product_follows_the_product_lists_case_folding_beyond_ascii(s
     with db.begin() as s:
         pks = [p.id for p in repo.list_products(s)]
         assert len(pks) >= 3
-        titles = {pks[0]: "\u00fe last", pks[1]: "\u00c9tag\u00e8re", pks[2]: "\u00e9clair"}
+        titles = {pks[1]: "\u00c9tag\u00e8re", pks[2]: "\u00e9clair"}  # the others: "\u00fe last"
         for pk in pks:
             s.execute(Product.__table__.update().where(Product.id == pk).values(title=titles.get(pk, "\u00fe last")))
         listed = sorted(repo.list_products(s), key=lambda p: product_order(p.title, p.product_id, p.id))
