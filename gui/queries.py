@@ -150,6 +150,20 @@ def _page(session: Session, query: ReviewQuery, offset: int, limit: int, among) 
     )
 
 
+def _stored_score_page(session: Session, query: ReviewQuery, offset: int, limit: Optional[int]):
+    """``(rows, ranks, sub-scores)`` of a page in the default order (score, descending, no filter)
+    read by the stored model ranks (:func:`storage.repository.stored_score_page`); None for any
+    other query, or when the product's ranks are not stored."""
+    if not (limit is not None and query.order_by == "score" and query.descending and query.flt == ReviewFilter()
+            and query.product_pk is not None and query.model_version_id is not None):
+        return None
+    stored = repo.stored_score_page(session, query.product_pk, query.model_version_id, offset, limit)
+    if stored is None:
+        return None
+    pks, ranks, subscores = stored
+    return repo.review_rows_by_pks(session, pks, query.model_version_id), ranks, subscores
+
+
 def open_reviews(
     session: Session, query: ReviewQuery, limit: Optional[int] = PAGE_SIZE,
     known: Optional[tuple[dict[int, RankInfo], Optional[ProductSubScores]]] = None,
@@ -181,8 +195,12 @@ def open_reviews(
         total = unfiltered_total
     else:
         total = repo.count_reviews(session, query.product_pk, query.flt)
-    rows = _page(session, query, 0, limit, among)
     complete = True
+    fast = _stored_score_page(session, query, 0, limit) if ranks is None and among is None else None
+    if fast is not None:
+        rows, ranks, subscores = fast
+        return ReviewPage(query, 0, rows, total, ranks, subscores, among, False)
+    rows = _page(session, query, 0, limit, among)
     if ranks is None:
         stored = repo.stored_context(session, query.product_pk, query.model_version_id, [r.id for r in rows])
         if stored is not None:
@@ -250,6 +268,11 @@ def more_reviews(session: Session, query: ReviewQuery, offset: int, among, limit
                  with_ranks: bool = False) -> ReviewPage:
     """A further page; ``with_ranks``: with the stored ranks and percentiles of its rows (when
     the first page brought only its own)."""
+    fast = _stored_score_page(session, query, offset, limit) if among is None else None
+    if fast is not None:
+        rows, ranks, subscores = fast
+        return (ReviewPage(query, offset, rows, -1, ranks, subscores, among, False) if with_ranks
+                else ReviewPage(query, offset, rows, -1))
     rows = _page(session, query, offset, limit, among)
     if not (with_ranks and query.product_pk is not None and rows):
         return ReviewPage(query, offset, rows, -1)

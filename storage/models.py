@@ -220,6 +220,8 @@ class ReviewRank(Base):
         Index("ix_review_ranks_queue_rank", "model_version_id", "queue_rank_key", "queue_label_key", "review_pk"),
         Index("ix_review_ranks_queue_label", "model_version_id", "queue_label_key", "queue_rank_key", "review_pk"),
         Index("ix_review_ranks_product", "product_pk", "model_version_id"),
+        # a product's reviews in score order (model ranks 1..n_scored; migration 0011)
+        Index("ix_review_ranks_model_order", "model_version_id", "product_pk", "model_rank"),
     )
 
     model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="CASCADE"), primary_key=True)

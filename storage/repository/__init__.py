@@ -112,6 +112,7 @@ from .ranks import (  # noqa: F401
     product_pks_of_reviews,
     refresh_ranks,
     stored_context,
+    stored_score_page,
     stored_disagreements,
 )
 from .search import catch_up_search_index, parse_search, search_backlog, search_reviews  # noqa: F401
@@ -189,6 +190,7 @@ __all__ = [
     "refresh_ranks",
     "stored_disagreements",
     "stored_context",
+    "stored_score_page",
     "disagreement_pks",
     "prediction_counts",
     "product_fingerprints",

@@ -28,8 +28,8 @@ from ..ranking import MODEL_TOO_HIGH, MODEL_TOO_LOW, Disagreement, DisagreementM
 from ..records import ProductSubScores, SubScoreSpread
 from ._chunks import in_chunks
 
-__all__ = ["refresh_ranks", "product_pks_of_reviews", "stored_disagreements", "stored_context", "disagreement_pks",
-           "PERCENTILE_COLUMNS"]
+__all__ = ["refresh_ranks", "product_pks_of_reviews", "stored_disagreements", "stored_context", "stored_score_page",
+           "disagreement_pks", "PERCENTILE_COLUMNS"]
 
 _PG_LOCK_KEY = 0x52414E4B  # "RANK": PostgreSQL advisory lock of rank refreshes
 
@@ -133,25 +133,74 @@ def stored_context(
     scored none of, or ranked by the migration without sub-score figures): compute them instead."""
     if model_version_id is None:
         return None
-    head = session.execute(select(ProductRank.n_scored, ProductRank.n_reviews, ProductRank.subscore_spreads).where(
-        ProductRank.model_version_id == model_version_id, ProductRank.product_pk == product_pk)).first()
-    if head is None or head[2] is None:
+    head = _head(session, product_pk, model_version_id)
+    if head is None:
         return None
-    n_scored, n_reviews, spreads = head
-    cols = (ReviewRank.review_pk, ReviewRank.model_rank, ReviewRank.vote_rank, ReviewRank.implied_label,
-            ReviewRank.label_gap, ReviewRank.rank_gap, *(getattr(ReviewRank, c) for c in PERCENTILE_COLUMNS))
-    base = select(*cols).where(ReviewRank.model_version_id == model_version_id, ReviewRank.product_pk == product_pk)
+    base = _context_rows(model_version_id, product_pk)
     queries = [base] if review_pks is None else [base.where(c) for c in in_chunks(ReviewRank.review_pk, review_pks)]
-    ranks: dict[int, RankInfo] = {}
-    percentiles: dict[int, tuple] = {}
     session.flush()
     conn = session.connection()
-    for q in queries:
-        for pk, model_rank, vote_rank, implied, label_gap, rank_gap, *pct in conn.execute(q):
-            ranks[pk] = RankInfo(model_rank, n_scored, vote_rank, n_reviews, implied, label_gap, rank_gap)
-            if model_rank is not None:
-                percentiles[pk] = tuple(pct)
-    return ranks, ProductSubScores(product_pk, model_version_id, tuple(_spread(s) for s in spreads), percentiles)
+    ranks, subscores, _order = _context(product_pk, model_version_id, head, (r for q in queries for r in conn.execute(q)))
+    return ranks, subscores
+
+
+def _head(session: Session, product_pk: int, model_version_id: int):
+    """The product's ``(n_scored, n_reviews, spreads)`` under the model; None without stored
+    sub-score figures (see :func:`stored_context`)."""
+    head = session.execute(select(ProductRank.n_scored, ProductRank.n_reviews, ProductRank.subscore_spreads).where(
+        ProductRank.model_version_id == model_version_id, ProductRank.product_pk == product_pk)).first()
+    return None if head is None or head[2] is None else head
+
+
+def _context_rows(model_version_id: int, product_pk: int):
+    """The stored rank columns of a product's reviews under a model (see :func:`_context`)."""
+    cols = (ReviewRank.review_pk, ReviewRank.model_rank, ReviewRank.vote_rank, ReviewRank.implied_label,
+            ReviewRank.label_gap, ReviewRank.rank_gap, *(getattr(ReviewRank, c) for c in PERCENTILE_COLUMNS))
+    return select(*cols).where(ReviewRank.model_version_id == model_version_id, ReviewRank.product_pk == product_pk)
+
+
+def _context(product_pk: int, model_version_id: int, head, rows) -> tuple[dict[int, RankInfo], ProductSubScores, list[int]]:
+    """Ranks and sub-scores from the product's ``product_ranks`` row (``head``: n_scored,
+    n_reviews, spreads) and :func:`_context_rows` rows; with the rows' review pks in their order."""
+    n_scored, n_reviews, spreads = head
+    ranks: dict[int, RankInfo] = {}
+    percentiles: dict[int, tuple] = {}
+    order: list[int] = []
+    for pk, model_rank, vote_rank, implied, label_gap, rank_gap, *pct in rows:
+        order.append(pk)
+        ranks[pk] = RankInfo(model_rank, n_scored, vote_rank, n_reviews, implied, label_gap, rank_gap)
+        if model_rank is not None:
+            percentiles[pk] = tuple(pct)
+    return ranks, ProductSubScores(product_pk, model_version_id, tuple(_spread(s) for s in spreads), percentiles), order
+
+
+def stored_score_page(
+    session: Session, product_pk: int, model_version_id: Optional[int], offset: int, limit: int,
+) -> Optional[tuple[list[int], dict[int, RankInfo], ProductSubScores]]:
+    """Reviews ``offset`` to ``offset + limit`` of the product in the review table's default order
+    (score descending, ties by review id, unscored reviews last by review id: the stored model
+    ranks 1..n_scored are that order), with what :func:`stored_context` gives for them, read by
+    the ``(model, product, model rank)`` index: a range of it, whatever the product's size,
+    instead of sorting every review of the product by its score (10,000 reviews: 0.6 against
+    11 ms of SQL, and the ranks come with the keys). None when :func:`stored_context` is None."""
+    if model_version_id is None:
+        return None
+    head = _head(session, product_pk, model_version_id)
+    if head is None:
+        return None
+    n_scored = head[0]
+    base = _context_rows(model_version_id, product_pk)
+    session.flush()
+    conn = session.connection()
+    found: list = []
+    if offset < n_scored:
+        found += conn.execute(base.where(ReviewRank.model_rank > offset, ReviewRank.model_rank <= offset + limit)
+                              .order_by(ReviewRank.model_rank)).all()
+    if len(found) < limit:
+        found += conn.execute(base.where(ReviewRank.model_rank.is_(None)).order_by(ReviewRank.review_pk)
+                              .offset(max(0, offset - n_scored)).limit(limit - len(found))).all()
+    ranks, subscores, order = _context(product_pk, model_version_id, head, found)
+    return order, ranks, subscores
 
 
 def disagreement_pks(session: Session, product_pk: int, model_version_id: int) -> Optional[tuple[int, ...]]:

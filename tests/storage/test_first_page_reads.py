@@ -60,6 +60,31 @@ def test_a_page_read_by_ids_first_is_the_slice_of_the_whole_ordered_list(scored_
                             assert page == whole[offset:offset + limit], (ppk, order, descending, flt, offset)
 
 
+def test_a_page_in_score_order_read_by_the_stored_ranks_is_the_slice_of_the_sorted_list(scored_db):
+    """The default order (score descending, ties by review id, unscored last) read from the model
+    ranks' index: every slice, across the scored/unscored boundary, with the ranks and sub-score
+    percentiles stored_context gives for the same reviews."""
+    db, mv = scored_db
+    with db.begin() as s:
+        n_checked = 0
+        for ppk in s.scalars(select(Product.id)):
+            whole = [r.id for r in repo.page_reviews(s, ppk, mv, 0, None, "score", True, ReviewFilter())]
+            n_scored = sum(r.score is not None for r in repo.page_reviews(s, ppk, mv, 0, None))
+            for offset, limit in ((0, 1), (0, 2), (1, 3), (0, len(whole)), (max(0, n_scored - 1), 2), (n_scored, 5),
+                                  (len(whole), 5), (len(whole) + 3, 2)):
+                got = repo.stored_score_page(s, ppk, mv, offset, limit)
+                if n_scored == 0:
+                    assert got is None  # nothing stored: the caller sorts
+                    continue
+                pks, ranks, subscores = got
+                assert pks == whole[offset:offset + limit], (ppk, offset, limit)
+                ranks_of, subscores_of = repo.stored_context(s, ppk, mv, pks)
+                assert ranks == ranks_of and subscores == subscores_of
+                n_checked += 1
+        assert n_checked
+        assert repo.stored_score_page(s, ppk, None, 0, 5) is None
+
+
 def test_the_summary_counted_from_the_product_list_is_the_tables_count(scored_db):
     db, mv = scored_db
     with db.begin() as s:
