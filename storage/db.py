@@ -200,7 +200,7 @@ def _alembic_config(connection=None):
     return cfg
 
 
-HEAD_REVISION = "0011_score_order_index"
+HEAD_REVISION = "0012_product_counts"
 """The newest migration, written out so that opening a database already at it reads one row and
 imports no Alembic (~0.1 s of a command's start-up). tests/storage/test_schema_migrations.py checks
 it against the migration scripts: a new migration must update it."""

@@ -76,6 +76,8 @@ class Base(DeclarativeBase):
 
 class Product(Base):
     __tablename__ = "products"
+    # the counts below are the database's (defaults, triggers): not read back after an insert
+    __mapper_args__ = {"eager_defaults": False}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     product_id: Mapped[str] = mapped_column(String(200), unique=True)
@@ -86,6 +88,10 @@ class Product(Base):
     image_urls: Mapped[list[Any]] = mapped_column(default=list)
     extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    # its reviews, and those with a vote label: kept by triggers on reviews (migration 0012), never
+    # written by the app
+    n_reviews: Mapped[int] = mapped_column(Integer, server_default="0")
+    n_labelled: Mapped[int] = mapped_column(Integer, server_default="0")
 
     reviews: Mapped[list["Review"]] = relationship(back_populates="product", passive_deletes=True)
 

@@ -59,11 +59,8 @@ def list_products(
     session: Session, search: str = "", category: str | None = None, model_version_id: int | None = None
 ) -> list[ProductSummary]:
     """Products with counts: reviews, labelled reviews, active flags, scored by the model."""
-    n_reviews = (
-        select(Review.product_pk, func.count().label("n"), func.count(Review.label).label("nl"))
-        .group_by(Review.product_pk)
-        .subquery()
-    )
+    # the review counts are the product's own columns, kept by triggers (migration 0012): no
+    # count over the catalogue's reviews (8 ms of SQL at 100,000 reviews, 10x that at 1,000,000)
     n_flagged = (
         select(Review.product_pk, func.count(func.distinct(Flag.review_pk)).label("n"))
         .join(Flag, Flag.review_pk == Review.id)
@@ -77,15 +74,11 @@ def list_products(
         Product.title,
         Product.category,
         Product.split,
-        func.coalesce(n_reviews.c.n, 0),
-        func.coalesce(n_reviews.c.nl, 0),
+        Product.n_reviews,
+        Product.n_labelled,
         func.coalesce(n_flagged.c.n, 0),
     ]
-    q = (
-        select(*cols)
-        .outerjoin(n_reviews, n_reviews.c.product_pk == Product.id)
-        .outerjoin(n_flagged, n_flagged.c.product_pk == Product.id)
-    )
+    q = select(*cols).outerjoin(n_flagged, n_flagged.c.product_pk == Product.id)
     if model_version_id is not None:
         # the scored counts stored with the model's ranks (ranks.py): a key lookup per product
         # instead of counting every prediction of the model (28 ms of SQL at 100,000 reviews)
@@ -97,12 +90,11 @@ def list_products(
     if category:
         q = q.where(Product.category == category)
     q = q.order_by(Product.id)
-    out = []
     session.flush()
-    for row in session.connection().execute(q):
-        n_scored_v = row[8] if model_version_id is not None else 0
-        out.append(ProductSummary(row[0], row[1], row[2] or "", row[3] or "", row[4], row[5], row[6], row[7], n_scored_v))
-    return out
+    rows = session.connection().execute(q).all()
+    if model_version_id is None:
+        return [ProductSummary(r[0], r[1], r[2] or "", r[3] or "", r[4], r[5], r[6], r[7], 0) for r in rows]
+    return [ProductSummary(r[0], r[1], r[2] or "", r[3] or "", r[4], r[5], r[6], r[7], r[8]) for r in rows]
 
 
 def product_titles(session: Session, product_ids: Sequence[str]) -> dict[str, str]:

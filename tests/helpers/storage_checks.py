@@ -171,3 +171,17 @@ def scored_counts(session, model_version_id: int) -> dict[int, int]:
 
     return dict(session.execute(select(ProductRank.product_pk, ProductRank.n_scored)
                                 .where(ProductRank.model_version_id == model_version_id)).all())
+
+
+def product_counts_as_counted(session) -> tuple[dict, dict]:
+    """``(stored, counted)``: product pk -> (reviews, labelled reviews) as ``products`` holds them
+    (kept by migration 0012's triggers) and as counted here over ``reviews``. Equal when current."""
+    from sqlalchemy import func, select
+
+    from storage.models import Product, Review
+
+    stored = {pk: (n, nl) for pk, n, nl in session.execute(select(Product.id, Product.n_reviews, Product.n_labelled))}
+    counted = {pk: (0, 0) for pk in stored}
+    counted.update({pk: (n, nl) for pk, n, nl in session.execute(
+        select(Review.product_pk, func.count(), func.count(Review.label)).group_by(Review.product_pk))})
+    return stored, counted

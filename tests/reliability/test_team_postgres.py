@@ -14,10 +14,10 @@ import threading
 import time
 
 import pytest
-from sqlalchemy import func, inspect, select
+from sqlalchemy import func, inspect, select, text
 
 import faultkit as fk
-from helpers.storage_checks import write_good_catalogue
+from helpers.storage_checks import product_counts_as_counted, write_good_catalogue
 from storage import db as storage_db
 from storage import open_database
 from storage import repository as repo
@@ -52,6 +52,15 @@ def test_same_migrations_and_repository_functions_on_postgresql(pg_url, tmp_path
     assert (report.products_added, report.reviews_added) == (3, 8)
     again = import_path(db, write_good_catalogue(tmp_path / "good"))  # idempotent
     assert again.reviews_added == 0
+    with db.begin() as s:  # 0012's trigger function keeps each product's counts
+        assert product_counts_as_counted(s)[0] == product_counts_as_counted(s)[1] == {
+            p.id: (p.n_reviews, p.n_labeled) for p in repo.list_products(s)}
+        s.execute(text("UPDATE reviews SET product_pk = (SELECT id FROM products WHERE product_id = 'P3'), "
+                       "label = NULL WHERE review_id = 'R1'"))
+        s.execute(text("DELETE FROM reviews WHERE review_id = 'R5'"))
+        stored, counted = product_counts_as_counted(s)
+        assert stored == counted and sorted(counted.values()) == [(1, 1), (3, 2), (3, 3)]
+        s.rollback()
 
     with db.begin() as s:
         products = repo.list_products(s)
