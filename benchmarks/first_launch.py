@@ -29,6 +29,7 @@ sys.path.insert(0, sys.argv[3])
 from pathlib import Path
 from PySide6.QtWidgets import QApplication
 from gui.models_view import operations
+from gui.app import settle_heap
 from gui.settings import Settings
 from gui.widgets.qt_main_window import QtMainWindow
 if sys.argv[4] == "baseline":
@@ -39,6 +40,7 @@ w = QtMainWindow(Settings.at(tmp / "settings.ini"), import_sample_when_empty=Tru
 w.resize(1280, 800)
 w.show()
 w.open_database(str(tmp / "sample.db"))
+settle_heap()  # as gui.app.main does
 marks = {}
 end = time.time() + 600
 while time.time() < end and len(marks) < 4:

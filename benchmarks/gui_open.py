@@ -120,6 +120,7 @@ def bare_selects(db_file: Path, product_pk: int) -> dict[str, float]:
 
 
 def time_window(app, db_url: str, settings_dir: Path, product_id: str | None, extra: dict | None = None):
+    from gui.app import settle_heap
     from gui.settings import Settings
     from gui.state.columns import COLUMN_INDEX
     from gui.widgets.qt_main_window import QtMainWindow
@@ -127,6 +128,7 @@ def time_window(app, db_url: str, settings_dir: Path, product_id: str | None, ex
     settings = Settings.at(settings_dir / f"s{time.perf_counter_ns()}.ini")
     window = QtMainWindow(settings, import_sample_when_empty=False)
     window.show()
+    settle_heap()  # as gui.app.main does once the window is made
     # the window's own first paint (about 20 ms: exposing, activating and painting every widget)
     # is not part of opening a catalogue: until stop 27 it fell inside the figure, as the clock
     # started when show() returned, before the window was exposed

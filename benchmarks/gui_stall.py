@@ -108,6 +108,7 @@ def make_driver(window, period: float = 0.25):
 
 
 def measure(db_file: str, interval_ms: int = 5, pages_s: float = 8.0, train: bool = True, train_steps: int = 15) -> dict:
+    from gui.app import settle_heap
     from gui.settings import Settings
     from gui.training.process import QtEngineProcess
     from gui.widgets.qt_main_window import QtMainWindow
@@ -118,6 +119,7 @@ def measure(db_file: str, interval_ms: int = 5, pages_s: float = 8.0, train: boo
     window = QtMainWindow(settings, import_sample_when_empty=False)
     window.show()
     window.open_database(url)
+    settle_heap()  # as gui.app.main does
     spin(app, lambda: window.review_model.rowCount() > 0 and window.product_model.rowCount() > 0)
     spin(app, lambda: not window.store.busy)
     out: dict = {"interval_ms": interval_ms}

@@ -9,7 +9,7 @@ a faint grey cell and "no img" / "no text" in grey italics.
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPolygonF
+from PySide6.QtGui import QColor, QFont, QPainter, QPixmap, QPolygonF
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from ..models.formatting import fmt_float
@@ -36,10 +36,13 @@ class QtSubScoreBarDelegate(QStyledItemDelegate):
     ``initStyleOption``, whose eight model lookups a cell were half of a repaint) and the small
     font and the greys are made once per base font and palette."""
 
+    MAX_CACHED = 64
+
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self._fonts: tuple = (None, None, None)  # (base font, small, small italic)
         self._greys: tuple = (None, None, None)  # (text colour rgba, light grey, grey)
+        self._greyed: dict[tuple, QPixmap] = {}  # a greyed cell's drawing, by size, text, colours, font
 
     def _small_fonts(self, base: QFont) -> tuple[QFont, QFont]:
         if self._fonts[0] != base:
@@ -48,6 +51,7 @@ class QtSubScoreBarDelegate(QStyledItemDelegate):
             italic = QFont(small)
             italic.setItalic(True)
             self._fonts = (QFont(base), small, italic)
+            self._greyed.clear()  # drawn in the old font
         return self._fonts[1], self._fonts[2]
 
     def _grey_pair(self, option: QStyleOptionViewItem) -> tuple[QColor, QColor]:
@@ -73,18 +77,22 @@ class QtSubScoreBarDelegate(QStyledItemDelegate):
         area = QRectF(option.rect).adjusted(3, 4, -3, -4)
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
         small, italic = self._small_fonts(option.font)
+        if view.greyed:
+            # the same few drawings in most cells of a text-only catalogue (4 of the 5 interactions
+            # read an image): drawn once, then copied (the text's layout was most of a cell's time)
+            light, grey = self._grey_pair(option)
+            dpr = painter.device().devicePixelRatioF()
+            key = (area.width(), area.height(), view.short_text, light.rgba(), grey.rgba(), dpr)
+            pixmap = self._greyed.get(key)
+            if pixmap is None:
+                if len(self._greyed) >= self.MAX_CACHED:
+                    self._greyed.clear()
+                pixmap = self._greyed[key] = _greyed_cell(area.width(), area.height(), view.short_text, light, grey,
+                                                          italic, dpr)
+            painter.drawPixmap(area.topLeft(), pixmap)
+            return
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        if view.greyed:
-            light, grey = self._grey_pair(option)
-            painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(light)
-            painter.drawRoundedRect(area, 2, 2)
-            painter.setFont(italic)
-            painter.setPen(grey)
-            painter.drawText(area, int(Qt.AlignmentFlag.AlignCenter), view.short_text)
-            painter.restore()
-            return
         painter.setFont(small)
         painter.setPen(Qt.PenStyle.NoPen)
         band = view.band
@@ -117,3 +125,27 @@ class QtSubScoreBarDelegate(QStyledItemDelegate):
         hint = super().sizeHint(option, index)
         hint.setWidth(max(hint.width(), 46))
         return hint
+
+
+def draw_greyed(painter: QPainter, area: QRectF, text: str, light: QColor, grey: QColor, font: QFont) -> None:
+    """A cell whose interaction has a side missing: a faint rounded box, the reason in grey italics."""
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(light)
+    painter.drawRoundedRect(area, 2, 2)
+    painter.setFont(font)
+    painter.setPen(grey)
+    painter.drawText(area, int(Qt.AlignmentFlag.AlignCenter), text)
+
+
+def _greyed_cell(width: float, height: float, text: str, light: QColor, grey: QColor, font: QFont, dpr: float) -> QPixmap:
+    """:func:`draw_greyed` in a transparent pixmap of the cell's size at the device's pixel ratio."""
+    pixmap = QPixmap(max(1, round(width * dpr)), max(1, round(height * dpr)))
+    pixmap.setDevicePixelRatio(dpr)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    p = QPainter(pixmap)
+    try:
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        draw_greyed(p, QRectF(0, 0, width, height), text, light, grey, font)
+    finally:
+        p.end()
+    return pixmap

@@ -21,14 +21,31 @@ def test_main_opens_the_given_database(qtbot, catalogue, monkeypatch, tmp_path):
 
     monkeypatch.setattr(gui_app, "Settings", lambda: Settings.at(tmp_path / "settings.ini"))  # not the user's
     monkeypatch.setattr(QApplication, "exec", lambda self=None: 0)
+    settled = []  # the heap is settled once the window is made (not here: it would freeze the tests' heap)
+    monkeypatch.setattr(gui_app, "settle_heap", lambda: settled.append(
+        [w for w in QApplication.topLevelWidgets() if isinstance(w, QtMainWindow)]))
     assert gui_app.main(["--db", catalogue.url, "--no-sample"]) == 0
     (window,) = [w for w in QApplication.topLevelWidgets() if isinstance(w, QtMainWindow)]
     qtbot.addWidget(window)
     try:
+        assert settled == [[window]]
         qtbot.waitUntil(lambda: window.product_model.rowCount() == 3 and not window.store.busy, timeout=WAIT)
         assert window.app_state.database_path == str(catalogue.path)
     finally:
         window.close()
+
+
+def test_settling_the_heap_takes_what_is_alive_out_of_full_collections():
+    """What gui.app.main does once the window is made: a full collection no longer walks the
+    objects alive then (in a subprocess: freezing the tests' own heap would keep its garbage)."""
+    import subprocess
+    import sys
+
+    code = ("import gc; from gui import app; keep = [[i] for i in range(300000)]; "
+            "print(len(gc.get_objects()) > 300000); app.settle_heap(); "
+            "print(gc.get_freeze_count() > 300000, len(gc.get_objects()) < 1000)")  # what a collection walks
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "True", "True"]
 
 
 def test_empty_default_database_gets_the_bundled_sample(make_window, qtbot, tmp_path, monkeypatch):

@@ -143,3 +143,56 @@ def test_a_narrow_reason_cell_cuts_the_name_and_keeps_the_amount(qtbot):
     option.rect = QRect(0, 0, 600, 22)
     delegate.initStyleOption(option, model.index(0, 0))
     assert option.text == "product images \u00d7 review images \u22120.18"
+
+
+def test_a_greyed_cell_drawn_from_the_cache_is_the_cell_drawn_afresh(qtbot):
+    """Greyed cells are drawn once per size, text and colours, then copied: the copy is the same
+    pixels as drawing it, and a new text colour (a theme change) draws a new one."""
+    from PySide6.QtCore import QRect, QRectF
+    from PySide6.QtGui import QColor, QImage, QPainter, QPalette, QStandardItem, QStandardItemModel
+    from PySide6.QtWidgets import QStyleOptionViewItem
+
+    from gui.state.subscores import SubScoreView
+    from gui.widgets.qt_subscore_delegate import QtSubScoreBarDelegate, draw_greyed
+
+    model = QStandardItemModel()
+    item = QStandardItem()
+    item.setData(SubScoreView(1, 0.5, missing=("review image",)), SubScoreRole)
+    model.appendRow(item)
+    delegate = QtSubScoreBarDelegate()
+
+    def painted(text_colour: QColor, via_delegate: bool) -> QImage:
+        image = QImage(90, 26, QImage.Format.Format_ARGB32_Premultiplied)
+        image.fill(QColor("white"))
+        option = QStyleOptionViewItem()
+        option.rect = QRect(0, 0, 90, 26)
+        palette = QPalette(option.palette)
+        palette.setColor(QPalette.ColorRole.Text, text_colour)
+        option.palette = palette
+        painter = QPainter(image)
+        if via_delegate:
+            delegate.paint(painter, option, model.index(0, 0))
+        else:
+            light, grey = delegate._grey_pair(option)
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+            draw_greyed(painter, QRectF(option.rect).adjusted(3, 4, -3, -4), "no img", light, grey,
+                        delegate._small_fonts(option.font)[1])
+        painter.end()
+        return image
+
+    def largest_difference(a: QImage, b: QImage) -> int:
+        """The largest difference of a colour channel over the pixels (a translucent drawing
+        composed in a pixmap then onto the cell rounds its premultiplied channels by one)."""
+        return max(abs(getattr(a.pixelColor(x, y), c)() - getattr(b.pixelColor(x, y), c)())
+                   for x in range(a.width()) for y in range(a.height()) for c in ("red", "green", "blue"))
+
+    assert model.index(0, 0).data(SubScoreRole).short_text == "no img"
+    black, red = QColor(0, 0, 0), QColor(200, 0, 0)
+    afresh = painted(black, via_delegate=False)
+    assert largest_difference(afresh, painted(QColor("white"), via_delegate=False)) > 40  # the drawing shows
+    assert largest_difference(painted(black, via_delegate=True), afresh) <= 2  # drawn into the cache
+    assert largest_difference(painted(black, via_delegate=True), afresh) <= 2  # copied from it
+    assert len(delegate._greyed) == 1
+    in_red = painted(red, via_delegate=True)  # a new text colour: drawn anew, in it
+    assert len(delegate._greyed) == 2
+    assert largest_difference(in_red, afresh) > 40 and largest_difference(in_red, painted(red, via_delegate=False)) <= 2
