@@ -39,8 +39,8 @@ tmp = Path(sys.argv[2])
 w = QtMainWindow(Settings.at(tmp / "settings.ini"), import_sample_when_empty=True)
 w.resize(1280, 800)
 w.show()
-w.open_database(str(tmp / "sample.db"))
 settle_heap()  # as gui.app.main does
+w.open_database(str(tmp / "sample.db"))
 marks = {}
 end = time.time() + 600
 while time.time() < end and len(marks) < 4:

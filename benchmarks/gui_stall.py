@@ -118,8 +118,8 @@ def measure(db_file: str, interval_ms: int = 5, pages_s: float = 8.0, train: boo
     settings = Settings.at(Path(db_file).with_suffix(".stall.ini"))
     window = QtMainWindow(settings, import_sample_when_empty=False)
     window.show()
-    window.open_database(url)
     settle_heap()  # as gui.app.main does
+    window.open_database(url)
     spin(app, lambda: window.review_model.rowCount() > 0 and window.product_model.rowCount() > 0)
     spin(app, lambda: not window.store.busy)
     out: dict = {"interval_ms": interval_ms}

@@ -23,6 +23,7 @@ from ..files import media_writer
 from ..models import Image, ImageLink, Prediction, Product, Review
 from ..repository._chunks import IN_CHUNK, in_chunks
 from ..repository.audit import record_audit
+from ..repository.catalogue import recount_products
 from ..repository.ranks import refresh_ranks
 from ..repository.search import mark_unindexed
 from .images import ImageRef, StoredFiles, store_images
@@ -299,6 +300,10 @@ def write_catalogue(session: Session, cat: Catalogue, media_dir: Path, stored: S
             session.execute(ImageLink.__table__.insert(), links)
 
     report.scores_dropped = _drop_stale_predictions(session, stale) if stale else 0
+    if session.get_bind().dialect.name != "sqlite":
+        # each product's review counts (migration 0012; SQLite's triggers counted as rows went in):
+        # products that got reviews (new ones included), lost them by a move, or whose labels changed
+        recount_products(session, touched | stale | new_products)
     # every model's stored ranks of the products whose reviews changed, came or went (new
     # products have none): the queue reads them as they are
     refresh_ranks(session, touched | stale)

@@ -8,7 +8,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any, Iterator, Optional, Sequence
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..errors import NotFoundError
@@ -31,6 +31,7 @@ from .predictions import score_parts
 __all__ = [
     "list_categories",
     "list_products",
+    "recount_products",
     "get_product_pk",
     "first_product_pk",
     "product_titles",
@@ -59,8 +60,9 @@ def list_products(
     session: Session, search: str = "", category: str | None = None, model_version_id: int | None = None
 ) -> list[ProductSummary]:
     """Products with counts: reviews, labelled reviews, active flags, scored by the model."""
-    # the review counts are the product's own columns, kept by triggers (migration 0012): no
-    # count over the catalogue's reviews (8 ms of SQL at 100,000 reviews, 10x that at 1,000,000)
+    # the review counts are the product's own columns (migration 0012: kept by triggers on SQLite, by
+    # the importer on PostgreSQL), not a count over the catalogue's reviews (8 ms of SQL at 100,000
+    # reviews, 10x that at 1,000,000)
     n_flagged = (
         select(Review.product_pk, func.count(func.distinct(Flag.review_pk)).label("n"))
         .join(Flag, Flag.review_pk == Review.id)
@@ -95,6 +97,17 @@ def list_products(
     if model_version_id is None:
         return [ProductSummary(r[0], r[1], r[2] or "", r[3] or "", r[4], r[5], r[6], r[7], 0) for r in rows]
     return [ProductSummary(r[0], r[1], r[2] or "", r[3] or "", r[4], r[5], r[6], r[7], r[8]) for r in rows]
+
+
+def recount_products(session: Session, product_pks) -> None:
+    """Count the reviews and the labelled reviews of ``product_pks`` again into the products' own
+    columns (migration 0012). SQLite's triggers keep them as rows are written; on PostgreSQL the
+    importer calls this for the products it touched, at the end of its transaction."""
+    pt, rt = Product.__table__, Review.__table__
+    for cond in in_chunks(pt.c.id, sorted(set(product_pks))):
+        session.execute(update(pt).where(cond).values(
+            n_reviews=select(func.count()).where(rt.c.product_pk == pt.c.id).scalar_subquery(),
+            n_labelled=select(func.count(rt.c.label)).where(rt.c.product_pk == pt.c.id).scalar_subquery()))
 
 
 def product_titles(session: Session, product_ids: Sequence[str]) -> dict[str, str]:

@@ -14,10 +14,10 @@ import threading
 import time
 
 import pytest
-from sqlalchemy import func, inspect, select, text
+from sqlalchemy import func, inspect, select
 
 import faultkit as fk
-from helpers.storage_checks import product_counts_as_counted, write_good_catalogue
+from helpers.storage_checks import good_reviews, product_counts_as_counted, write_good_catalogue
 from storage import db as storage_db
 from storage import open_database
 from storage import repository as repo
@@ -52,15 +52,22 @@ def test_same_migrations_and_repository_functions_on_postgresql(pg_url, tmp_path
     assert (report.products_added, report.reviews_added) == (3, 8)
     again = import_path(db, write_good_catalogue(tmp_path / "good"))  # idempotent
     assert again.reviews_added == 0
-    with db.begin() as s:  # 0012's trigger function keeps each product's counts
+    with db.begin() as s:  # each product's counts (0012), kept by the importer on PostgreSQL
         assert product_counts_as_counted(s)[0] == product_counts_as_counted(s)[1] == {
             p.id: (p.n_reviews, p.n_labeled) for p in repo.list_products(s)}
-        s.execute(text("UPDATE reviews SET product_pk = (SELECT id FROM products WHERE product_id = 'P3'), "
-                       "label = NULL WHERE review_id = 'R1'"))
-        s.execute(text("DELETE FROM reviews WHERE review_id = 'R5'"))
+        before = {p.product_id: (p.n_reviews, p.n_labeled) for p in repo.list_products(s)}
+    moved = [{**r, "product_id": "P3"} if r["review_id"] == "R2" else r for r in good_reviews()]
+    moved = [{**r, "label": None, "helpful_votes": 0} if r["review_id"] == "R5" else r for r in moved]
+    import_path(db, write_good_catalogue(tmp_path / "moved", reviews=moved))
+    with db.begin() as s:
         stored, counted = product_counts_as_counted(s)
-        assert stored == counted and sorted(counted.values()) == [(1, 1), (3, 2), (3, 3)]
-        s.rollback()
+        after = {p.product_id: (p.n_reviews, p.n_labeled) for p in repo.list_products(s)}
+    assert stored == counted
+    assert after == {"P1": (before["P1"][0] - 1, before["P1"][1] - 1), "P2": (2, before["P2"][1] - 1),
+                     "P3": (before["P3"][0] + 1, before["P3"][1] + 1)}
+    import_path(db, write_good_catalogue(tmp_path / "good"))  # and back
+    with db.begin() as s:
+        assert {p.product_id: (p.n_reviews, p.n_labeled) for p in repo.list_products(s)} == before
 
     with db.begin() as s:
         products = repo.list_products(s)

@@ -85,6 +85,37 @@ def test_a_page_in_score_order_read_by_the_stored_ranks_is_the_slice_of_the_sort
         assert repo.stored_score_page(s, ppk, None, 0, 5) is None
 
 
+def test_the_review_tables_pages_in_the_default_order_join_into_the_sorted_list(scored_db):
+    """The review table's reads (gui.queries: the first page, then further pages with and without
+    their ranks) in the default order, through the stored ranks: one after the other they are the
+    product's reviews in score order, each with the ranks stored_context gives."""
+    from gui import queries
+    from gui.state.review_table import ReviewQuery
+
+    db, mv = scored_db
+    n_checked = 0
+    with db.begin() as s:
+        for ppk in s.scalars(select(Product.id)):
+            whole = [r.id for r in repo.page_reviews(s, ppk, mv, 0, None, "score", True, ReviewFilter())]
+            query = ReviewQuery(ppk, mv, "score", True, ReviewFilter())
+            first = queries.open_reviews(s, query, limit=1)
+            stored = repo.stored_context(s, ppk, mv) is not None  # else every review's ranks are computed
+            assert first.total == len(whole) and first.complete is not stored
+            pages = [first]
+            while sum(len(p.rows) for p in pages) < len(whole):
+                offset = sum(len(p.rows) for p in pages)
+                pages.append(queries.more_reviews(s, query, offset, None, limit=1, with_ranks=len(pages) % 2 == 1))
+            assert [r.id for p in pages for r in p.rows] == whole
+            assert not queries.more_reviews(s, query, len(whole), None, limit=2, with_ranks=True).rows
+            for page in pages if stored else ():
+                if page.ranks:
+                    assert page.ranks == repo.stored_context(s, ppk, mv, [r.id for r in page.rows])[0]
+                else:
+                    assert page is not first and page.offset % 2 == 0  # asked without its ranks
+            n_checked += stored and len(pages) > 2
+    assert n_checked  # a product read in pages with and without their ranks
+
+
 def test_the_summary_counted_from_the_product_list_is_the_tables_count(scored_db):
     db, mv = scored_db
     with db.begin() as s:
