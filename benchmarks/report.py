@@ -761,9 +761,24 @@ above is the critical path: `load_status` (with the product list) -> `open_revie
    single part is above 20 ms: what would cut it is a stored per-product count table (the product
    list without its GROUP BY over every review; a migration, kept up to date by every import, flag
    and undo) or cached cell pixmaps. Not done this stop.
+9. *Stop 29: the first paint at 2x.* Four changes, each measured in the window: (a) the default
+   order's page is a range of the stored model ranks (index `ix_review_ranks_model_order`, migration
+   0011), ids and ranks in one indexed read (2.5 against ~16 ms); (b) each product's review and
+   labelled-review counts are its own columns (migration 0012; SQLite triggers, the importer on
+   PostgreSQL), so the product list has no GROUP BY over every review (16.5 -> 6.6 ms); (c) the heap
+   alive once the window is made is frozen out of the collector's full passes (`gui.app.settle_heap`):
+   a full pass walked ~140,000 objects, 57-139 ms with every thread stopped, and fell inside two of
+   six first paints; (d) greyed sub-score cells are drawn once and copied (repaint 12 -> 9.3 ms).
+   Figures: 108 ms = 3.13x at the start of the stop, 51-59 ms = 1.97-2.14x after (the table above:
+   the suite run, 59 vs 27.4 ms).
 """
 
 SCALE_NOTES = """\
+**Stop 29:** the first paint at 1M is 160 ms (1.05x its bare SELECT; 301 ms at stop 28): the product
+list no longer counts every review (stored counts), the first page is an index range of the stored
+ranks. Import at 1M 24.8 s (1.88x bare; 1.79x in another run; the count triggers cost ~2 us a
+review), memory flat (slope 0.02). The figures below the table are stop 28's reading of it.
+
 **What the scale run says** (stop 28, one run at 10k / 100k / 1M; the 1M catalogue is 375 MiB of JSONL
 and a 360 MiB database). *Flat:* the disagreement queue (slope 0.05: 11.5 -> 14.5 ms from 10k to 1M;
 its bare SELECT sorts every scored review and grows linearly, so the queue is 0.04x of it at 1M), the
@@ -792,6 +807,7 @@ CHANGES = """\
 | engine/model/explain.py (stop 27) | Shapley coalitions through the linear fusion layer as sums of per-block terms | explaining ../shared/data 0.91 -> 0.17 s, the same parts |
 | engine/jobs/score.py, data.py (stop 27) | start-up heap frozen out of the collector's passes during the loop; first pass under `inference_mode` | with the explanation change: the cached rescoring job of ../shared/data 7.9 -> 6.5-6.7 s |
 | engine/model/mmss.py, batch.py (stop 28) | blocks that read neither the review text nor the metadata computed once per (product, review images) pair in eval mode; `pad_states` in one copy | cached rescoring of ../shared/data 6.8-7.0 -> 6.4-6.5 s (interleaved runs, no highlights) |
+| storage/repository/ranks.py, catalogue.py, migrations 0011-0012, gui/app.py, qt_subscore_delegate.py (stop 29) | default-order pages read from the stored model ranks' index; stored per-product review counts; start-up heap frozen; greyed cells copied | first paint at 100,000 reviews 108 -> 51-59 ms (3.13x -> 1.97-2.14x); 1M: 301 -> 160 ms |
 | gui/queries.py, storage/repository/catalogue.py (stop 27) | first page read with the status; ids-then-rows pages; lean counts; summary from the product list | first paint at 100,000 reviews 117 -> 72 ms |
 | storage/importers/__init__.py, common.py, jsonl.py | fast paths for known-fields-only rows and empty JSON values (the garbage-collector pause of the same round was removed in stop 20: it aborted the app) | import of ../shared/data 0.371 s, 0.30x of raw executemany |
 
