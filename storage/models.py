@@ -88,8 +88,8 @@ class Product(Base):
     image_urls: Mapped[list[Any]] = mapped_column(default=list)
     extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-    # its reviews, and those with a vote label: kept by triggers on reviews (migration 0012), never
-    # written by the app
+    # its reviews, and those with a vote label (migration 0012): kept by triggers on reviews in SQLite,
+    # by the importer's recount_products in PostgreSQL
     n_reviews: Mapped[int] = mapped_column(Integer, server_default="0")
     n_labelled: Mapped[int] = mapped_column(Integer, server_default="0")
 

@@ -77,17 +77,17 @@ class QtSubScoreBarDelegate(QStyledItemDelegate):
         area = QRectF(option.rect).adjusted(3, 4, -3, -4)
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
         small, italic = self._small_fonts(option.font)
-        dpr = painter.device().devicePixelRatioF()
-        if view.greyed and dpr != int(dpr):  # a fractional scale: a copy would be resampled, drawn here
-            painter.save()
-            painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-            draw_greyed(painter, area, view.short_text, *self._grey_pair(option), italic)
-            painter.restore()
-            return
         if view.greyed:
+            light, grey = self._grey_pair(option)
+            dpr = painter.device().devicePixelRatioF()
+            if dpr != int(dpr):  # a fractional scale: a copy would be resampled, drawn here
+                painter.save()
+                painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+                draw_greyed(painter, area, view.short_text, light, grey, italic)
+                painter.restore()
+                return
             # the same few drawings in most cells of a text-only catalogue (4 of the 5 interactions
             # read an image): drawn once, then copied (the text's layout was most of a cell's time)
-            light, grey = self._grey_pair(option)
             key = (area.width(), area.height(), view.short_text, light.rgba(), grey.rgba(), dpr)
             pixmap = self._greyed.get(key)
             if pixmap is None:

@@ -93,10 +93,9 @@ def list_products(
         q = q.where(Product.category == category)
     q = q.order_by(Product.id)
     session.flush()
-    rows = session.connection().execute(q).all()
-    if model_version_id is None:
-        return [ProductSummary(r[0], r[1], r[2] or "", r[3] or "", r[4], r[5], r[6], r[7], 0) for r in rows]
-    return [ProductSummary(r[0], r[1], r[2] or "", r[3] or "", r[4], r[5], r[6], r[7], r[8]) for r in rows]
+    scored = model_version_id is not None
+    return [ProductSummary(r[0], r[1], r[2] or "", r[3] or "", r[4], r[5], r[6], r[7], r[8] if scored else 0)
+            for r in session.connection().execute(q).all()]
 
 
 def recount_products(session: Session, product_pks) -> None:

@@ -140,8 +140,7 @@ def stored_context(
     queries = [base] if review_pks is None else [base.where(c) for c in in_chunks(ReviewRank.review_pk, review_pks)]
     session.flush()
     conn = session.connection()
-    ranks, subscores, _order = _context(product_pk, model_version_id, head, (r for q in queries for r in conn.execute(q)))
-    return ranks, subscores
+    return _context(product_pk, model_version_id, head, (r for q in queries for r in conn.execute(q)))
 
 
 def _head(session: Session, product_pk: int, model_version_id: int):
@@ -159,19 +158,17 @@ def _context_rows(model_version_id: int, product_pk: int):
     return select(*cols).where(ReviewRank.model_version_id == model_version_id, ReviewRank.product_pk == product_pk)
 
 
-def _context(product_pk: int, model_version_id: int, head, rows) -> tuple[dict[int, RankInfo], ProductSubScores, list[int]]:
-    """Ranks and sub-scores from the product's ``product_ranks`` row (``head``: n_scored,
-    n_reviews, spreads) and :func:`_context_rows` rows; with the rows' review pks in their order."""
+def _context(product_pk: int, model_version_id: int, head, rows) -> tuple[dict[int, RankInfo], ProductSubScores]:
+    """Ranks (in the rows' order) and sub-scores from the product's ``product_ranks`` row (``head``:
+    n_scored, n_reviews, spreads) and :func:`_context_rows` rows."""
     n_scored, n_reviews, spreads = head
     ranks: dict[int, RankInfo] = {}
     percentiles: dict[int, tuple] = {}
-    order: list[int] = []
     for pk, model_rank, vote_rank, implied, label_gap, rank_gap, *pct in rows:
-        order.append(pk)
         ranks[pk] = RankInfo(model_rank, n_scored, vote_rank, n_reviews, implied, label_gap, rank_gap)
         if model_rank is not None:
             percentiles[pk] = tuple(pct)
-    return ranks, ProductSubScores(product_pk, model_version_id, tuple(_spread(s) for s in spreads), percentiles), order
+    return ranks, ProductSubScores(product_pk, model_version_id, tuple(_spread(s) for s in spreads), percentiles)
 
 
 def stored_score_page(
@@ -204,8 +201,8 @@ def stored_score_page(
         # PostgreSQL reads each statement at its own moment (READ COMMITTED): ranks written between
         # them would mix two rankings in one page. Rare; the caller then sorts by the scores
         return None
-    ranks, subscores, order = _context(product_pk, model_version_id, head, found)
-    return order, ranks, subscores
+    ranks, subscores = _context(product_pk, model_version_id, head, found)
+    return list(ranks), ranks, subscores
 
 
 def disagreement_pks(session: Session, product_pk: int, model_version_id: int) -> Optional[tuple[int, ...]]:
